@@ -1,0 +1,1 @@
+"""The ``nomo`` command line: a thin shell over the pipeline and the runtime."""
