@@ -1,0 +1,22 @@
+"""Behavioral contracts: the contract model, its versioned store, generation, diff.
+
+Input: contract fields, archetype priors, stored versions. Output:
+``BehavioralContract`` values, sealed and versioned. Stage: the contract layer
+between the compiler (which lowers ``contract`` blocks to these) and the runtime.
+"""
+
+from nomotic_dsl.contracts.contract import (
+    CONTRACT_FIELDS,
+    DISTRIBUTION_FIELDS,
+    SEAL_FIELDS,
+    BehavioralContract,
+    ContractError,
+)
+
+__all__ = [
+    "CONTRACT_FIELDS",
+    "DISTRIBUTION_FIELDS",
+    "SEAL_FIELDS",
+    "BehavioralContract",
+    "ContractError",
+]

@@ -1,0 +1,267 @@
+"""BehavioralContract: one versioned, sealable statement of an agent's expected behaviour.
+
+Input: the seed's 19 fields (keyword arguments, or the JSON-clean dict of
+``to_dict()``). Output: a frozen, validated contract whose mutable-looking
+fields are read-only views, its canonical bytes, and Ed25519 seals over them.
+Stage: the contract model every other part (compiler, store, runtime, API) shares.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
+from typing import Any
+
+from nacl.exceptions import CryptoError
+from nacl.signing import SigningKey, VerifyKey
+
+from nomotic_dsl.canonical import canonical_digest, canonical_json
+from nomotic_dsl.contracts.frozen import (
+    distribution_problems,
+    freeze,
+    is_number,
+    json_problems,
+    mapping_sequence,
+    number_map,
+    thaw,
+)
+from nomotic_dsl.invariants.spec import DRIFT_DISTRIBUTIONS, InvariantSpec
+
+DISTRIBUTION_FIELDS: tuple[str, ...] = (
+    "expected_action_distribution",
+    "expected_target_distribution",
+    "expected_outcome_distribution",
+)
+# The seal covers every field except these two.
+SEAL_FIELDS: tuple[str, ...] = ("signature", "signed_by")
+# Derived contract ids are UUIDs in this namespace (a fixed, arbitrary UUID).
+_CONTRACT_NAMESPACE = uuid.UUID("5b0f8f4e-6c1a-4d8e-9a57-3f1c2b7d9e10")
+_ID_EXCLUDED = ("contract_id", "created_at", *SEAL_FIELDS)
+
+
+class ContractError(ValueError):
+    """An invalid contract; ``problems`` lists every rule it breaks."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        super().__init__("invalid contract:\n  " + "\n  ".join(self.problems))
+
+
+def _empty_mapping() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BehavioralContract:
+    """An agent's expected behaviour: distributions, scope, trust, invariants, anchors, drift limits.
+
+    Construct with keywords. ``contract_id`` defaults to a UUID derived from the
+    content (agent, version and every field but created_at and the seal), so the
+    same declaration always gets the same id; ``version`` defaults to 1;
+    ``created_at`` defaults to 0.0, "not stamped" (``generate_contract`` and
+    ``next_version`` stamp the current time), which keeps compiled output free
+    of timestamps.
+    """
+
+    contract_id: str = ""
+    version: int = 1
+    agent_id: str
+    created_at: float = 0.0
+    certificate_id: str | None = None
+    archetype: str = "general"
+    expected_action_distribution: Mapping[str, float] = field(default_factory=_empty_mapping)
+    expected_target_distribution: Mapping[str, float] = field(default_factory=_empty_mapping)
+    expected_outcome_distribution: Mapping[str, float] = field(default_factory=_empty_mapping)
+    authorized_scope: Mapping[str, Any] = field(default_factory=_empty_mapping)
+    initial_trust: float = 0.5
+    trust_floor: float = 0.0
+    trust_ceiling: float = 1.0
+    invariants: Sequence[Mapping[str, Any]] = ()
+    semantic_anchors: Sequence[Mapping[str, Any]] = ()
+    drift_thresholds: Mapping[str, float] = field(default_factory=_empty_mapping)
+    signature: str = ""
+    signed_by: str = ""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        problems.extend(self._check_identity())
+        for name in DISTRIBUTION_FIELDS:
+            shares, found = number_map(getattr(self, name), name)
+            found = found or distribution_problems(shares, name)
+            problems.extend(found)
+            object.__setattr__(self, name, shares)
+        problems.extend(self._check_scope())
+        problems.extend(self._check_trust())
+        problems.extend(self._check_invariants())
+        problems.extend(self._check_anchors())
+        problems.extend(self._check_drift_thresholds())
+        problems.extend(self._check_seal_fields())
+        if problems:
+            raise ContractError(problems)
+        if not self.contract_id:
+            object.__setattr__(self, "contract_id", self._derived_id())
+
+    def _check_identity(self) -> list[str]:
+        problems: list[str] = []
+        if not isinstance(self.contract_id, str):
+            problems.append("contract_id must be a string")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            problems.append(f"version {self.version!r} must be a whole number, at least 1")
+        if not isinstance(self.agent_id, str) or not self.agent_id.strip():
+            problems.append("agent_id must be a non-empty string")
+        if not is_number(self.created_at) or self.created_at < 0:
+            problems.append(f"created_at {self.created_at!r} must be a Unix time, at least 0")
+        else:
+            object.__setattr__(self, "created_at", float(self.created_at))
+        if self.certificate_id is not None and not isinstance(self.certificate_id, str):
+            problems.append("certificate_id must be a string or None")
+        if not isinstance(self.archetype, str) or not self.archetype:
+            problems.append("archetype must be a non-empty string")
+        return problems
+
+    def _check_scope(self) -> list[str]:
+        if not isinstance(self.authorized_scope, Mapping):
+            object.__setattr__(self, "authorized_scope", _empty_mapping())
+            return ["authorized_scope must be a mapping"]
+        object.__setattr__(self, "authorized_scope", freeze(self.authorized_scope))
+        return json_problems(self.authorized_scope, "authorized_scope")
+
+    def _check_trust(self) -> list[str]:
+        names = ("trust_floor", "initial_trust", "trust_ceiling")
+        problems: list[str] = []
+        for name in names:
+            value = getattr(self, name)
+            if not is_number(value) or not 0.0 <= value <= 1.0:
+                problems.append(f"{name} {value!r} must be a number within 0..1")
+            else:
+                object.__setattr__(self, name, float(value))
+        if not problems and not self.trust_floor <= self.initial_trust <= self.trust_ceiling:
+            problems.append(
+                f"trust must satisfy floor <= initial <= ceiling, got floor {self.trust_floor:g}, "
+                f"initial {self.initial_trust:g}, ceiling {self.trust_ceiling:g}"
+            )
+        return problems
+
+    def _check_invariants(self) -> list[str]:
+        items, problems = mapping_sequence(self.invariants, "invariants")
+        specs: list[Mapping[str, Any]] = []
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            try:
+                spec = item if isinstance(item, InvariantSpec) else InvariantSpec.from_dict(item)
+            except ValueError as exc:
+                problems.append(f"invariants[{index}]: {exc}")
+                continue
+            problems.extend(f"invariants[{index}]: {problem}" for problem in spec.validate())
+            if spec.invariant_id in seen:
+                problems.append(f"invariants[{index}]: duplicate invariant_id {spec.invariant_id!r}")
+            seen.add(spec.invariant_id)
+            specs.append(freeze(spec.to_dict()))
+        object.__setattr__(self, "invariants", tuple(specs))
+        return problems
+
+    def _check_anchors(self) -> list[str]:
+        items, problems = mapping_sequence(self.semantic_anchors, "semantic_anchors")
+        for index, anchor in enumerate(items):
+            where = f"semantic_anchors[{index}]"
+            if not isinstance(anchor, Mapping):
+                problems.append(f"{where} must be a mapping")
+                continue
+            term = anchor.get("term")
+            if not isinstance(term, str) or not term:
+                problems.append(f"{where} needs a non-empty string 'term'")
+            problems.extend(json_problems(anchor, where))
+        object.__setattr__(self, "semantic_anchors", freeze(items))
+        return problems
+
+    def _check_drift_thresholds(self) -> list[str]:
+        limits, problems = number_map(self.drift_thresholds, "drift_thresholds")
+        for key, value in limits.items():
+            if key not in DRIFT_DISTRIBUTIONS:
+                problems.append(
+                    f"drift_thresholds: unknown key {key!r} "
+                    f"(known: {', '.join(DRIFT_DISTRIBUTIONS)})"
+                )
+            if not 0.0 <= value <= 1.0:
+                problems.append(f"drift_thresholds[{key!r}]: {value:g} is outside 0..1")
+        object.__setattr__(self, "drift_thresholds", limits)
+        return problems
+
+    def _check_seal_fields(self) -> list[str]:
+        return [
+            f"{name} must be a string"
+            for name in SEAL_FIELDS
+            if not isinstance(getattr(self, name), str)
+        ]
+
+    def _derived_id(self) -> str:
+        content = {k: v for k, v in self.to_dict().items() if k not in _ID_EXCLUDED}
+        return str(uuid.uuid5(_CONTRACT_NAMESPACE, canonical_digest(content)))
+
+    def __hash__(self) -> int:
+        # Mapping proxies are unhashable; the canonical form identifies the contract.
+        return hash((self.canonical_bytes(), self.signature, self.signed_by))
+
+    # --- serialisation -------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-clean dict of every field, in the seed's order."""
+        return {f.name: thaw(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BehavioralContract:
+        """Rebuild a contract from ``to_dict()`` output; unknown keys are refused."""
+        if not isinstance(data, Mapping):
+            raise ContractError([f"a contract must be a mapping, not {type(data).__name__}"])
+        unknown = sorted(str(key) for key in data if key not in CONTRACT_FIELDS)
+        if unknown:
+            raise ContractError([f"unknown contract field(s): {', '.join(unknown)}"])
+        if "agent_id" not in data:
+            raise ContractError(["agent_id is missing"])
+        return cls(**data)
+
+    def canonical_bytes(self) -> bytes:
+        """The signed message: canonical JSON of every field but signature and signed_by."""
+        content = {k: v for k, v in self.to_dict().items() if k not in SEAL_FIELDS}
+        return canonical_json(content)
+
+    def invariant_specs(self) -> tuple[InvariantSpec, ...]:
+        """The invariants as InvariantSpec objects, in contract order."""
+        return tuple(InvariantSpec.from_dict(spec) for spec in self.invariants)
+
+    # --- versions and seals -------------------------------------------------------
+
+    def next_version(self, **changes: Any) -> BehavioralContract:
+        """The next version: ``changes`` applied, version + 1, a new id, stamped now, unsealed."""
+        values = self.to_dict()
+        values.update(contract_id="", version=self.version + 1, created_at=time.time())
+        values.update(signature="", signed_by="")
+        values.update(changes)
+        return BehavioralContract.from_dict(values)
+
+    def seal(self, signing_key: SigningKey, signed_by: str) -> BehavioralContract:
+        """A copy sealed with Ed25519 over ``canonical_bytes()``: hex signature, signer name."""
+        signed = signing_key.sign(self.canonical_bytes())
+        return replace(self, signature=signed.signature.hex(), signed_by=signed_by)
+
+    @property
+    def is_sealed(self) -> bool:
+        """True when the contract carries a signature (not necessarily a valid one)."""
+        return bool(self.signature)
+
+    def verify(self, verify_key: VerifyKey) -> bool:
+        """True only when the signature is a valid seal of this content by ``verify_key``."""
+        if isinstance(verify_key, SigningKey):
+            verify_key = verify_key.verify_key
+        try:
+            signature = bytes.fromhex(self.signature)
+            verify_key.verify(self.canonical_bytes(), signature)
+        except (CryptoError, ValueError, TypeError, AttributeError):
+            return False
+        return True
+
+
+CONTRACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(BehavioralContract))
