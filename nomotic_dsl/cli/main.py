@@ -18,6 +18,7 @@ from nomotic_dsl._version import __version__
 # the order commands are listed in ``nomo --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "nomotic_dsl.cli.invariants",
+    "nomotic_dsl.cli.serve",
 )
 
 

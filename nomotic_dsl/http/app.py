@@ -1,0 +1,50 @@
+"""The ASGI application: ``create_app(settings)`` wires store, auth, limits and routes.
+
+Input: ``ApiSettings``. Output: a FastAPI app serving /v1 and its OpenAPI
+document at /openapi.json (interactive docs at /docs). Stage: shell (the HTTP
+API); ``nomo serve`` runs it under uvicorn.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from nomotic_dsl._version import __version__
+from nomotic_dsl.contracts.store import ContractStore
+from nomotic_dsl.http.auth import bearer_check
+from nomotic_dsl.http.errors import install_error_handlers
+from nomotic_dsl.http.limits import BodyLimitMiddleware
+from nomotic_dsl.http.routes import contract_router
+from nomotic_dsl.http.service import ContractService
+from nomotic_dsl.http.settings import ApiSettings
+
+DESCRIPTION = """\
+Behavioral contracts for AI agents: generate, store, read, diff and seal them,
+check `.nomo` policy source, and evaluate an agent's invariants on its
+behavioral state.
+
+Writes need `Authorization: Bearer <token>` (the server's `NOMO_API_TOKEN`);
+reads need it too when the server is started with `--read-token-required`.
+Every error is JSON: `{"error": message, ...}`.
+"""
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """A FastAPI app serving the contract API over the settings' SQLite store."""
+    settings = settings or ApiSettings()
+    service = ContractService(
+        store=ContractStore(settings.db_path),
+        signing_key=settings.signing_key,
+        signer=settings.signer,
+    )
+    write_check = bearer_check(settings.write_token)
+    read_check = write_check if settings.read_token_required else None
+    app = FastAPI(
+        title="nomo contracts API",
+        version=__version__,
+        description=DESCRIPTION,
+    )
+    app.include_router(contract_router(service, write_check, read_check))
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

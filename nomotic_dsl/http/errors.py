@@ -1,0 +1,93 @@
+"""One error shape for every failure: ``{"error": message, ...}`` with the right status.
+
+Input: exceptions raised while serving a request (ours, FastAPI's validation
+errors, Starlette's routing errors, and real bugs). Output: JSON error
+responses. Stage: shell (the HTTP API).
+
+Routes raise ``ApiError`` with the status and message; this module turns it,
+and everything the framework raises, into the documented error JSON. A real
+bug becomes a 500 whose log line names the exception type and the route, and
+never the request's headers (the bearer token) or body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+LOG = logging.getLogger("nomotic_dsl.http")
+
+
+class ApiError(Exception):
+    """A request the API refuses: an HTTP status, a message, and optional extra fields."""
+
+    def __init__(self, status_code: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.extra = extra
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body: the message first, then the extra fields."""
+        return {"error": self.message, **self.extra}
+
+
+def error_response(status_code: int, message: str, **extra: Any) -> JSONResponse:
+    """A JSON error response with ``error`` and any extra fields."""
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return JSONResponse({"error": message, **extra}, status_code=status_code, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every failure the documented error JSON."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.message, **exc.extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [_problem(error) for error in exc.errors()]
+    summary = problems[0]["message"] if len(problems) == 1 else f"{len(problems)} problems"
+    return error_response(422, f"invalid request: {summary}", problems=problems)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The method, path and exception are enough to find the bug; headers and
+    # body may hold the bearer token or user data, so they are never logged.
+    LOG.error(
+        "unhandled %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return error_response(500, "internal server error")
+
+
+def _problem(error: Any) -> dict[str, str]:
+    """One pydantic/FastAPI validation error as ``{"location", "message"}``."""
+    location = _location(error.get("loc", ()))
+    message = str(error.get("msg", "invalid value"))
+    return {"location": location, "message": f"{location}: {message}" if location else message}
+
+
+def _location(parts: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in parts)

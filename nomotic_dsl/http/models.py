@@ -1,0 +1,254 @@
+"""Request and response bodies of the HTTP API, as pydantic models.
+
+Input: JSON bodies. Output: typed request objects, and the response shapes the
+OpenAPI document publishes. Stage: shell (the HTTP API).
+
+The models check shape (types, required keys, unknown keys refused, no NaN
+or infinity); the library checks meaning (distributions summing to 1, trust
+bounds, invariant rules, state ordering) and its messages are returned as
+422 errors. Contract fields mirror ``BehavioralContract``'s nineteen fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Agent ids travel in URL paths, so a slash or a control character would make
+# an id that no GET can reach.
+AGENT_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+AGENT_ID_MAX_LENGTH = 200
+# Archetype names are .nomo identifiers (they name files under stdlib/archetypes/).
+ARCHETYPE_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+
+# Spelled out so the OpenAPI document lists them; a test keeps them equal to
+# the interpreter's tables.
+InvariantType = Literal["ratio", "distribution", "drift", "semantic", "temporal", "rate", "count"]
+Operator = Literal["lt", "gt", "lte", "gte", "eq", "between"]
+JsonNumber = float | Literal["inf", "-inf"] | None
+
+
+class _Body(BaseModel):
+    """Request bodies: unknown keys are refused, and JSON numbers must be finite."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class InvariantSpecBody(_Body):
+    """One InvariantSpec as its dict (see docs/invariants.md for the rules on values)."""
+
+    invariant_id: str = Field(min_length=1)
+    type: InvariantType
+    description: str = ""
+    metric: str = Field(min_length=1)
+    operator: Operator
+    threshold: float
+    threshold_upper: float | None = None
+    window: int | None = Field(default=None, ge=1)
+    window_seconds: float | None = Field(default=None, gt=0)
+
+
+class ContractFields(_Body):
+    """Contract fields a client may set; absent (or null) fields take the generated default."""
+
+    certificate_id: str | None = None
+    expected_action_distribution: dict[str, float] | None = None
+    expected_target_distribution: dict[str, float] | None = None
+    expected_outcome_distribution: dict[str, float] | None = None
+    authorized_scope: dict[str, Any] | None = None
+    initial_trust: float | None = Field(default=None, ge=0.0, le=1.0)
+    trust_floor: float | None = Field(default=None, ge=0.0, le=1.0)
+    trust_ceiling: float | None = Field(default=None, ge=0.0, le=1.0)
+    semantic_anchors: list[dict[str, Any]] | None = None
+    drift_thresholds: dict[str, float] | None = None
+
+
+class CreateContractRequest(ContractFields):
+    """POST /v1/contracts: what to generate; invariants as spec dicts or as .nomo source."""
+
+    agent_id: str = Field(
+        min_length=1, max_length=AGENT_ID_MAX_LENGTH, pattern=AGENT_ID_PATTERN
+    )
+    archetype: str | None = Field(
+        default=None, max_length=100, pattern=ARCHETYPE_PATTERN, examples=["customer-experience"]
+    )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="Explicit version; must be greater than the agent's latest (else 409). "
+        "Absent: the next version is allocated atomically.",
+    )
+    invariants: list[InvariantSpecBody] | None = None
+    source: str | None = Field(
+        default=None,
+        description=".nomo source: its rules become the invariants; a contract block for "
+        "this agent also supplies the contract's fields.",
+    )
+
+
+class ContractBody(BaseModel):
+    """A stored BehavioralContract: the seed's nineteen fields."""
+
+    contract_id: str
+    version: int
+    agent_id: str
+    created_at: float
+    certificate_id: str | None
+    archetype: str
+    expected_action_distribution: dict[str, float]
+    expected_target_distribution: dict[str, float]
+    expected_outcome_distribution: dict[str, float]
+    authorized_scope: dict[str, Any]
+    initial_trust: float
+    trust_floor: float
+    trust_ceiling: float
+    invariants: list[dict[str, Any]]
+    semantic_anchors: list[dict[str, Any]]
+    drift_thresholds: dict[str, float]
+    signature: str
+    signed_by: str
+
+
+class HistoryBody(BaseModel):
+    """Every stored version of one agent's contract, oldest first."""
+
+    agent_id: str
+    contracts: list[ContractBody]
+
+
+class FieldChange(BaseModel):
+    """One field's value in the first version (``from``) and the second (``to``)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class DiffBody(BaseModel):
+    """Per-field changes from version ``v1`` to version ``v2``."""
+
+    agent_id: str
+    v1: int
+    v2: int
+    changes: dict[str, FieldChange]
+
+
+class CheckRequest(_Body):
+    """POST /v1/check: .nomo source to check."""
+
+    source: str
+    filename: str = Field(
+        default="<input>",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^/\\\x00-\x1f\x7f]+$",
+        description="Name shown in diagnostics (a bare name, no directories).",
+    )
+
+
+class DiagnosticBody(BaseModel):
+    """One compiler diagnostic, the same fields as ``nomo check --format json``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    severity: str
+    message: str
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    help: str | None = None
+
+
+class CheckBody(BaseModel):
+    """Whether the source compiles, and every diagnostic."""
+
+    ok: bool
+    diagnostics: list[DiagnosticBody]
+
+
+class ObservationBody(_Body):
+    """One action in a behavioral state."""
+
+    timestamp: float
+    action_type: str
+    target: str
+    outcome: str | None = None
+    session_id: str | None = None
+    semantic: dict[str, float] | None = None
+
+
+class StateBody(_Body):
+    """A behavioral state: recent actions (oldest first) and optional snapshot measurements."""
+
+    actions: list[ObservationBody] = Field(default_factory=list)
+    action_distribution: dict[str, float] | None = None
+    target_distribution: dict[str, float] | None = None
+    outcome_distribution: dict[str, float] | None = None
+    drift: dict[str, float] | None = None
+    semantic_drift: dict[str, float] | None = None
+    now: float | None = None
+
+
+class EvaluateRequest(_Body):
+    """POST /v1/evaluate: evaluate an agent's contract on a behavioral state."""
+
+    agent_id: str = Field(
+        min_length=1, max_length=AGENT_ID_MAX_LENGTH, pattern=AGENT_ID_PATTERN
+    )
+    version: int | None = Field(
+        default=None, ge=1, description="Contract version; absent: the active one."
+    )
+    state: StateBody
+
+
+class ResultBody(BaseModel):
+    """One InvariantResult; NaN (not measured) is null, infinities are "inf"/"-inf"."""
+
+    invariant_id: str
+    satisfied: bool
+    current_value: JsonNumber
+    threshold: JsonNumber
+    margin: JsonNumber
+    status: Literal["satisfied", "approaching", "violated"]
+    detail: str
+
+
+class SummaryBody(BaseModel):
+    """Counts by status and by type, and the ids of violated and approaching invariants."""
+
+    total: int
+    by_status: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    violated: list[str]
+    approaching: list[str]
+
+
+class EvaluateBody(BaseModel):
+    """The results of one evaluation, in the contract's invariant order."""
+
+    agent_id: str
+    version: int
+    results: list[ResultBody]
+    summary: SummaryBody
+
+
+class ProblemBody(BaseModel):
+    """One problem found in a request."""
+
+    location: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a message, plus details where they help."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    problems: list[ProblemBody] | None = None
+    diagnostics: list[DiagnosticBody] | None = None
