@@ -12,6 +12,9 @@ from nomotic_dsl.contracts.contract import (
     BehavioralContract,
     ContractError,
 )
+from nomotic_dsl.contracts.diff import diff_contracts
+from nomotic_dsl.contracts.generate import generate_contract, prior_distributions
+from nomotic_dsl.contracts.store import ContractStore, VersionConflict
 
 __all__ = [
     "CONTRACT_FIELDS",
@@ -19,4 +22,9 @@ __all__ = [
     "SEAL_FIELDS",
     "BehavioralContract",
     "ContractError",
+    "ContractStore",
+    "VersionConflict",
+    "diff_contracts",
+    "generate_contract",
+    "prior_distributions",
 ]
