@@ -92,6 +92,7 @@ def test_real_standard_library_archetype() -> None:
     assert dict(generate_contract("x", archetype="no-such-thing").expected_action_distribution) == {}
 
 
+@pytest.mark.usefixtures("fake_archetypes")
 def test_diff_names_each_changed_field_with_both_values() -> None:
     v1 = generate_contract("bot", created_at=1.0, drift_thresholds={"action": 0.2})
     v2 = v1.next_version(initial_trust=0.6, drift_thresholds={"action": 0.25}, created_at=2.0)
@@ -103,6 +104,7 @@ def test_diff_names_each_changed_field_with_both_values() -> None:
     assert json.loads(json.dumps(changes)) == changes
 
 
+@pytest.mark.usefixtures("fake_archetypes")
 def test_diff_of_equal_contracts_is_empty_and_direction_matters() -> None:
     v1 = generate_contract("bot", created_at=1.0)
     v2 = v1.next_version(archetype="sales", created_at=1.0)
