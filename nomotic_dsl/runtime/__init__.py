@@ -1,0 +1,95 @@
+"""The runtime API that generated evaluator modules import: small, stable, listed once.
+
+Generated modules (``nomotic_dsl.codegen``) import only the standard library
+and the names in ``EXPORTED``; a golden test pins that list, so changing it is
+a deliberate, versioned decision (like Jinja2's ``runtime.exported``). Judging
+and detail sentences are the reference interpreter's own functions, so
+generated results equal interpreted ones bit for bit.
+"""
+
+from __future__ import annotations
+
+from nomotic_dsl.invariants.detail import (
+    BASIS_EMPTY,
+    BASIS_HISTORY,
+    BASIS_NO_DATA,
+    BASIS_SNAPSHOT,
+    BASIS_WINDOW,
+    DetailText,
+    render_detail,
+)
+from nomotic_dsl.invariants.judge import (
+    judge_between,
+    judge_eq,
+    judge_gt,
+    judge_gte,
+    judge_lt,
+    judge_lte,
+    status_of,
+)
+from nomotic_dsl.invariants.measure import exact_mean, local_hour, ratio_value
+from nomotic_dsl.invariants.result import InvariantResult
+from nomotic_dsl.invariants.spec import load_zone
+from nomotic_dsl.invariants.state import BehavioralState, Observation, StateError, coerce_state
+from nomotic_dsl.runtime.results import (
+    EMPTY_SNAPSHOT,
+    Snapshot,
+    check_order,
+    checked_scores,
+    finish,
+    not_measured,
+    snapshot_distinct,
+    snapshot_max_share,
+)
+from nomotic_dsl.runtime.windows import (
+    SCALE_BITS,
+    HourRule,
+    KeyCounts,
+    ScaledSum,
+    scaled,
+    term_values,
+    time_window,
+)
+
+# The stable surface, sorted; generated modules may import any of these and nothing else.
+__all__ = [
+    "BASIS_EMPTY",
+    "BASIS_HISTORY",
+    "BASIS_NO_DATA",
+    "BASIS_SNAPSHOT",
+    "BASIS_WINDOW",
+    "EMPTY_SNAPSHOT",
+    "SCALE_BITS",
+    "BehavioralState",
+    "DetailText",
+    "HourRule",
+    "InvariantResult",
+    "KeyCounts",
+    "Observation",
+    "ScaledSum",
+    "Snapshot",
+    "StateError",
+    "check_order",
+    "checked_scores",
+    "coerce_state",
+    "exact_mean",
+    "finish",
+    "judge_between",
+    "judge_eq",
+    "judge_gt",
+    "judge_gte",
+    "judge_lt",
+    "judge_lte",
+    "load_zone",
+    "local_hour",
+    "not_measured",
+    "ratio_value",
+    "render_detail",
+    "scaled",
+    "snapshot_distinct",
+    "snapshot_max_share",
+    "status_of",
+    "term_values",
+    "time_window",
+]
+EXPORTED: tuple[str, ...] = tuple(__all__)

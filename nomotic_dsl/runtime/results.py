@@ -1,0 +1,100 @@
+"""Assembling results and reading snapshot fields, for generated evaluators.
+
+Input: a measured value and its basis, or a state's snapshot fields; output:
+``InvariantResult`` values built exactly as the reference interpreter builds
+them (same judge functions, same detail sentence), so generated code and the
+interpreter agree field for field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nomotic_dsl.invariants.detail import (
+    BASIS_EMPTY,
+    BASIS_NO_DATA,
+    BASIS_SNAPSHOT,
+    DetailText,
+    render_detail,
+)
+from nomotic_dsl.invariants.judge import status_of
+from nomotic_dsl.invariants.result import InvariantResult
+from nomotic_dsl.invariants.state import BehavioralState, StateError
+
+Scores = Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The snapshot fields of a state that unwindowed invariants and drift invariants read."""
+
+    action_distribution: Scores | None = None
+    target_distribution: Scores | None = None
+    drift: Scores | None = None
+    semantic_drift: Scores | None = None
+
+    @classmethod
+    def of(cls, state: BehavioralState) -> Snapshot:
+        """The snapshot fields of ``state``."""
+        return cls(
+            state.action_distribution, state.target_distribution, state.drift, state.semantic_drift
+        )
+
+
+EMPTY_SNAPSHOT = Snapshot()
+
+
+def checked_scores(name: str, scores: Scores | None) -> Scores | None:
+    """Validate drift-like scores (names to numbers in 0..1) as a state does; StateError if not."""
+    if scores is None:
+        return None
+    if name == "drift":
+        return BehavioralState(drift=scores).drift
+    return BehavioralState(semantic_drift=scores).semantic_drift
+
+
+def finish(
+    invariant_id: str,
+    threshold: float,
+    text: DetailText,
+    value: float,
+    basis: str,
+    judged: tuple[bool, float],
+) -> InvariantResult:
+    """The result of a judged measurement: status and detail as the interpreter gives them."""
+    satisfied, margin = judged
+    status = status_of(satisfied, margin)
+    detail = render_detail(text, value, margin, status, basis)
+    return InvariantResult(invariant_id, satisfied, value, threshold, margin, status, detail)
+
+
+def not_measured(invariant_id: str, threshold: float, text: DetailText) -> InvariantResult:
+    """The result of a drift or semantic value that is absent: satisfied, nothing invented."""
+    return finish(invariant_id, threshold, text, math.nan, BASIS_NO_DATA, (True, math.nan))
+
+
+def snapshot_max_share(snapshot: Scores) -> tuple[float, str]:
+    """Largest share in a non-empty snapshot distribution, and its basis."""
+    total = math.fsum(snapshot.values())
+    if total == 0:
+        return 0.0, BASIS_EMPTY
+    return max(snapshot.values()) / total, BASIS_SNAPSHOT
+
+
+def snapshot_distinct(snapshot: Scores) -> tuple[float, str]:
+    """Number of names with a positive share in a non-empty snapshot distribution, and its basis."""
+    total = math.fsum(snapshot.values())
+    if total == 0:
+        return 0.0, BASIS_EMPTY
+    return float(sum(1 for share in snapshot.values() if share > 0)), BASIS_SNAPSHOT
+
+
+def check_order(last: float | None, timestamp: float) -> None:
+    """Refuse an observation earlier than the last one a monitor saw."""
+    if last is not None and timestamp < last:
+        raise StateError(
+            f"observation at timestamp {timestamp!r} is earlier than the previous one "
+            f"({last!r}); a monitor takes observations in timestamp order"
+        )
