@@ -1,0 +1,106 @@
+"""In-process tests of POST /v1/evaluate: the agent's contract on a behavioral state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from api_helpers import AUTH, RATIO_SPEC, post_contract
+from fastapi.testclient import TestClient
+
+from nomotic_dsl.invariants import CompiledInvariants
+
+DRIFT_SPEC: dict[str, Any] = {
+    "invariant_id": "steady",
+    "type": "drift",
+    "metric": "action",
+    "operator": "lt",
+    "threshold": 0.2,
+}
+
+
+def _actions(*kinds: str) -> list[dict[str, Any]]:
+    return [
+        {"timestamp": 1_700_000_000 + i, "action_type": kind, "target": "tickets"}
+        for i, kind in enumerate(kinds)
+    ]
+
+
+@pytest.fixture
+def agent(client: TestClient) -> TestClient:
+    post_contract(client, agent_id="bot", invariants=[RATIO_SPEC])
+    post_contract(client, agent_id="bot", invariants=[RATIO_SPEC, DRIFT_SPEC])
+    return client
+
+
+def test_evaluate_uses_the_active_contract(agent: TestClient) -> None:
+    state = {"actions": _actions("read", "read", "read", "write"), "drift": {"action": 0.19}}
+    response = agent.post("/v1/evaluate", json={"agent_id": "bot", "state": state})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["agent_id"], body["version"]) == ("bot", 2)
+    expected = CompiledInvariants.compile([RATIO_SPEC, DRIFT_SPEC])
+    results = expected.evaluate(state)
+    assert body["results"] == [result.to_dict() for result in results]
+    assert body["summary"] == expected.summary(results)
+    assert body["summary"]["violated"] == ["few_writes"]
+    assert body["summary"]["approaching"] == ["steady"]
+
+
+def test_evaluate_a_given_version(agent: TestClient) -> None:
+    body = agent.post(
+        "/v1/evaluate", json={"agent_id": "bot", "version": 1, "state": {"actions": []}}
+    ).json()
+    assert body["version"] == 1
+    assert [r["invariant_id"] for r in body["results"]] == ["few_writes"]
+
+
+def test_infinite_and_unmeasured_values_are_json(agent: TestClient) -> None:
+    state = {"actions": _actions("write", "write")}
+    body = agent.post("/v1/evaluate", json={"agent_id": "bot", "state": state}).json()
+    ratio, drift = body["results"]
+    assert (ratio["current_value"], ratio["margin"]) == ("inf", "-inf")
+    assert drift["current_value"] is None and drift["status"] == "satisfied"
+
+
+@pytest.mark.parametrize(
+    ("state", "needle"),
+    [
+        ({"actions": list(reversed(_actions("read", "write")))}, "oldest first"),
+        ({"drift": {"action": 1.5}}, "drift"),
+        ({"actions": [{"timestamp": -5, "action_type": "read", "target": "x"}]}, "timestamp"),
+    ],
+)
+def test_an_invalid_state_is_422(agent: TestClient, state: dict[str, Any], needle: str) -> None:
+    response = agent.post("/v1/evaluate", json={"agent_id": "bot", "state": state})
+    assert response.status_code == 422
+    assert needle in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"agent_id": "bot"},
+        {"agent_id": "bot", "state": {"mood": "good"}},
+        {"agent_id": "bot", "state": {"actions": [{"timestamp": 1}]}},
+        {"agent_id": "bot", "state": {"now": "noon"}},
+    ],
+)
+def test_a_malformed_evaluate_body_is_422(agent: TestClient, body: dict[str, Any]) -> None:
+    response = agent.post("/v1/evaluate", json=body)
+    assert response.status_code == 422
+    assert response.json()["problems"]
+
+
+def test_evaluate_unknown_agent_or_version_is_404(agent: TestClient) -> None:
+    state = {"actions": []}
+    assert agent.post("/v1/evaluate", json={"agent_id": "x", "state": state}).status_code == 404
+    response = agent.post("/v1/evaluate", json={"agent_id": "bot", "version": 7, "state": state})
+    assert response.status_code == 404
+
+
+def test_evaluate_needs_no_token_unless_reads_do(agent: TestClient) -> None:
+    response = agent.post(
+        "/v1/evaluate", json={"agent_id": "bot", "state": {}}, headers=AUTH
+    )
+    assert response.status_code == 200

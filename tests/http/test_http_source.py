@@ -1,0 +1,96 @@
+"""In-process tests of .nomo source over HTTP: POST /v1/check, and contracts from source."""
+
+from __future__ import annotations
+
+from api_helpers import AUTH, post_contract
+from fastapi.testclient import TestClient
+
+RULES = """\
+invariant few_writes "Writes stay rare": ratio write/read < 0.3 over 100 actions
+drift action < 0.2
+"""
+
+CONTRACT = """\
+contract "support-bot" {
+    version 3
+    archetype customer-experience
+    trust { initial 0.6  floor 0.2  ceiling 0.9 }
+    drift thresholds { action 0.2  overall 0.3 }
+    invariant no_bursts: rate < 2x baseline over 1h
+    ratio reply/read < 0.8 over 100 actions
+}
+"""
+
+BROKEN = "ratio write/read < 0.3 over 100 actoins\n"
+
+
+def test_check_clean_source(client: TestClient) -> None:
+    response = client.post("/v1/check", json={"source": RULES})
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "diagnostics": []}
+
+
+def test_check_reports_diagnostics_with_the_public_fields(client: TestClient) -> None:
+    response = client.post("/v1/check", json={"source": BROKEN, "filename": "policy.nomo"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is False
+    first = body["diagnostics"][0]
+    assert set(first) >= {"code", "severity", "message", "file", "line", "column",
+                          "end_line", "end_column", "help"}
+    assert first["file"] == "policy.nomo"
+    assert first["severity"] == "error"
+    assert first["line"] == 1
+
+
+def test_check_refuses_a_filename_with_directories(client: TestClient) -> None:
+    response = client.post("/v1/check", json={"source": RULES, "filename": "../x.nomo"})
+    assert response.status_code == 422
+
+
+def test_check_source_that_imports_a_local_file_cannot_read_the_server(
+    client: TestClient,
+) -> None:
+    response = client.post("/v1/check", json={"source": 'import "/etc/passwd"\n'})
+    assert response.status_code == 200
+    assert response.json()["ok"] is False
+    assert "root:" not in response.text
+
+
+def test_contract_from_rules_source(client: TestClient) -> None:
+    response = post_contract(client, agent_id="bot", source=RULES)
+    assert response.status_code == 201, response.text
+    invariants = response.json()["invariants"]
+    assert [spec["type"] for spec in invariants] == ["ratio", "drift"]
+    assert invariants[0]["invariant_id"] == "few_writes"
+    assert invariants[0]["window"] == 100
+
+
+def test_contract_block_for_the_agent_supplies_the_fields(client: TestClient) -> None:
+    response = post_contract(client, agent_id="support-bot", source=CONTRACT, trust_ceiling=1.0)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    # The server allocates versions; the block's `version 3` does not pick one.
+    assert body["version"] == 1
+    assert body["archetype"] == "customer-experience"
+    assert body["initial_trust"] == 0.6
+    assert body["trust_ceiling"] == 1.0
+    assert body["drift_thresholds"] == {"action": 0.2, "overall": 0.3}
+    assert [spec["type"] for spec in body["invariants"]] == ["rate", "ratio"]
+    assert body["expected_action_distribution"]
+
+
+def test_source_with_contracts_for_other_agents_only_is_422(client: TestClient) -> None:
+    response = post_contract(client, agent_id="another-bot", source=CONTRACT)
+    assert response.status_code == 422
+    assert "support-bot" in response.json()["error"]
+
+
+def test_source_that_does_not_compile_returns_diagnostics(client: TestClient) -> None:
+    response = client.post("/v1/contracts", json={"agent_id": "bot", "source": BROKEN},
+                           headers=AUTH)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "source does not compile"
+    assert body["diagnostics"] and body["diagnostics"][0]["severity"] == "error"
+    assert client.get("/v1/contracts/bot").status_code == 404
