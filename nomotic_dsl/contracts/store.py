@@ -59,6 +59,10 @@ class _Transaction(Protocol):
 
     def insert(self, contract: BehavioralContract) -> None: ...
 
+    def find(self, agent_id: str, version: int) -> BehavioralContract | None: ...
+
+    def replace_seal(self, contract: BehavioralContract) -> None: ...
+
 
 class ContractStore:
     """Versioned contracts per agent; ``ContractStore()`` in memory, ``ContractStore(path)`` in SQLite."""
@@ -99,6 +103,27 @@ class ContractStore:
                 )
             txn.insert(contract)
         return contract
+
+    def attach_seal(self, sealed: BehavioralContract) -> BehavioralContract:
+        """Record the seal of a stored, still unsealed version; return the sealed contract.
+
+        Only the signature and signer change: the sealed content must equal the
+        stored content byte for byte, so the history auditors read is unchanged.
+        Raises ValueError when the version is missing, already sealed, or differs.
+        """
+        with self._backend.transaction() as txn:
+            stored = txn.find(sealed.agent_id, sealed.version)
+            if stored is None:
+                raise ValueError(f"agent {sealed.agent_id!r} has no version {sealed.version}")
+            if stored.is_sealed:
+                raise ValueError(
+                    f"agent {sealed.agent_id!r} version {sealed.version} is already sealed "
+                    f"by {stored.signed_by or 'an unnamed signer'}"
+                )
+            if stored.canonical_bytes() != sealed.canonical_bytes() or not sealed.is_sealed:
+                raise ValueError("the sealed contract's content differs from the stored version")
+            txn.replace_seal(sealed)
+        return sealed
 
     def latest_version(self, agent_id: str) -> int:
         """The agent's latest stored version, 0 when it has none."""
@@ -165,6 +190,12 @@ class _StagedWrites:
         return max(stored, default=0)
 
     def insert(self, contract: BehavioralContract) -> None:
+        self._pending.append(contract)
+
+    def find(self, agent_id: str, version: int) -> BehavioralContract | None:
+        return self._versions.get(agent_id, {}).get(version)
+
+    def replace_seal(self, contract: BehavioralContract) -> None:
         self._pending.append(contract)
 
     def apply(self) -> None:
@@ -250,6 +281,18 @@ class _SqliteTransaction:
         self._connection.execute(
             "INSERT INTO contracts (agent_id, version, contract_id, body) VALUES (?, ?, ?, ?)",
             (contract.agent_id, contract.version, contract.contract_id, _encode(contract)),
+        )
+
+    def find(self, agent_id: str, version: int) -> BehavioralContract | None:
+        row = self._connection.execute(
+            "SELECT body FROM contracts WHERE agent_id = ? AND version = ?", (agent_id, version)
+        ).fetchone()
+        return None if row is None else _decode(row[0])
+
+    def replace_seal(self, contract: BehavioralContract) -> None:
+        self._connection.execute(
+            "UPDATE contracts SET body = ? WHERE agent_id = ? AND version = ?",
+            (_encode(contract), contract.agent_id, contract.version),
         )
 
 

@@ -175,3 +175,24 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert writers_seen.count("writer-a") == 25 and writers_seen.count("writer-b") == 25
     switches = sum(a != b for a, b in itertools.pairwise(writers_seen))
     assert switches > 1, "the writers ran one after the other; the race was not exercised"
+
+
+def test_attach_seal_to_a_stored_version(store: ContractStore, signing_key: SigningKey) -> None:
+    store.store(contract(1))
+    sealed = store.get_active("agent-1").seal(signing_key, "ops")  # type: ignore[union-attr]
+    store.attach_seal(sealed)
+    again = store.get_version("agent-1", 1)
+    assert again == sealed and again is not None and again.verify(signing_key.verify_key)
+    with pytest.raises(ValueError, match="already sealed by ops"):
+        store.attach_seal(sealed)
+    with pytest.raises(ValueError, match="has no version 2"):
+        store.attach_seal(contract(2).seal(signing_key, "ops"))
+
+
+def test_attach_seal_refuses_changed_content(store: ContractStore, signing_key: SigningKey) -> None:
+    store.store(contract(1))
+    with pytest.raises(ValueError, match="differs from the stored version"):
+        store.attach_seal(contract(1, initial_trust=0.2).seal(signing_key, "ops"))
+    with pytest.raises(ValueError, match="differs"):
+        store.attach_seal(contract(1))
+    assert not store.get_active("agent-1").is_sealed  # type: ignore[union-attr]
