@@ -66,6 +66,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's only 400 is a body it cannot decode; the API calls every
+        # unusable input 422.
+        return error_response(422, "invalid request: the body is not UTF-8 JSON text")
     return error_response(exc.status_code, str(exc.detail))
 
 
@@ -84,6 +88,9 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _problem(error: Any) -> dict[str, str]:
     """One pydantic/FastAPI validation error as ``{"location", "message"}``."""
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "malformed")
+        return {"location": "body", "message": f"body is not valid JSON: {reason}"}
     location = _location(error.get("loc", ()))
     message = str(error.get("msg", "invalid value"))
     return {"location": location, "message": f"{location}: {message}" if location else message}

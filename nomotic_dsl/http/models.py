@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # an id that no GET can reach.
 AGENT_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 AGENT_ID_MAX_LENGTH = 200
+# Versions are stored as SQLite integers; the bound keeps every next version in range.
+MAX_VERSION = 2**31 - 1
 # Archetype names are .nomo identifiers (they name files under stdlib/archetypes/).
 ARCHETYPE_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 
@@ -30,9 +32,9 @@ JsonNumber = float | Literal["inf", "-inf"] | None
 
 
 class _Body(BaseModel):
-    """Request bodies: unknown keys are refused, and JSON numbers must be finite."""
+    """Request bodies: unknown keys refused, no coercion (``false`` is not 0), finite numbers."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class InvariantSpecBody(_Body):
@@ -76,6 +78,7 @@ class CreateContractRequest(ContractFields):
     version: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_VERSION,
         description="Explicit version; must be greater than the agent's latest (else 409). "
         "Absent: the next version is allocated atomically.",
     )
@@ -201,7 +204,7 @@ class EvaluateRequest(_Body):
         min_length=1, max_length=AGENT_ID_MAX_LENGTH, pattern=AGENT_ID_PATTERN
     )
     version: int | None = Field(
-        default=None, ge=1, description="Contract version; absent: the active one."
+        default=None, ge=1, le=MAX_VERSION, description="Contract version; absent: the active one."
     )
     state: StateBody
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from nomotic_dsl.http.auth import TokenCheck
 from nomotic_dsl.http.models import (
     AGENT_ID_MAX_LENGTH,
+    MAX_VERSION,
     CheckBody,
     CheckRequest,
     ContractBody,
@@ -32,7 +33,9 @@ from nomotic_dsl.http.service import ContractService, check_source
 AgentId = Annotated[
     str, Path(min_length=1, max_length=AGENT_ID_MAX_LENGTH, description="The agent's id.")
 ]
-VersionNumber = Annotated[int, Query(ge=1, description="A stored version number.")]
+VersionNumber = Annotated[
+    int, Query(ge=1, le=MAX_VERSION, description="A stored version number.")
+]
 
 _ERROR = {"model": ErrorBody}
 _UNAUTHORIZED = {401: {**_ERROR, "description": "Missing or invalid bearer token."}}
@@ -87,7 +90,8 @@ def contract_router(
     def get_contract(
         agent_id: AgentId,
         version: Annotated[
-            int | None, Query(ge=1, description="A stored version; absent: the active one.")
+            int | None,
+            Query(ge=1, le=MAX_VERSION, description="A stored version; absent: the active one."),
         ] = None,
     ) -> dict[str, Any]:
         """The agent's active (latest) contract, or the version asked for."""

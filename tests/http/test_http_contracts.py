@@ -246,3 +246,22 @@ def test_unknown_route_and_method_use_the_error_shape(client: TestClient) -> Non
     response = client.delete("/v1/contracts/bot")
     assert response.status_code == 405
     assert response.json() == {"error": "Method Not Allowed"}
+
+
+def test_a_body_that_is_not_utf8_is_422(client: TestClient) -> None:
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = client.post("/v1/contracts", content=b"\xff\xfe{", headers=headers)
+    assert response.status_code == 422
+    assert "error" in response.json()
+
+
+@pytest.mark.parametrize("params", [{"version": 2**63}, {"version": 2**31}])
+def test_a_version_beyond_the_store_range_is_422(client: TestClient, params: dict[str, int]) -> None:
+    post_contract(client, agent_id="bot")
+    assert client.get("/v1/contracts/bot", params=params).status_code == 422
+
+
+def test_numbers_are_not_coerced_from_other_types(client: TestClient) -> None:
+    for value in (False, "0.5"):
+        response = post_contract(client, agent_id="bot", initial_trust=value)
+        assert response.status_code == 422
