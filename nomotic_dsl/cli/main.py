@@ -19,6 +19,7 @@ from nomotic_dsl._version import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "nomotic_dsl.cli.invariants",
     "nomotic_dsl.cli.serve",
+    "nomotic_dsl.cli.contracts",
 )
 
 
