@@ -25,8 +25,8 @@ from nomotic_dsl.contracts.store import ContractStore, VersionConflict
 from nomotic_dsl.diagnostics.render import to_json
 from nomotic_dsl.http.errors import ApiError
 from nomotic_dsl.http.models import CheckRequest, CreateContractRequest, EvaluateRequest
+from nomotic_dsl.http.untrusted import compile_request_source
 from nomotic_dsl.invariants import CompiledInvariants, StateError, coerce_state
-from nomotic_dsl.pipeline import compile_source
 
 # Fields a compiled contract block contributes; the server decides the rest.
 _SERVER_FIELDS = frozenset(
@@ -136,9 +136,10 @@ class ContractService:
 
 def source_fields(source: str, agent_id: str) -> dict[str, Any]:
     """Contract fields from .nomo source: a contract block for the agent, else the file's rules."""
-    result = compile_source(source, filename=SOURCE_NAME)
-    if not result.ok:
-        raise ApiError(422, "source does not compile", diagnostics=to_json(result.diagnostics))
+    outcome = compile_request_source(source, SOURCE_NAME)
+    if outcome.result is None or not outcome.ok:
+        raise ApiError(422, "source does not compile", diagnostics=to_json(outcome.diagnostics))
+    result = outcome.result
     for contract in result.contracts:
         if contract.agent_id == agent_id:
             return {k: v for k, v in contract.to_dict().items() if k not in _SERVER_FIELDS}
@@ -152,8 +153,8 @@ def source_fields(source: str, agent_id: str) -> dict[str, Any]:
 
 def check_source(request: CheckRequest) -> dict[str, Any]:
     """Diagnostics for .nomo source, as ``nomo check --format json`` gives them."""
-    result = compile_source(request.source, filename=request.filename)
-    return {"ok": result.ok, "diagnostics": to_json(result.diagnostics)}
+    outcome = compile_request_source(request.source, request.filename)
+    return {"ok": outcome.ok, "diagnostics": to_json(outcome.diagnostics)}
 
 
 def _problems(messages: tuple[str, ...] | list[str]) -> list[dict[str, str]]:

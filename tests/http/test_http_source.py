@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from api_helpers import AUTH, post_contract
 from fastapi.testclient import TestClient
 
@@ -48,13 +51,28 @@ def test_check_refuses_a_filename_with_directories(client: TestClient) -> None:
     assert response.status_code == 422
 
 
-def test_check_source_that_imports_a_local_file_cannot_read_the_server(
-    client: TestClient,
+@pytest.mark.parametrize("path", ["/etc/passwd", "./secrets", "../policies/other.nomo"])
+def test_imports_outside_the_standard_library_are_refused(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    response = client.post("/v1/check", json={"source": 'import "/etc/passwd"\n'})
-    assert response.status_code == 200
-    assert response.json()["ok"] is False
-    assert "root:" not in response.text
+    # A readable .nomo file where a relative import would find it: still refused.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secrets.nomo").write_text("drift action < 0.2\n", encoding="utf-8")
+    text = f'import "{path}"\ndrift action < 0.2\n'
+    body = client.post("/v1/check", json={"source": text}).json()
+    assert body["ok"] is False
+    [diagnostic] = body["diagnostics"]
+    assert (diagnostic["code"], diagnostic["line"], diagnostic["column"]) == ("NMO205", 1, 1)
+    assert "std/" in diagnostic["message"]
+    response = post_contract(client, agent_id="bot", source=text)
+    assert response.status_code == 422
+    assert response.json()["diagnostics"][0]["code"] == "NMO205"
+
+
+def test_standard_library_imports_are_served(client: TestClient) -> None:
+    text = 'import "std/packs/business_hours"\ndrift action < 0.2\n'
+    body = client.post("/v1/check", json={"source": text}).json()
+    assert body["ok"] is True, body
 
 
 def test_contract_from_rules_source(client: TestClient) -> None:
