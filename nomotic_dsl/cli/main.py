@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nomotic_dsl.cli.invariants",
     "nomotic_dsl.cli.serve",
     "nomotic_dsl.cli.contracts",
+    "nomotic_dsl.cli.bundles",
 )
 
 
