@@ -236,7 +236,8 @@ class AstBuilder(Transformer[Token, ast.Module]):
         return ast.Hours(start=start, end=end, span=_meta_span(meta))
 
     def zone(self, meta: Meta, children: list[Any]) -> ast.Zone:
-        return ast.Zone(name=self._name(children[0]).text, span=_meta_span(meta))
+        name = self._name(children[0])  # the span is the zone's name, where problems lie
+        return ast.Zone(name=name.text, span=name.span)
 
     # ---- comparisons and windows ----------------------------------------------
 
