@@ -24,7 +24,7 @@ contract "support-bot" {
 }
 """
 
-BROKEN = "ratio write/read < 0.3 over 100 actoins\n"
+BROKEN = "ratio write/read < 0.3 over 100 actions\ndrift mood < 0.2\n"
 
 
 def test_check_clean_source(client: TestClient) -> None:
@@ -42,8 +42,9 @@ def test_check_reports_diagnostics_with_the_public_fields(client: TestClient) ->
     assert set(first) >= {"code", "severity", "message", "file", "line", "column",
                           "end_line", "end_column", "help"}
     assert first["file"] == "policy.nomo"
-    assert first["severity"] == "error"
-    assert first["line"] == 1
+    assert (first["code"], first["severity"]) == ("NMO403", "error")
+    assert (first["line"], first["column"], first["end_column"]) == (2, 7, 11)
+    assert "mood" in first["message"]
 
 
 def test_check_refuses_a_filename_with_directories(client: TestClient) -> None:
