@@ -101,10 +101,15 @@ def contract_text(contract: BehavioralContract) -> str:
     data = contract.to_dict()
     lines = [f"contract {contract.agent_id} v{contract.version} ({_seal_label(contract)})"]
     for name, value in data.items():
-        if name in ("signature", "signed_by"):
+        if name in ("signature", "signed_by", "invariants"):
             continue
         shown = _when(value) if name == "created_at" else value
         lines.append(f"  {name}: {shown}")
+    lines.append(f"  invariants: {len(contract.invariants)}")
+    lines.extend(
+        f"    {spec['invariant_id']}: {spec['description'] or spec['type']}"
+        for spec in contract.invariants
+    )
     return "\n".join(lines)
 
 
