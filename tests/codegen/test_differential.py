@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from nomotic_dsl.codegen import generate_module, load_generated
 from nomotic_dsl.invariants import BehavioralState, CompiledInvariants, InvariantResult, Observation
-from tests.codegen.strategies import DRIFT_DISTRIBUTIONS, TERMS, spec_sets, states, traces, unit_floats
+from tests.codegen.strategies import (
+    DRIFT_DISTRIBUTIONS,
+    TERMS,
+    spec_sets,
+    states,
+    traces,
+    unit_floats,
+)
 
 
 def build(specs: Sequence[dict[str, Any]]) -> ModuleType:

@@ -1,0 +1,72 @@
+"""The runtime API: its exported names are pinned, and its window structures are exact."""
+
+from __future__ import annotations
+
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nomotic_dsl.runtime as runtime
+from nomotic_dsl.invariants.measure import exact_mean
+from nomotic_dsl.runtime import HourRule, KeyCounts, ScaledSum, scaled
+
+GOLDEN = Path(__file__).parent / "golden" / "runtime_exported.txt"
+
+
+def test_exported_names_are_pinned(update_golden: bool) -> None:
+    text = "".join(f"{name}\n" for name in runtime.EXPORTED)
+    if update_golden:
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8"), "runtime API changed: rerun with --update-golden"
+    assert all(hasattr(runtime, name) for name in runtime.EXPORTED)
+    assert list(runtime.EXPORTED) == runtime.__all__
+
+
+updates = st.lists(st.tuples(st.booleans(), st.sampled_from("abcd")), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(updates)
+def test_key_counts_match_a_recount(steps: list[tuple[bool, str]]) -> None:
+    counts, model = KeyCounts(), Counter[str]()
+    for add, name in steps:
+        if add or not model[name]:
+            counts.add(name)
+            model[name] += 1
+        else:
+            counts.remove(name)
+            model[name] -= 1
+        live = +model
+        assert counts.distinct == len(live)
+        assert counts.max_count == max(live.values(), default=0)
+        assert all(counts.get(key) == live[key] for key in "abcd")
+    bulk = KeyCounts.of(model.elements())
+    assert (bulk.distinct, bulk.max_count) == (counts.distinct, counts.max_count)
+
+
+finite = st.floats(0.0, 1.0) | st.sampled_from((5e-324, 1e-300, 1 / 3, 0.1, 1.0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=30), st.integers(0, 29))
+def test_scaled_sum_mean_is_exact_in_any_order(values: list[float], drop: int) -> None:
+    exact = ScaledSum()
+    for value in values:
+        exact.add(value)
+    assert exact.mean() == exact_mean(values) == ScaledSum.of(reversed(values)).mean()
+    if len(values) > 1:
+        exact.remove(values[drop % len(values)])
+        rest = values[: drop % len(values)] + values[drop % len(values) + 1 :]
+        assert exact.mean() == exact_mean(rest)
+    assert all(Fraction(scaled(v), 2**runtime.SCALE_BITS) == Fraction(v) for v in values)
+
+
+def test_hour_rule_reads_local_hours_across_a_dst_change() -> None:
+    rule = HourRule(range(8, 18), "America/New_York")
+    # 2024-03-10 12:30 UTC is 08:30 EDT (inside); one day earlier it was 07:30 EST (outside).
+    assert not rule.outside(1_710_073_800.0)
+    assert rule.outside(1_710_073_800.0 - 86_400)
+    assert HourRule(range(8, 18), None).outside(1_710_073_800.0 - 86_400 - 5 * 3600)
