@@ -8,7 +8,8 @@ The package keeps its concerns apart: ``keys`` (key files), ``manifest``
 (member digests), ``archive`` (the strict container), ``signing`` (signatures
 over the manifest), ``verify`` (the refusal checks in order), ``rollback``
 (accepted revisions), ``evaluator`` (the one place generated code runs),
-``loader`` (seal and load), ``build`` (from the compiler to a bundle). The build/load names are
+``loader`` (seal and load), ``build`` (from the compiler to a bundle),
+``inspect`` and ``replay`` (tooling behind the CLI). The build/load names are
 imported lazily so that ``nomotic_dsl.contracts`` can use ``bundle.keys``
 without importing the compiler back.
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from nomotic_dsl.bundle.errors import BundleError, KeyFileError
 
 if TYPE_CHECKING:
+    from nomotic_dsl.bundle.build import build_bundle
     from nomotic_dsl.bundle.loader import (
         BundleContents,
         LoadedBundle,
@@ -33,6 +35,7 @@ _LAZY: dict[str, str] = {
     "BundleContents": "nomotic_dsl.bundle.loader",
     "LoadedBundle": "nomotic_dsl.bundle.loader",
     "assemble_bundle": "nomotic_dsl.bundle.loader",
+    "build_bundle": "nomotic_dsl.bundle.build",
     "load_bundle": "nomotic_dsl.bundle.loader",
     "verify_bundle": "nomotic_dsl.bundle.loader",
 }
@@ -43,6 +46,7 @@ __all__ = [
     "KeyFileError",
     "LoadedBundle",
     "assemble_bundle",
+    "build_bundle",
     "load_bundle",
     "verify_bundle",
 ]

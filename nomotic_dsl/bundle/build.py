@@ -12,7 +12,8 @@ Decisions where the spec is silent:
   contract, the specs are every invariant the file compiles to;
 - sources are stored under names relative to the main file's directory, so
   the bundle does not depend on the directory the build ran from; standard
-  library files go under ``stdlib/``, anything else under ``external/``.
+  library files keep their ``std/`` names, files outside the main file's
+  directory go under ``external/``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Protocol
 
 from nomotic_dsl.bundle.errors import BundleError
 from nomotic_dsl.bundle.evaluator import instantiate_evaluator
@@ -39,8 +41,9 @@ from nomotic_dsl.codegen import generate_module
 from nomotic_dsl.contracts import BehavioralContract
 from nomotic_dsl.diagnostics import Diagnostic, render_all, to_json
 from nomotic_dsl.invariants import InvariantSpec
-from nomotic_dsl.resources import stdlib_dir
 
+# How the compiler names standard-library files (``nomotic_dsl.semantics.loader``).
+STD_PREFIX = "std/"
 _UNSAFE_SEGMENT_CHARS = re.compile(r"[^A-Za-z0-9_.+-]")
 
 
@@ -56,7 +59,9 @@ class CompileResult(Protocol):
     @property
     def contracts(self) -> Sequence[BehavioralContract]: ...
     @property
-    def sources(self) -> Any: ...
+    def sources(self) -> Mapping[str, str]: ...
+    @property
+    def root(self) -> str: ...
 
 
 def compile_policy(path: str | os.PathLike[str]) -> CompileResult:
@@ -72,7 +77,9 @@ def compile_policy(path: str | os.PathLike[str]) -> CompileResult:
 def render_diagnostics(result: CompileResult, output_format: str) -> str:
     """Diagnostics as the language CLI shows them: full text, or a JSON document."""
     if output_format == "json":
-        return json.dumps({"diagnostics": to_json(result.diagnostics)}, indent=2)
+        return json.dumps(
+            {"diagnostics": to_json(result.diagnostics)}, indent=2, ensure_ascii=False
+        )
     return render_all(result.diagnostics, dict(source_texts(result)))
 
 
@@ -107,10 +114,10 @@ def contents_from_result(
     contract = select_contract(result.contracts, agent)
     specs = tuple(contract.invariant_specs()) if contract is not None else tuple(result.invariants)
     texts = source_texts(result)
-    sources = tuple(sorted(zip(source_member_names([n for n, _ in texts]),
-                               (text for _, text in texts), strict=True)))
+    member_names = source_member_names([name for name, _ in texts], result.root)
+    sources = tuple(sorted(zip(member_names, (text for _, text in texts), strict=True)))
     digest = sources_digest({SOURCES_DIR + rel: text.encode("utf-8") for rel, text in sources})
-    bundle_name = name or (contract.agent_id if contract is not None else _stem(texts))
+    bundle_name = name or (contract.agent_id if contract is not None else _stem(result.root))
     generated = generate_module(specs, module_name=bundle_name, source_digest=digest)
     return BundleContents(
         name=bundle_name,
@@ -147,33 +154,36 @@ def select_contract(
 
 
 def source_texts(result: CompileResult) -> tuple[tuple[str, str], ...]:
-    """(name, text) of every source the compilation read, main file first."""
-    sources: Any = result.sources
-    if isinstance(sources, Mapping):
-        return tuple((str(name), str(text)) for name, text in sources.items())
-    return tuple((source.name, source.text) for source in sources)
+    """(name, text) of every source the compilation read, in the compiler's order."""
+    sources: Mapping[str, str] = result.sources
+    return tuple((str(name), str(text)) for name, text in sources.items())
 
 
-def source_member_names(names: Sequence[str]) -> list[str]:
-    """Bundle-relative names (``sources/`` left off) for source file names; main file first."""
-    if not names:
-        return []
-    main_dir = Path(names[0]).resolve().parent
-    library = stdlib_dir().resolve()
-    relative = [_relative_name(Path(name).resolve(), main_dir, library) for name in names]
-    return _deduplicated(relative)
+def source_member_names(names: Sequence[str], root: str) -> list[str]:
+    """Bundle-relative names (``sources/`` left off) for the compiler's source names.
+
+    The compiler names files relative to the directory the build ran from
+    (``examples/x/policy.nomo``) and the standard library ``std/...``; the
+    bundle stores them relative to the root file's directory instead, so the
+    same policy gives the same bundle wherever it is built from.
+    """
+    base = posixpath.dirname(root) or "."
+    relative = [_relative_name(name, base) for name in names]
+    return _deduplicated([_safe_name(name.split("/")) for name in relative])
 
 
-def _relative_name(path: Path, main_dir: Path, library: Path) -> str:
-    for base, prefix in ((main_dir, ()), (library, ("stdlib",))):
-        if path.is_relative_to(base):
-            return _safe_name((*prefix, *path.relative_to(base).parts))
-    return _safe_name(("external", path.name))
+def _relative_name(name: str, base: str) -> str:
+    if name.startswith(STD_PREFIX) or posixpath.isabs(name):
+        return name.lstrip("/")
+    relative = posixpath.relpath(posixpath.normpath(name), base)
+    if relative == ".." or relative.startswith("../"):
+        return "external/" + "/".join(p for p in relative.split("/") if p not in ("..", "."))
+    return relative
 
 
 def _safe_name(parts: Iterable[str]) -> str:
-    segments = [_UNSAFE_SEGMENT_CHARS.sub("_", part).lstrip(".") or "_" for part in parts]
-    name = str(PurePosixPath(*segments))
+    segments = [_UNSAFE_SEGMENT_CHARS.sub("_", part).lstrip(".") or "_" for part in parts if part]
+    name = "/".join(segments)
     return name if name.endswith(".nomo") else name + ".nomo"
 
 
@@ -190,7 +200,7 @@ def _deduplicated(names: list[str]) -> list[str]:
     return unique
 
 
-def _stem(texts: Sequence[tuple[str, str]]) -> str:
-    stem = Path(texts[0][0]).stem if texts else "policy"
+def _stem(root: str) -> str:
+    stem = PurePosixPath(root).stem
     return _UNSAFE_SEGMENT_CHARS.sub("-", stem).strip("-.") or "policy"
 
