@@ -154,3 +154,20 @@ def test_python_dash_m_verifies_a_bundle(write_bundle: Callable[..., Path], trus
     )
     assert ok.returncode == 0, ok.stderr
     assert "valid: demo-agent" in ok.stdout
+
+
+def test_progress_is_shown_on_stderr_only_for_long_traces_on_a_terminal(
+    runner: CliRunner, write_bundle: Callable[..., Path], trusted: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nomotic_dsl.cli import bundles
+
+    bundle, trace = write_bundle(), _trace(tmp_path)
+    args = ["run", str(bundle), "--trace", str(trace), "--trust", str(trusted), "--format", "json"]
+    quiet = runner.invoke(cli, args)
+    assert "replayed" not in quiet.stderr
+    monkeypatch.setattr(bundles, "_show_progress", lambda trace: True)
+    monkeypatch.setattr(bundles, "_PROGRESS_EVERY", 2)
+    shown = runner.invoke(cli, args)
+    assert "\rreplayed 4 observations" in shown.stderr
+    assert json.loads(shown.stdout)["observations"] == 5
