@@ -168,10 +168,13 @@ class DiagnosticBody(BaseModel):
 
 
 class CheckBody(BaseModel):
-    """Whether the source compiles, and every diagnostic."""
+    """``nomo check --format json``'s document for one file, and whether it compiled."""
 
     ok: bool
+    files: list[str]
     diagnostics: list[DiagnosticBody]
+    errors: int
+    warnings: int
 
 
 class ObservationBody(_Body):

@@ -47,7 +47,8 @@ _TOO_LARGE = {413: {**_ERROR, "description": "Request body larger than the serve
 def _responses(*groups: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
     merged: dict[int | str, dict[str, Any]] = {}
     for group in groups:
-        merged.update(group)
+        for status, response in group.items():
+            merged[status] = response
     return merged
 
 
@@ -56,7 +57,7 @@ def contract_router(
 ) -> APIRouter:
     """The /v1 routes over ``service``; ``read_check`` None leaves reads open."""
     read_guard = [Depends(read_check)] if read_check is not None else []
-    read_errors = _UNAUTHORIZED if read_check is not None else {}
+    read_errors: dict[int, dict[str, Any]] = _UNAUTHORIZED if read_check is not None else {}
     router = APIRouter(prefix="/v1")
 
     @router.post(

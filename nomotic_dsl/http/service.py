@@ -152,9 +152,16 @@ def source_fields(source: str, agent_id: str) -> dict[str, Any]:
 
 
 def check_source(request: CheckRequest) -> dict[str, Any]:
-    """Diagnostics for .nomo source, as ``nomo check --format json`` gives them."""
+    """Diagnostics for .nomo source in ``nomo check --format json``'s shape, plus ``ok``."""
     outcome = compile_request_source(request.source, request.filename)
-    return {"ok": outcome.ok, "diagnostics": to_json(outcome.diagnostics)}
+    errors = sum(1 for item in outcome.diagnostics if item.is_error)
+    return {
+        "ok": outcome.ok,
+        "files": [request.filename],
+        "diagnostics": to_json(outcome.diagnostics),
+        "errors": errors,
+        "warnings": len(outcome.diagnostics) - errors,
+    }
 
 
 def _problems(messages: tuple[str, ...] | list[str]) -> list[dict[str, str]]:

@@ -135,7 +135,7 @@ def test_every_endpoint_over_a_real_socket(http: httpx.Client, keys: tuple[Path,
     diff = http.get("/v1/contracts/e2e-bot/diff", params={"v1": 1, "v2": 2}).json()
     assert diff["changes"]["initial_trust"] == {"from": 0.5, "to": 0.7}
     check = http.post("/v1/check", json={"source": "drift action < 0.2\n"}).json()
-    assert check == {"ok": True, "diagnostics": []}
+    assert (check["ok"], check["diagnostics"], check["errors"]) == (True, [], 0)
     state = {"actions": [], "drift": {"action": 0.5}}
     evaluation = http.post("/v1/evaluate", json={"agent_id": "e2e-bot", "state": state}).json()
     assert evaluation["summary"]["violated"] == [evaluation["results"][0]["invariant_id"]]

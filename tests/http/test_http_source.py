@@ -30,7 +30,9 @@ BROKEN = "ratio write/read < 0.3 over 100 actions\ndrift mood < 0.2\n"
 def test_check_clean_source(client: TestClient) -> None:
     response = client.post("/v1/check", json={"source": RULES})
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "diagnostics": []}
+    assert response.json() == {
+        "ok": True, "files": ["<input>"], "diagnostics": [], "errors": 0, "warnings": 0
+    }
 
 
 def test_check_reports_diagnostics_with_the_public_fields(client: TestClient) -> None:
@@ -38,6 +40,7 @@ def test_check_reports_diagnostics_with_the_public_fields(client: TestClient) ->
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is False
+    assert (body["files"], body["errors"], body["warnings"]) == (["policy.nomo"], 1, 0)
     first = body["diagnostics"][0]
     assert set(first) >= {"code", "severity", "message", "file", "line", "column",
                           "end_line", "end_column", "help"}
