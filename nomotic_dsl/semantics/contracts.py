@@ -267,10 +267,9 @@ class ContractChecker:
                 ok = ok and checked is not None
                 inline.extend([checked] if checked is not None else [])
         rules = _unique(used + inline, self.reporter)
-        if rules is None or not ok:
-            return None
-        find_conflicts([(rule.facts, self.reporter(rule.source), rule.place) for rule in rules])
-        return rules
+        if rules is not None:  # conflicts among the rules that did check are still worth knowing
+            find_conflicts([(r.facts, self.reporter(r.source), r.place) for r in rules])
+        return rules if ok else None
 
     def _use(self, item: ast.UseStmt, context: RuleContext, out: list[CheckedRule]) -> bool:
         name = item.name.text
