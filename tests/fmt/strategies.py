@@ -211,3 +211,54 @@ def programs(draw: st.DrawFn, comments_inside: bool = True) -> str:
             parts.extend([token, draw(inner)])
         parts.append(draw(SEPARATORS | COMMENT_SEPARATORS))
     return "".join(parts)
+
+
+SHARES = st.sampled_from(["0.1", "0.3", "0.85", "60%", "25%", "1"])
+COMPARISON_SYMBOL = st.sampled_from(["<", "<=", ">", ">=", "below", "above", "at most", "at least"])
+
+
+@st.composite
+def valid_rules(draw: st.DrawFn) -> Tokens:
+    """A rule the checker accepts on its own (outside any contract), compactly spelt."""
+    window = draw(st.sampled_from([[], ["over", "1", "action"], ["over", "100", "actions"], ["over", "15m"]]))
+    op = draw(COMPARISON_SYMBOL).split()
+    form = draw(st.sampled_from(["ratio", "distribution", "drift", "semantic", "temporal", "rate", "count", "sugar"]))
+    if form == "ratio":
+        return ["ratio", f"{draw(NAMES)}/{draw(NAMES)}", *op, draw(NUMBER), *window]
+    if form == "distribution":
+        return ["distribution", draw(st.sampled_from(["target_max", "action_max"])), *op, draw(SHARES), *window]
+    if form == "drift":
+        key = draw(st.sampled_from(["action", "target", "temporal", "outcome", "semantic", "overall"]))
+        bound = draw(st.sampled_from([[*op, draw(SHARES)], ["between", "0.05", "and", "0.3"]]))
+        return ["drift", key, *bound]
+    if form == "semantic":
+        return ["semantic", quoted(draw(NAMES)), *op, draw(SHARES), *window]
+    if form == "temporal":
+        start, end = draw(st.sampled_from([(8, 18), (22, 6), (0, 24), (9, 17)]))
+        zone = draw(st.sampled_from([[], ["in", '"Europe/Berlin"']]))
+        return ["temporal", f"{start}-{end}", *zone, "==", "0", *window]
+    if form == "rate":
+        return ["rate", "action_frequency", *op, draw(NUMBER), *window]
+    if form == "count":
+        metric = draw(st.sampled_from(["distinct_targets", "distinct_actions"]))
+        return ["count", metric, *op, draw(st.sampled_from(["1", "5", "12"])), *window]
+    return draw(st.sampled_from([
+        ["no", "activity", "outside", "8-18"],
+        ["at", "most", "5", "distinct", "targets", "over", "50", "actions"],
+        ["no", "single", "target", "above", "60%"],
+        ["fidelity", "of", '"research"', "above", "0.85", "over", "10", "actions"],
+    ]))
+
+
+@st.composite
+def valid_programs(draw: st.DrawFn) -> str:
+    """Rules and named invariants, whitespace and comments only between statements."""
+    parts: list[str] = []
+    names = draw(st.lists(NAMES, max_size=4, unique=True))
+    statements = [draw(valid_rules()) for _ in range(draw(st.integers(1, 3)))]
+    statements += [["invariant", name, ":", *draw(valid_rules())] for name in names]
+    for statement in draw(st.permutations(statements)):
+        for token in statement:
+            parts.extend([token, draw(st.sampled_from([" ", "  ", "\n", "\n\t"]))])
+        parts.append(draw(SEPARATORS | COMMENT_SEPARATORS))
+    return "".join(parts)
