@@ -27,7 +27,7 @@ _DRIFT_MEANING = {
     "action": "how far the mix of actions has moved from the expected one",
     "target": "how far the mix of targets has moved from the expected one",
     "temporal": "how far the agent's hours of activity have moved from the usual ones",
-    "outcome": "how far the mix of verdicts (allow, deny, modify, escalate) has moved",
+    "outcome": "how far the mix of allow, deny, modify and escalate verdicts has moved",
     "semantic": "how far the meaning of the agent's actions has moved from its anchors",
     "overall": "the weighted mean of the other drift scores",
 }
@@ -240,5 +240,5 @@ def _rule_lines(rules: Iterable[RuleExplanation], indent: str) -> list[str]:
     for rule in rules:
         lines.append(f"{indent}{rule.invariant_id}: {rule.sentence}")
         if rule.description:
-            lines.append(f'{indent}    "{rule.description}"')
+            lines.append(f"{indent}    As written: {rule.description}")
     return lines

@@ -17,6 +17,7 @@ from nomotic_dsl._version import __version__
 # Modules that each define ``register(group: click.Group) -> None``. Order is
 # the order commands are listed in ``nomo --help``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "nomotic_dsl.cli.language",
     "nomotic_dsl.cli.invariants",
     "nomotic_dsl.cli.serve",
     "nomotic_dsl.cli.contracts",

@@ -1,0 +1,277 @@
+"""``nomo check``, ``fmt``, ``compile`` and ``explain``: the language commands.
+
+Input: command-line arguments naming .nomo files (or directories of them).
+Output: diagnostics, formatted files, spec JSON or plain-words explanations.
+Stage: a thin shell over ``nomotic_dsl.pipeline``, ``nomotic_dsl.fmt`` and
+``nomotic_dsl.explain``. Exit codes: 0 clean, 1 problems in the input (errors
+in a policy, a file that cannot be read, a file ``fmt --check`` would change),
+2 misuse (no FILE, an unknown option: click's usage errors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nomotic_dsl.archetypes import ArchetypePrior
+from nomotic_dsl.cli.output import print_json
+from nomotic_dsl.diagnostics import Diagnostic
+from nomotic_dsl.diagnostics.render import render_concise, render_full, to_json
+from nomotic_dsl.explain import explanation_document, render_text
+from nomotic_dsl.fmt import FormatError, format_source
+from nomotic_dsl.pipeline import CompileResult, compile_file
+
+SPEC_VERSION = 1
+POLICY_SUFFIX = ".nomo"
+
+DIAGNOSTIC_FORMAT = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["full", "concise", "json"]),
+    default="full",
+    show_default=True,
+    help="Diagnostics with source and caret, one line each, or JSON for build pipelines.",
+)
+FILES_ARGUMENT = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+
+
+# ---- inputs --------------------------------------------------------------------------
+
+
+def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
+    """The .nomo files named (directories searched recursively, sorted) and the unreadable ones."""
+    found: list[Path] = []
+    problems: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(path.rglob(f"*{POLICY_SUFFIX}")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(f"cannot read {path}: no such file")
+    return found, problems
+
+
+def report_unreadable(problems: Sequence[str]) -> None:
+    """Each unreadable path on stderr, as an input problem."""
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+
+
+# ---- diagnostics ----------------------------------------------------------------------
+
+
+def render_diagnostics(
+    diagnostics: Sequence[Diagnostic], output_format: str, sources: Mapping[str, str]
+) -> str:
+    """Diagnostics as text (full or concise) or as a JSON document."""
+    if output_format == "json":
+        return json.dumps({"diagnostics": to_json(diagnostics)}, indent=2, ensure_ascii=False)
+    if output_format == "concise":
+        return "\n".join(render_concise(item) for item in diagnostics)
+    return "\n\n".join(render_full(item, sources) for item in diagnostics)
+
+
+def echo_diagnostics(
+    diagnostics: Sequence[Diagnostic], output_format: str, sources: Mapping[str, str], err: bool
+) -> None:
+    """Print diagnostics in the chosen format (nothing when there are none)."""
+    if diagnostics:
+        click.echo(render_diagnostics(diagnostics, output_format, sources), err=err)
+
+
+def _count(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
+    items = list(diagnostics)
+    errors = sum(1 for item in items if item.is_error)
+    return errors, len(items) - errors
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# ---- check --------------------------------------------------------------------------------
+
+
+@click.command("check")
+@FILES_ARGUMENT
+@DIAGNOSTIC_FORMAT
+def check_command(files: tuple[Path, ...], output_format: str) -> None:
+    """Check .nomo FILES (or directories of them) and report every problem found.
+
+    Exits 0 when there are no errors (warnings allowed), 1 when a policy has
+    errors or a FILE cannot be read.
+    """
+    paths, unreadable = policy_files(files)
+    report_unreadable(unreadable)
+    diagnostics: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    for path in paths:
+        result = compile_file(path)
+        diagnostics.extend(result.diagnostics)
+        sources.update(result.sources)
+    errors, warnings = _count(diagnostics)
+    if output_format == "json":
+        print_json({
+            "files": [str(path) for path in paths],
+            "diagnostics": to_json(diagnostics),
+            "errors": errors,
+            "warnings": warnings,
+        })  # fmt: skip
+    else:
+        echo_diagnostics(diagnostics, output_format, sources, err=False)
+        gap = "\n" if diagnostics and output_format == "full" else ""
+        summary = f"{gap}checked {_plural(len(paths), 'file')}: "
+        click.echo(summary + f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}")
+    if errors or unreadable:
+        sys.exit(1)
+
+
+# ---- fmt -----------------------------------------------------------------------------------
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path``'s content all at once: a reader sees the old file or the new one."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def format_one(path: Path, check: bool) -> str | None:
+    """Format one file; return ``changed``, ``unchanged`` or None when it cannot be formatted."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        formatted = format_source(text, str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"error: cannot read {path}: {exc}", err=True)
+        return None
+    except FormatError as exc:
+        echo_diagnostics(exc.diagnostics, "full", {str(path): text}, err=True)
+        return None
+    if formatted == text:
+        return "unchanged"
+    if check:
+        click.echo(f"would reformat {path}")
+    else:
+        write_atomically(path, formatted)
+        click.echo(f"reformatted {path}")
+    return "changed"
+
+
+@click.command("fmt")
+@FILES_ARGUMENT
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file would be reformatted.")
+def fmt_command(files: tuple[Path, ...], check: bool) -> None:
+    """Rewrite .nomo FILES (or directories of them) in canonical layout.
+
+    Use FILE `-` to format standard input to standard output. With --check,
+    lists the files that would change and exits 1 if there are any. A file
+    that does not parse is reported and left untouched (exit 1).
+    """
+    if files == (Path("-"),):
+        _format_stdin()
+        return
+    paths, unreadable = policy_files(files)
+    report_unreadable(unreadable)
+    outcomes = [format_one(path, check) for path in paths]
+    failed = unreadable or None in outcomes
+    if failed or (check and "changed" in outcomes):
+        sys.exit(1)
+
+
+def _format_stdin() -> None:
+    try:
+        click.echo(format_source(sys.stdin.read(), "<stdin>"), nl=False)
+    except FormatError as exc:
+        click.echo("\n".join(render_concise(item) for item in exc.diagnostics), err=True)
+        sys.exit(1)
+
+
+# ---- compile and explain ------------------------------------------------------------------------
+
+
+def archetype_dict(prior: ArchetypePrior) -> dict[str, Any]:
+    """A JSON-clean dict of an archetype prior."""
+    hours = prior.active_hours
+    return {
+        "name": prior.name,
+        "action_distribution": dict(prior.action_distribution),
+        "target_distribution": dict(prior.target_distribution),
+        "outcome_distribution": dict(prior.outcome_distribution),
+        "active_hours": None if hours is None else {
+            "start": hours.start, "end": hours.end, "zone": hours.zone,
+        },
+        "baseline_rate": prior.baseline_rate,
+    }  # fmt: skip
+
+
+def compiled_document(result: CompileResult) -> dict[str, Any]:
+    """What ``nomo compile`` prints: specs, contracts and archetypes under a spec version."""
+    return {
+        "spec_version": SPEC_VERSION,
+        "invariants": [spec.to_dict() for spec in result.invariants],
+        "contracts": [contract.to_dict() for contract in result.contracts],
+        "archetypes": [archetype_dict(prior) for prior in result.archetypes],
+    }
+
+
+def compile_or_exit(file: Path, output_format: str) -> CompileResult:
+    """Compile FILE; diagnostics go to stderr; exit 1 when it cannot be read or has errors."""
+    if not file.is_file():
+        report_unreadable([f"cannot read {file}: no such file"])
+        sys.exit(1)
+    result = compile_file(file)
+    echo_diagnostics(result.diagnostics, output_format, result.sources, err=True)
+    if not result.ok:
+        sys.exit(1)
+    return result
+
+
+@click.command("compile")
+@click.argument("file", type=click.Path(path_type=Path))
+@DIAGNOSTIC_FORMAT
+def compile_command(file: Path, output_format: str) -> None:
+    """Compile FILE and print its specs, contracts and archetypes as JSON on stdout.
+
+    Diagnostics go to stderr (--format chooses how); exits 1 on errors, with
+    nothing on stdout.
+    """
+    print_json(compiled_document(compile_or_exit(file, output_format)))
+
+
+@click.command("explain")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="Plain sentences, or JSON.",
+)  # fmt: skip
+def explain_command(file: Path, output_format: str) -> None:
+    """Explain each rule and contract in FILE in plain words, for compliance readers."""
+    result = compile_or_exit(file, "full")
+    if output_format == "json":
+        print_json(explanation_document(result.invariants, result.contracts))
+    else:
+        click.echo(render_text(result.invariants, result.contracts))
+
+
+def register(group: click.Group) -> None:
+    """Add the language commands to the ``nomo`` group."""
+    for command in (check_command, fmt_command, compile_command, explain_command):
+        group.add_command(command)
