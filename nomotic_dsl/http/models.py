@@ -38,9 +38,9 @@ class _Body(BaseModel):
 
 
 class InvariantSpecBody(_Body):
-    """One InvariantSpec as its dict (see docs/invariants.md for the rules on values)."""
+    """One InvariantSpec as its dict; without an id or description, both are generated."""
 
-    invariant_id: str = Field(min_length=1)
+    invariant_id: str | None = Field(default=None, min_length=1)
     type: InvariantType
     description: str = ""
     metric: str = Field(min_length=1)

@@ -13,7 +13,7 @@ not for a compile.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nacl.signing import SigningKey
@@ -24,9 +24,21 @@ from nomotic_dsl.contracts.generate import generate_contract
 from nomotic_dsl.contracts.store import ContractStore, VersionConflict
 from nomotic_dsl.diagnostics.render import to_json
 from nomotic_dsl.http.errors import ApiError
-from nomotic_dsl.http.models import CheckRequest, CreateContractRequest, EvaluateRequest
+from nomotic_dsl.http.models import (
+    CheckRequest,
+    CreateContractRequest,
+    EvaluateRequest,
+    InvariantSpecBody,
+)
 from nomotic_dsl.http.untrusted import compile_request_source
-from nomotic_dsl.invariants import CompiledInvariants, StateError, coerce_state
+from nomotic_dsl.invariants import (
+    CompiledInvariants,
+    InvariantSpec,
+    StateError,
+    coerce_state,
+    derived_invariant_id,
+)
+from nomotic_dsl.invariants.detail import default_description
 
 # Fields a compiled contract block contributes; the server decides the rest.
 _SERVER_FIELDS = frozenset(
@@ -108,7 +120,7 @@ class ContractService:
         fields = source_fields(request.source, request.agent_id) if request.source else {}
         fields.update(request.model_dump(exclude_none=True, exclude=set(_REQUEST_ONLY)))
         if request.invariants is not None:
-            fields["invariants"] = [spec.model_dump() for spec in request.invariants]
+            fields["invariants"] = [completed_spec(spec) for spec in request.invariants]
         archetype = request.archetype or fields.pop("archetype", None) or "general"
         fields.pop("archetype", None)
         try:
@@ -149,6 +161,18 @@ def source_fields(source: str, agent_id: str) -> dict[str, Any]:
             422, f"source declares contracts for {declared} but not for agent {agent_id!r}"
         )
     return {"invariants": [spec.to_dict() for spec in result.invariants]}
+
+
+def completed_spec(body: InvariantSpecBody) -> dict[str, Any]:
+    """A spec dict with the id and description the builder would give when they are absent."""
+    values = body.model_dump()
+    spec = InvariantSpec.from_dict({**values, "invariant_id": values["invariant_id"] or "-"})
+    if not values["invariant_id"]:
+        spec = replace(spec, invariant_id=derived_invariant_id(spec))
+    # Only a valid rule can be put in words; an invalid one is reported as it is.
+    if not spec.description and not spec.validate():
+        spec = replace(spec, description=default_description(spec))
+    return spec.to_dict()
 
 
 def check_source(request: CheckRequest) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def test_post_with_an_invalid_spec_value_is_422(client: TestClient) -> None:
         ({"agent_id": "bot", "initial_trust": 1.5}, "body.initial_trust"),
         ({"agent_id": "bot", "version": 0}, "body.version"),
         ({"agent_id": "bot", "archetype": "../etc"}, "body.archetype"),
-        ({"agent_id": "bot", "invariants": [{"type": "ratio"}]}, "body.invariants.0.invariant_id"),
+        ({"agent_id": "bot", "invariants": [{"type": "ratio"}]}, "body.invariants.0.metric"),
         ({"agent_id": "bot", "invariants": [{**RATIO_SPEC, "type": "vibes"}]}, "body.invariants.0.type"),
     ],
 )
@@ -265,3 +265,13 @@ def test_numbers_are_not_coerced_from_other_types(client: TestClient) -> None:
     for value in (False, "0.5"):
         response = post_contract(client, agent_id="bot", initial_trust=value)
         assert response.status_code == 422
+
+
+def test_a_spec_without_id_or_description_gets_generated_ones(client: TestClient) -> None:
+    bare = {key: value for key, value in RATIO_SPEC.items()
+            if key not in ("invariant_id", "description")}
+    first = post_contract(client, agent_id="bot", invariants=[bare]).json()["invariants"][0]
+    again = post_contract(client, agent_id="bot", invariants=[bare]).json()["invariants"][0]
+    assert first["invariant_id"].startswith("inv-")
+    assert first["invariant_id"] == again["invariant_id"]
+    assert "0.3" in first["description"] and "100 actions" in first["description"]
