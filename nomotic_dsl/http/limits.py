@@ -53,7 +53,7 @@ class BodyLimitMiddleware:
             "error": f"request body is larger than the limit of {self.max_body_bytes} bytes",
             "limit_bytes": self.max_body_bytes,
         }
-        body = json.dumps(payload).encode("utf-8")
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode("ascii")),

@@ -18,7 +18,7 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from nomotic_dsl.contracts import BehavioralContract, ContractError
+from nomotic_dsl.contracts import CONTRACT_FIELDS, BehavioralContract, ContractError
 from nomotic_dsl.contracts.diff import diff_contracts
 from nomotic_dsl.contracts.generate import generate_contract
 from nomotic_dsl.contracts.store import ContractStore, VersionConflict
@@ -46,8 +46,9 @@ _SERVER_FIELDS = frozenset(
 )
 _REQUEST_ONLY = frozenset({"agent_id", "archetype", "version", "invariants", "source"})
 SOURCE_NAME = "<source>"
-# A library message that starts with the field it is about: "invariants[2]: ...".
-_LOCATION = re.compile(r"^([A-Za-z_][\w\[\]'.]*):")
+# A library message that starts with the field it is about: "invariants[2]: ...",
+# "drift_thresholds['x']: ...", "trust_floor 1.5 must be ...".
+_LOCATION = re.compile(r"^([a-z_]+)(\[[^\]]*\])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,4 +195,6 @@ def _problems(messages: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
 
 def _location(message: str) -> str:
     found = _LOCATION.match(message)
-    return found[1] if found else ""
+    if found is None or found[1] not in CONTRACT_FIELDS:
+        return ""
+    return found[0]
