@@ -1,11 +1,10 @@
 """Golden formatter cases: ``golden/NAME.nomo`` formats to ``golden/NAME.formatted.nomo``.
 
-Set NOMO_UPDATE_GOLDEN=1 to rewrite the expected files after an intended change.
+Run pytest with ``--update-golden`` to rewrite the expected files after an intended change.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from nomotic_dsl.syntax import parse_module
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p for p in GOLDEN.glob("*.nomo") if not p.name.endswith(".formatted.nomo"))
-UPDATE = os.environ.get("NOMO_UPDATE_GOLDEN") == "1"
 
 
 def _module(text: str) -> object:
@@ -26,11 +24,11 @@ def _module(text: str) -> object:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
-def test_golden_case(case: Path) -> None:
+def test_golden_case(case: Path, update_golden: bool) -> None:
     source = case.read_text(encoding="utf-8")
     formatted = format_source(source)
     expected_path = case.with_suffix(".formatted.nomo")
-    if UPDATE:
+    if update_golden:
         expected_path.write_text(formatted, encoding="utf-8")
     assert formatted == expected_path.read_text(encoding="utf-8")
     assert format_source(formatted) == formatted
