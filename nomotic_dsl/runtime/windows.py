@@ -8,9 +8,11 @@ its window. Snapshot evaluation builds the same structures in bulk (``of``).
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from operator import attrgetter
 
 from nomotic_dsl.invariants.measure import local_hour
@@ -22,6 +24,9 @@ from nomotic_dsl.invariants.state import Observation
 SCALE_BITS = 1074
 
 _TIMESTAMP = attrgetter("timestamp")
+_BUCKET = 900
+_MAX_BUCKETS = 1 << 16
+_UNKNOWN = -(1 << 62)
 
 
 class KeyCounts:
@@ -113,9 +118,9 @@ class ScaledSum:
     def of(cls, values: Iterable[float]) -> ScaledSum:
         """The sum of ``values``, built in bulk."""
         exact = cls()
-        for value in values:
-            exact.total += scaled(value)
-            exact.count += 1
+        ratios = [value.as_integer_ratio() for value in values]
+        exact.total = sum(p << (SCALE_BITS + 1 - q.bit_length()) for p, q in ratios)
+        exact.count = len(ratios)
         return exact
 
     def add(self, value: float) -> None:
@@ -134,23 +139,57 @@ class ScaledSum:
 
 
 class HourRule:
-    """Allowed hours of a temporal invariant, with its time zone loaded once."""
+    """Allowed hours of a temporal invariant, with its time zone loaded once.
 
-    __slots__ = ("_inside", "_zone")
+    Local hours are read through a cache of UTC offsets per 15-minute bucket
+    of UTC time: when the offset is the same at both ends of a bucket and is
+    a whole number of 15-minute steps, every second of the bucket has the same
+    local hour arithmetic as ``local_hour`` (no zone changes offset twice within
+    15 minutes). Other buckets, such as those holding a DST change, are read
+    exactly with ``local_hour``.
+    """
+
+    __slots__ = ("_inside", "_offsets", "_zone")
 
     def __init__(self, allowed: Iterable[int], zone: str | None) -> None:
         hours = frozenset(allowed)
         self._inside = tuple(hour in hours for hour in range(24))
         self._zone = load_zone(zone) if zone is not None else None
+        self._offsets: dict[int, int | None] = {}
+
+    def hour(self, timestamp: float) -> int:
+        """The local hour of ``timestamp``, equal to ``local_hour(timestamp, zone)``."""
+        whole = math.floor(timestamp)
+        if self._zone is None:
+            return (whole // 3600) % 24
+        bucket = whole // _BUCKET
+        offset = self._offsets.get(bucket, _UNKNOWN)
+        if offset == _UNKNOWN:
+            offset = self._bucket_offset(bucket)
+        if offset is None:
+            return local_hour(whole, self._zone)
+        return ((whole + offset) // 3600) % 24
+
+    def _bucket_offset(self, bucket: int) -> int | None:
+        """The UTC offset in seconds that holds for the whole bucket, else None."""
+        if len(self._offsets) >= _MAX_BUCKETS:
+            self._offsets.clear()
+        first = datetime.fromtimestamp(bucket * _BUCKET, self._zone).utcoffset()
+        last = datetime.fromtimestamp(bucket * _BUCKET + _BUCKET - 1, self._zone).utcoffset()
+        offset = None
+        if first is not None and first == last and first % timedelta(seconds=_BUCKET) == timedelta(0):
+            offset = first // timedelta(seconds=1)
+        self._offsets[bucket] = offset
+        return offset
 
     def outside(self, timestamp: float) -> bool:
         """True when an action at ``timestamp`` falls outside the allowed hours."""
-        return not self._inside[local_hour(timestamp, self._zone)]
+        return not self._inside[self.hour(timestamp)]
 
     def count_outside(self, actions: Sequence[Observation]) -> int:
         """How many of ``actions`` fall outside the allowed hours."""
-        inside, zone = self._inside, self._zone
-        return sum(1 for action in actions if not inside[local_hour(action.timestamp, zone)])
+        inside, hour = self._inside, self.hour
+        return sum(1 for action in actions if not inside[hour(action.timestamp)])
 
 
 def time_window(

@@ -70,3 +70,22 @@ def test_hour_rule_reads_local_hours_across_a_dst_change() -> None:
     assert not rule.outside(1_710_073_800.0)
     assert rule.outside(1_710_073_800.0 - 86_400)
     assert HourRule(range(8, 18), None).outside(1_710_073_800.0 - 86_400 - 5 * 3600)
+
+
+ODD_ZONES = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
+             "Pacific/Chatham", "Africa/Monrovia", "America/St_Johns", "UTC")
+# Instants near zone changes: US/UK DST 2024, Lord Howe's 30-minute DST, Monrovia's 1972 change.
+EDGES = (1_710_054_000, 1_730_595_600, 1_711_812_600, 1_729_999_000, 63_072_000, 63_115_200)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(ODD_ZONES), st.sampled_from(EDGES), st.integers(-7200, 7200) | st.integers(-10**8, 10**8),
+       st.floats(0.0, 0.999))
+def test_hour_rule_hours_equal_local_hour(zone: str, edge: int, shift: int, fraction: float) -> None:
+    from nomotic_dsl.invariants.measure import local_hour
+    from nomotic_dsl.invariants.spec import load_zone
+
+    timestamp = max(0.0, edge + shift + fraction)
+    rule = HourRule(range(24), zone)
+    assert rule.hour(timestamp) == local_hour(timestamp, load_zone(zone))
+    assert rule.hour(timestamp) == rule.hour(timestamp)  # cached path agrees with the first read
