@@ -143,6 +143,7 @@ WRITER = """
 import os, sys, time
 from nomotic_dsl import BehavioralContract, ContractStore
 store = ContractStore(sys.argv[1])
+open(sys.argv[1] + "." + sys.argv[2] + ".ready", "w").close()
 while not os.path.exists(sys.argv[1] + ".go"):  # start both writers together
     time.sleep(0.005)
 for _ in range(int(sys.argv[3])):
@@ -164,7 +165,10 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         )
         for name in ("writer-a", "writer-b")
     ]
-    time.sleep(0.3)
+    deadline = time.monotonic() + 60
+    while not all(Path(f"{db}.{name}.ready").exists() for name in ("writer-a", "writer-b")):
+        assert time.monotonic() < deadline, "the writers did not start"
+        time.sleep(0.01)
     Path(f"{db}.go").touch()
     for writer in writers:
         _, stderr = writer.communicate(timeout=120)
