@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from api_helpers import AUTH, post_contract
 from fastapi.testclient import TestClient
+
+from nomotic_dsl.diagnostics.render import to_json
+from nomotic_dsl.http.untrusted import compile_request_source
 
 RULES = """\
 invariant few_writes "Writes stay rare": ratio write/read < 0.3 over 100 actions
@@ -116,3 +120,17 @@ def test_source_that_does_not_compile_returns_diagnostics(client: TestClient) ->
     assert body["error"] == "source does not compile"
     assert body["diagnostics"] and body["diagnostics"][0]["severity"] == "error"
     assert client.get("/v1/contracts/bot").status_code == 404
+
+
+def test_source_compiles_the_same_from_concurrent_request_threads() -> None:
+    # Sync routes run in a thread pool, so the compiler is used from many threads at once.
+    texts = [RULES, CONTRACT, BROKEN, 'import "std/packs/business_hours"\n'] * 8
+    sequential = [_fingerprint(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(_fingerprint, texts)) == sequential
+
+
+def _fingerprint(text: str) -> tuple[bool, list[dict[str, object]], list[dict[str, object]]]:
+    outcome = compile_request_source(text, "<source>")
+    specs = [spec.to_dict() for spec in outcome.result.invariants] if outcome.result else []
+    return outcome.ok, to_json(outcome.diagnostics), specs
