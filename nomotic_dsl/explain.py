@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nomotic_dsl.contracts import BehavioralContract
 from nomotic_dsl.invariants.detail import (
     format_duration,
     format_number,
@@ -83,18 +84,14 @@ def explain_rule(spec: InvariantSpec) -> RuleExplanation:
     return RuleExplanation(spec.invariant_id, spec.description, explain_spec(spec))
 
 
-def explain_contract(contract: Any) -> ContractExplanation:
-    """A contract's identity, settings and invariants in words.
-
-    ``contract`` is a ``BehavioralContract``; it is typed loosely so this module
-    does not import the contracts package (which imports the compiler).
-    """
+def explain_contract(contract: BehavioralContract) -> ContractExplanation:
+    """A contract's identity, settings and invariants in words."""
     heading = f'contract "{contract.agent_id}" version {contract.version}'
     rules = tuple(explain_rule(InvariantSpec.from_dict(item)) for item in contract.invariants)
     return ContractExplanation(heading, tuple(contract_settings(contract)), rules)
 
 
-def contract_settings(contract: Any) -> list[str]:
+def contract_settings(contract: BehavioralContract) -> list[str]:
     """The contract's non-rule fields as short sentences, in the seed's field order."""
     lines = [f"Archetype: {contract.archetype}."]
     if contract.certificate_id:
@@ -117,7 +114,7 @@ def contract_settings(contract: Any) -> list[str]:
 
 
 def explanation_document(
-    invariants: Sequence[InvariantSpec], contracts: Sequence[Any]
+    invariants: Sequence[InvariantSpec], contracts: Sequence[BehavioralContract]
 ) -> dict[str, Any]:
     """The JSON document ``nomo explain --format json`` prints."""
     explained = [explain_contract(contract) for contract in contracts]
@@ -127,13 +124,13 @@ def explanation_document(
     }
 
 
-def free_rules(invariants: Sequence[InvariantSpec], contracts: Iterable[Any]) -> list[InvariantSpec]:
+def free_rules(invariants: Sequence[InvariantSpec], contracts: Iterable[BehavioralContract]) -> list[InvariantSpec]:
     """The file-level rules no contract carries (contract rules are explained with it)."""
     carried = {item["invariant_id"] for contract in contracts for item in contract.invariants}
     return [spec for spec in invariants if spec.invariant_id not in carried]
 
 
-def render_text(invariants: Sequence[InvariantSpec], contracts: Sequence[Any]) -> str:
+def render_text(invariants: Sequence[InvariantSpec], contracts: Sequence[BehavioralContract]) -> str:
     """The text ``nomo explain`` prints: free rules, then each contract."""
     blocks: list[str] = []
     rules = [explain_rule(spec) for spec in free_rules(invariants, contracts)]
