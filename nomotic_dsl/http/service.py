@@ -122,8 +122,8 @@ class ContractService:
         fields.update(request.model_dump(exclude_none=True, exclude=set(_REQUEST_ONLY)))
         if request.invariants is not None:
             fields["invariants"] = [completed_spec(spec) for spec in request.invariants]
-        archetype = request.archetype or fields.pop("archetype", None) or "general"
-        fields.pop("archetype", None)
+        from_source = fields.pop("archetype", None)
+        archetype = request.archetype or from_source or "general"
         try:
             return generate_contract(request.agent_id, archetype, **fields)
         except ContractError as exc:
