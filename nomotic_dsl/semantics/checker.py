@@ -170,8 +170,8 @@ def _check_rule(
     if facts is None or source is None:
         return None
     if isinstance(item, ast.InvariantDecl):
-        return CheckedRule(facts, item.name.text, item.description, source)
-    return CheckedRule(facts, None, None, source)
+        return CheckedRule(facts, item.name.text, item.description, source, rule)
+    return CheckedRule(facts, None, None, source, rule)
 
 
 def _declared_name(statement: ast.Statement) -> ast.Name | None:

@@ -310,8 +310,8 @@ class ContractChecker:
         if facts is None:
             return None
         if isinstance(item, ast.InvariantDecl):
-            return CheckedRule(facts, item.name.text, item.description, source)
-        return CheckedRule(facts, None, None, source)
+            return CheckedRule(facts, item.name.text, item.description, source, rule)
+        return CheckedRule(facts, None, None, source, rule)
 
     # ---- fields ------------------------------------------------------------------
 

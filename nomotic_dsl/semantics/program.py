@@ -13,6 +13,7 @@ from typing import Any
 from nomotic_dsl import ast
 from nomotic_dsl.archetypes import ArchetypePrior
 from nomotic_dsl.diagnostics import Diagnostic
+from nomotic_dsl.fmt import rule_text
 from nomotic_dsl.semantics.loader import LoadedProgram
 from nomotic_dsl.semantics.rules import RuleFacts
 from nomotic_dsl.source import SourceFile, Span
@@ -26,11 +27,16 @@ class CheckedRule:
     name: str | None
     description: str | None
     source: SourceFile
+    rule: ast.Rule
 
     @property
     def text(self) -> str:
-        """The rule as the author wrote it, whitespace normalised."""
-        return " ".join(self.source.snippet(self.facts.span).split())
+        """The rule in the author's words and canonical spacing.
+
+        Built from the AST rather than the source text, so reformatting a file
+        never changes the descriptions (and so the specs) it compiles to.
+        """
+        return rule_text(self.rule)
 
     @property
     def place(self) -> str:

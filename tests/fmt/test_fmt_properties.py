@@ -82,11 +82,6 @@ def test_formatting_keeps_what_the_checker_reports(source: str) -> None:
     assert after == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="default descriptions are the rule's source text with whitespace collapsed, so "
-    "`write / read` and `write/read` describe differently; see docs/cli.md (fmt)",
-)
 def test_spacing_inside_a_rule_does_not_change_its_description() -> None:
     source = "ratio write / read<0.3 over 100 actions\n"
     assert compiled_view(format_source(source)) == compiled_view(source)
