@@ -40,6 +40,8 @@ SEAL_FIELDS: tuple[str, ...] = ("signature", "signed_by")
 # Derived contract ids are UUIDs in this namespace (a fixed, arbitrary UUID).
 _CONTRACT_NAMESPACE = uuid.UUID("5b0f8f4e-6c1a-4d8e-9a57-3f1c2b7d9e10")
 _ID_EXCLUDED = ("contract_id", "created_at", *SEAL_FIELDS)
+# The largest version either store can hold (SQLite INTEGER is signed 64-bit).
+MAX_VERSION = 2**63 - 1
 
 
 class ContractError(ValueError):
@@ -108,8 +110,12 @@ class BehavioralContract:
         problems: list[str] = []
         if not isinstance(self.contract_id, str):
             problems.append("contract_id must be a string")
-        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
-            problems.append(f"version {self.version!r} must be a whole number, at least 1")
+        if (
+            isinstance(self.version, bool)
+            or not isinstance(self.version, int)
+            or not 1 <= self.version <= MAX_VERSION
+        ):
+            problems.append(f"version {self.version!r} must be a whole number from 1 to {MAX_VERSION}")
         if not isinstance(self.agent_id, str) or not self.agent_id.strip():
             problems.append("agent_id must be a non-empty string")
         if not is_number(self.created_at) or self.created_at < 0:

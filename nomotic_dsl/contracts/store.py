@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from nomotic_dsl.canonical import canonical_json
-from nomotic_dsl.contracts.contract import BehavioralContract
+from nomotic_dsl.contracts.contract import MAX_VERSION, BehavioralContract
 
 # How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 30_000
@@ -137,6 +137,8 @@ class ContractStore:
 
     def get_version(self, agent_id: str, version: int) -> BehavioralContract | None:
         """One version of the agent's contract, or None when it was never stored."""
+        if not 1 <= version <= MAX_VERSION:
+            return None  # no contract can carry such a version
         return self._backend.version(agent_id, version)
 
     def get_history(self, agent_id: str) -> list[BehavioralContract]:

@@ -40,6 +40,16 @@ def test_versions_must_grow(store: ContractStore) -> None:
     assert [c.version for c in store.get_history("agent-1")] == [1, 2]
 
 
+def test_versions_beyond_64_bits_are_refused_and_never_found(store: ContractStore) -> None:
+    biggest = 2**63 - 1
+    store.store(contract(biggest))
+    assert store.get_version("agent-1", biggest) is not None
+    assert store.get_version("agent-1", 2**63) is None
+    assert store.get_version("agent-1", 0) is None
+    with pytest.raises(ValueError, match="from 1 to"):
+        contract(2**63)
+
+
 def test_gaps_are_allowed_and_history_is_oldest_first(store: ContractStore) -> None:
     for version in (1, 5, 9):
         store.store(contract(version))
