@@ -93,17 +93,22 @@ def observation(
 def normal_observations(
     rng: random.Random, scenario: Scenario, start: datetime, count: int, first_session: int,
 ) -> list[Observation]:
-    """``count`` observations of ordinary work after ``start``, in sessions of 5 to 25 actions."""
+    """``count`` observations of ordinary work after ``start``, in sessions of 5 to 25 actions.
+
+    Every session opens with a read.
+    """
     workload = scenario.workload
     lines: list[Observation] = []
     session, remaining = first_session - 1, 0
     for timestamp in working_times(rng, workload, start):
         if len(lines) == count:
             break
-        if remaining == 0:
+        opening = remaining == 0
+        if opening:
             session, remaining = session + 1, rng.randint(5, 25)
         remaining -= 1
-        action = pick(rng, workload.actions)
+        # An agent reads what it is about to work on before acting on it.
+        action = "read" if opening else pick(rng, workload.actions)
         semantic = None
         if workload.term and action in workload.term_actions:
             semantic = {workload.term: round(rng.uniform(0.88, 0.99), 3)}
