@@ -9,7 +9,7 @@ its window. Snapshot evaluation builds the same structures in bulk (``of``).
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -25,8 +25,9 @@ SCALE_BITS = 1074
 
 _TIMESTAMP = attrgetter("timestamp")
 _BUCKET = 900
+# Largest power of two ScaledSum.of scales by in floats (2**1000 stays finite).
+_FAST_SHIFT_LIMIT = 1000
 _MAX_BUCKETS = 1 << 16
-_UNKNOWN = -(1 << 62)
 
 
 class KeyCounts:
@@ -116,11 +117,22 @@ class ScaledSum:
 
     @classmethod
     def of(cls, values: Iterable[float]) -> ScaledSum:
-        """The sum of ``values``, built in bulk."""
+        """The sum of ``values`` (each in 0..1), built in bulk."""
         exact = cls()
-        ratios = [value.as_integer_ratio() for value in values]
-        exact.total = sum(p << (SCALE_BITS + 1 - q.bit_length()) for p, q in ratios)
-        exact.count = len(ratios)
+        items = values if isinstance(values, list) else list(values)
+        exact.count = len(items)
+        smallest = min(filter(None, items), default=0.0)
+        if smallest == 0.0:
+            return exact
+        # Every value v >= smallest is a multiple of 2**(e - 53), e the exponent
+        # of ``smallest``, so v * 2**shift is an integer-valued float, computed
+        # without rounding; summing those ints in C is exact and fast.
+        shift = 53 - math.frexp(smallest)[1]
+        if shift <= _FAST_SHIFT_LIMIT:
+            factor = math.ldexp(1.0, shift)
+            exact.total = sum(map(int, map(factor.__mul__, items))) << (SCALE_BITS - shift)
+        else:  # subnormal values: convert one by one
+            exact.total = sum(map(scaled, items))
         return exact
 
     def add(self, value: float) -> None:
@@ -141,55 +153,85 @@ class ScaledSum:
 class HourRule:
     """Allowed hours of a temporal invariant, with its time zone loaded once.
 
-    Local hours are read through a cache of UTC offsets per 15-minute bucket
-    of UTC time: when the offset is the same at both ends of a bucket and is
-    a whole number of 15-minute steps, every second of the bucket has the same
-    local hour arithmetic as ``local_hour`` (no zone changes offset twice within
-    15 minutes). Other buckets, such as those holding a DST change, are read
-    exactly with ``local_hour``.
+    Local hours are read through a cache per 15-minute bucket of UTC time:
+    when the UTC offset is the same at both ends of a bucket and is a whole
+    number of 15-minute steps, every second of the bucket falls in one and the
+    same local hour (no zone changes offset twice within 15 minutes), so the
+    bucket's verdict (inside or outside the allowed hours) is cached. Other
+    buckets, such as those holding a DST change, are read exactly with
+    ``local_hour`` every time.
     """
 
-    __slots__ = ("_inside", "_offsets", "_zone")
+    __slots__ = ("_inside", "_outside_by_bucket", "_zone")
 
     def __init__(self, allowed: Iterable[int], zone: str | None) -> None:
         hours = frozenset(allowed)
         self._inside = tuple(hour in hours for hour in range(24))
         self._zone = load_zone(zone) if zone is not None else None
-        self._offsets: dict[int, int | None] = {}
+        # bucket -> 1 when the whole bucket is outside the allowed hours, else 0.
+        self._outside_by_bucket: dict[int, int] = {}
 
     def hour(self, timestamp: float) -> int:
         """The local hour of ``timestamp``, equal to ``local_hour(timestamp, zone)``."""
         whole = math.floor(timestamp)
         if self._zone is None:
             return (whole // 3600) % 24
-        bucket = whole // _BUCKET
-        offset = self._offsets.get(bucket, _UNKNOWN)
-        if offset == _UNKNOWN:
-            offset = self._bucket_offset(bucket)
+        offset = self._uniform_offset(whole // _BUCKET)
         if offset is None:
             return local_hour(whole, self._zone)
         return ((whole + offset) // 3600) % 24
 
-    def _bucket_offset(self, bucket: int) -> int | None:
+    def _uniform_offset(self, bucket: int) -> int | None:
         """The UTC offset in seconds that holds for the whole bucket, else None."""
-        if len(self._offsets) >= _MAX_BUCKETS:
-            self._offsets.clear()
+        if self._zone is None:
+            return 0
         first = datetime.fromtimestamp(bucket * _BUCKET, self._zone).utcoffset()
         last = datetime.fromtimestamp(bucket * _BUCKET + _BUCKET - 1, self._zone).utcoffset()
-        offset = None
         if first is not None and first == last and first % timedelta(seconds=_BUCKET) == timedelta(0):
-            offset = first // timedelta(seconds=1)
-        self._offsets[bucket] = offset
-        return offset
+            return first // timedelta(seconds=1)
+        return None
+
+    def _outside_slow(self, whole: int) -> int:
+        """Outside-ness of the whole second ``whole``, caching its bucket when uniform."""
+        bucket = whole // _BUCKET
+        offset = self._uniform_offset(bucket)
+        if offset is None:
+            return int(not self._inside[local_hour(whole, self._zone)])
+        if len(self._outside_by_bucket) >= _MAX_BUCKETS:
+            self._outside_by_bucket.clear()
+        flag = int(not self._inside[((whole + offset) // 3600) % 24])
+        self._outside_by_bucket[bucket] = flag
+        return flag
 
     def outside(self, timestamp: float) -> bool:
         """True when an action at ``timestamp`` falls outside the allowed hours."""
-        return not self._inside[self.hour(timestamp)]
+        whole = math.floor(timestamp)
+        flag = self._outside_by_bucket.get(whole // _BUCKET)
+        return bool(self._outside_slow(whole) if flag is None else flag)
 
     def count_outside(self, actions: Sequence[Observation]) -> int:
-        """How many of ``actions`` fall outside the allowed hours."""
-        inside, hour = self._inside, self.hour
-        return sum(1 for action in actions if not inside[hour(action.timestamp)])
+        """How many of ``actions`` (oldest first) fall outside the allowed hours.
+
+        Actions are sorted, so the run of actions sharing a 15-minute bucket is
+        found by bisection and counted at once: the work grows with the number
+        of buckets the actions span, not with the number of actions.
+        """
+        floor, cached, count = math.floor, self._outside_by_bucket.get, 0
+        start, end = 0, len(actions)
+        while start < end:
+            whole = floor(actions[start].timestamp)
+            bucket = whole // _BUCKET
+            stop = bisect_left(actions, (bucket + 1) * _BUCKET, lo=start, key=_TIMESTAMP)
+            flag = cached(bucket)
+            if flag is None:
+                flag = self._outside_slow(whole)
+                if cached(bucket) is None:  # not uniform: every second is read exactly
+                    count += sum(self.outside(a.timestamp) for a in actions[start:stop])
+                    start = stop
+                    continue
+            count += flag * (stop - start)
+            start = stop
+        return count
 
 
 def time_window(

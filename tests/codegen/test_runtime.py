@@ -89,3 +89,32 @@ def test_hour_rule_hours_equal_local_hour(zone: str, edge: int, shift: int, frac
     rule = HourRule(range(24), zone)
     assert rule.hour(timestamp) == local_hour(timestamp, load_zone(zone))
     assert rule.hour(timestamp) == rule.hour(timestamp)  # cached path agrees with the first read
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(finite, max_size=40))
+def test_bulk_scaled_sum_equals_value_by_value(values: list[float]) -> None:
+    bulk = ScaledSum.of(values)
+    assert (bulk.total, bulk.count) == (sum(map(scaled, values)), len(values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ODD_ZONES), st.sampled_from(EDGES), st.integers(0, 23), st.integers(0, 24),
+       st.lists(st.sampled_from((0.0, 0.4, 1.0, 59.0, 600.0, 899.6, 3_600.0, 86_400.0)), max_size=60))
+def test_count_outside_equals_counting_local_hours(
+    zone: str, edge: int, start: int, end: int, steps: list[float]
+) -> None:
+    from nomotic_dsl.invariants.measure import local_hour
+    from nomotic_dsl.invariants.spec import load_zone
+    from nomotic_dsl.invariants.state import Observation
+
+    allowed = {hour for hour in range(24) if (start <= hour < end) or (start > end and (hour >= start or hour < end))}
+    timestamps, moment = [], float(edge - 7_200)
+    for step in steps:
+        moment += step
+        timestamps.append(moment)
+    actions = [Observation(t, "read", "kb") for t in timestamps]
+    expected = sum(local_hour(t, load_zone(zone)) not in allowed for t in timestamps)
+    rule = HourRule(allowed, zone)
+    assert rule.count_outside(actions) == expected
+    assert sum(rule.outside(t) for t in timestamps) == expected
