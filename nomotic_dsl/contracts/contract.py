@@ -28,7 +28,7 @@ from nomotic_dsl.contracts.frozen import (
     number_map,
     thaw,
 )
-from nomotic_dsl.invariants.spec import DRIFT_DISTRIBUTIONS, InvariantSpec
+from nomotic_dsl.invariants.spec import DRIFT_DISTRIBUTIONS, InvariantSpec, parse_specs
 
 DISTRIBUTION_FIELDS: tuple[str, ...] = (
     "expected_action_distribution",
@@ -153,20 +153,9 @@ class BehavioralContract:
 
     def _check_invariants(self) -> list[str]:
         items, problems = mapping_sequence(self.invariants, "invariants")
-        specs: list[Mapping[str, Any]] = []
-        seen: set[str] = set()
-        for index, item in enumerate(items):
-            try:
-                spec = item if isinstance(item, InvariantSpec) else InvariantSpec.from_dict(item)
-            except ValueError as exc:
-                problems.append(f"invariants[{index}]: {exc}")
-                continue
-            problems.extend(f"invariants[{index}]: {problem}" for problem in spec.validate())
-            if spec.invariant_id in seen:
-                problems.append(f"invariants[{index}]: duplicate invariant_id {spec.invariant_id!r}")
-            seen.add(spec.invariant_id)
-            specs.append(freeze(spec.to_dict()))
-        object.__setattr__(self, "invariants", tuple(specs))
+        specs, found = parse_specs(items)
+        problems.extend(f"invariants[{problem.index}]: {problem.message}" for problem in found)
+        object.__setattr__(self, "invariants", tuple(freeze(spec.to_dict()) for spec in specs))
         return problems
 
     def _check_anchors(self) -> list[str]:

@@ -16,7 +16,7 @@ from nomotic_dsl.invariants.detail import BASIS_NO_DATA, DetailText, detail_text
 from nomotic_dsl.invariants.judge import STATUSES, judge, status_of
 from nomotic_dsl.invariants.measure import measure
 from nomotic_dsl.invariants.result import InvariantResult
-from nomotic_dsl.invariants.spec import INVARIANT_TYPES, InvariantSpec
+from nomotic_dsl.invariants.spec import INVARIANT_TYPES, InvariantSpec, parse_specs
 from nomotic_dsl.invariants.state import BehavioralState, coerce_state
 
 
@@ -69,23 +69,15 @@ class CompiledInvariants:
     @classmethod
     def compile(cls, specs: Iterable[InvariantSpec | Mapping[str, Any]]) -> CompiledInvariants:
         """Validate every spec (objects or dicts); raise ValueError naming each invalid one."""
-        parsed: list[InvariantSpec] = []
-        problems: list[str] = []
-        seen: set[str] = set()
-        for index, item in enumerate(specs):
-            try:
-                spec = item if isinstance(item, InvariantSpec) else InvariantSpec.from_dict(item)
-            except ValueError as exc:
-                problems.append(f"invariant #{index}: {exc}")
-                continue
-            label = f"invariant #{index} ({spec.invariant_id!r})"
-            problems.extend(f"{label}: {problem}" for problem in spec.validate())
-            if spec.invariant_id in seen:
-                problems.append(f"{label}: duplicate invariant_id")
-            seen.add(spec.invariant_id)
-            parsed.append(spec)
-        if problems:
-            raise ValueError("invalid invariant specs:\n  " + "\n  ".join(problems))
+        parsed, found = parse_specs(specs)
+        if found:
+            lines = [
+                f"invariant #{problem.index}"
+                + (f" ({problem.invariant_id!r})" if problem.invariant_id is not None else "")
+                + f": {problem.message}"
+                for problem in found
+            ]
+            raise ValueError("invalid invariant specs:\n  " + "\n  ".join(lines))
         return cls(parsed)
 
     @property

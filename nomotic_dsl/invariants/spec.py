@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -202,6 +202,39 @@ class InvariantSpec:
 
 
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(InvariantSpec))
+
+
+@dataclass(frozen=True, slots=True)
+class SpecProblem:
+    """One problem found by ``parse_specs``: the item's position, its id if known, the message."""
+
+    index: int
+    invariant_id: str | None
+    message: str
+
+
+def parse_specs(items: Iterable[Any]) -> tuple[list[InvariantSpec], list[SpecProblem]]:
+    """Parse specs (objects or dicts) and validate them all, duplicate ids included.
+
+    Returns every spec that could be parsed, and every problem of every item:
+    the one check behind ``CompiledInvariants.compile`` and contract creation.
+    """
+    specs: list[InvariantSpec] = []
+    problems: list[SpecProblem] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            spec = item if isinstance(item, InvariantSpec) else InvariantSpec.from_dict(item)
+        except ValueError as exc:
+            problems.append(SpecProblem(index, None, str(exc)))
+            continue
+        ident = spec.invariant_id if isinstance(spec.invariant_id, str) else None
+        problems.extend(SpecProblem(index, ident, message) for message in spec.validate())
+        if spec.invariant_id in seen:
+            problems.append(SpecProblem(index, ident, f"duplicate invariant_id {ident!r}"))
+        seen.add(spec.invariant_id)
+        specs.append(spec)
+    return specs, problems
 REQUIRED_FIELDS: tuple[str, ...] = ("invariant_id", "type", "metric", "operator", "threshold")
 
 
