@@ -171,16 +171,6 @@ class HourRule:
         # bucket -> 1 when the whole bucket is outside the allowed hours, else 0.
         self._outside_by_bucket: dict[int, int] = {}
 
-    def hour(self, timestamp: float) -> int:
-        """The local hour of ``timestamp``, equal to ``local_hour(timestamp, zone)``."""
-        whole = math.floor(timestamp)
-        if self._zone is None:
-            return (whole // 3600) % 24
-        offset = self._uniform_offset(whole // _BUCKET)
-        if offset is None:
-            return local_hour(whole, self._zone)
-        return ((whole + offset) // 3600) % 24
-
     def _uniform_offset(self, bucket: int) -> int | None:
         """The UTC offset in seconds that holds for the whole bucket, else None."""
         if self._zone is None:
@@ -224,12 +214,12 @@ class HourRule:
             stop = bisect_left(actions, (bucket + 1) * _BUCKET, lo=start, key=_TIMESTAMP)
             flag = cached(bucket)
             if flag is None:
-                flag = self._outside_slow(whole)
-                if cached(bucket) is None:  # not uniform: every second is read exactly
-                    count += sum(self.outside(a.timestamp) for a in actions[start:stop])
-                    start = stop
-                    continue
-            count += flag * (stop - start)
+                self._outside_slow(whole)  # caches the bucket's verdict when it is uniform
+                flag = cached(bucket)
+            if flag is None:  # the offset changes inside the bucket: read each second exactly
+                count += sum(self.outside(action.timestamp) for action in actions[start:stop])
+            else:
+                count += flag * (stop - start)
             start = stop
         return count
 
