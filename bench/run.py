@@ -22,9 +22,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nacl.signing import SigningKey
+
 from nomotic_dsl._version import __version__
-from nomotic_dsl.codegen import generate_module, load_generated
-from nomotic_dsl.invariants import BehavioralState, CompiledInvariants, Observation
+from nomotic_dsl.compiler.codegen import generate_module, load_generated
+from nomotic_dsl.compiler.pipeline import build_bundle, compile_source
+from nomotic_dsl.runtime.bundle import load_bundle
+from nomotic_dsl.runtime.interpreter import BehavioralState, CompiledInvariants, Observation
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 ACTIONS = ("read", "write", "search", "summarise", "send")
@@ -63,8 +67,14 @@ def example_specs(window: int) -> list[dict[str, Any]]:
         ("all-targets", "count", "distinct_targets", "lte", 300.0, {}),
     ]
     return [
-        {"invariant_id": ident, "type": type_, "metric": metric, "operator": operator,
-         "threshold": threshold, **window_fields}
+        {
+            "invariant_id": ident,
+            "type": type_,
+            "metric": metric,
+            "operator": operator,
+            "threshold": threshold,
+            **window_fields,
+        }
         for ident, type_, metric, operator, threshold, window_fields in rules
     ]
 
@@ -77,7 +87,9 @@ def make_trace(count: int, seed: int = 7) -> list[Observation]:
     for index in range(count):
         timestamp += rng.choice((0.0, 0.5, 1.0, 1.0, 2.0))
         semantic = {"accuracy": rng.random()} if index % 2 else {}
-        trace.append(Observation(timestamp, rng.choice(ACTIONS), rng.choice(TARGETS), semantic=semantic))
+        trace.append(
+            Observation(timestamp, rng.choice(ACTIONS), rng.choice(TARGETS), semantic=semantic)
+        )
     return trace
 
 
@@ -117,7 +129,9 @@ def evaluation_speed(sizes: Sizes) -> tuple[float, float]:
     specs = example_specs(sizes.eval_actions // 2)
     state = BehavioralState(actions=tuple(make_trace(sizes.eval_actions)), drift={"action": 0.1})
     module, reference = build(specs), CompiledInvariants.compile(specs)
-    assert all(a.same_as(b) for a, b in zip(module.evaluate(state), reference.evaluate(state), strict=True))
+    assert all(
+        a.same_as(b) for a, b in zip(module.evaluate(state), reference.evaluate(state), strict=True)
+    )
     generated = median_seconds(lambda: module.evaluate(state), sizes.repeats)
     interpreted = median_seconds(lambda: reference.evaluate(state), sizes.repeats)
     return generated, interpreted
@@ -138,7 +152,7 @@ def recompute_cost(sizes: Sizes) -> tuple[float, float]:
 NOMO_FORMS = (
     "ratio write/read < 0.3 over {n} actions",
     "distribution action_max <= 50% over {n} actions",
-    "semantic \"research\" > 0.85 over {n} actions",
+    'semantic "research" > 0.85 over {n} actions',
     "temporal 8-18 == 0 over {n} actions",
     "rate action_frequency <= 0.5 over {n} actions",
     "count distinct_targets <= 5 over {n} actions",
@@ -155,10 +169,6 @@ def nomo_text(rules: int) -> str:
 
 def compile_time(sizes: Sizes) -> dict[str, Any]:
     """Seconds to compile a generated policy of many rules, and to generate its module."""
-    try:
-        from nomotic_dsl.pipeline import compile_source
-    except ImportError as exc:
-        return {"skipped": f"compiler not available: {exc}"}
     text = nomo_text(sizes.compile_rules)
     result = compile_source(text, "bench.nomo")
     if not result.ok:
@@ -169,18 +179,16 @@ def compile_time(sizes: Sizes) -> dict[str, Any]:
     generate_s = median_seconds(
         lambda: generate_module(specs, module_name="bench", source_digest="0"), 3
     )
-    return {"rules": len(specs), "compile_s": compile_s, "generate_s": generate_s,
-            "total_s": compile_s + generate_s}
+    return {
+        "rules": len(specs),
+        "compile_s": compile_s,
+        "generate_s": generate_s,
+        "total_s": compile_s + generate_s,
+    }
 
 
 def bundle_load_time(sizes: Sizes) -> dict[str, Any]:
     """Seconds to verify and import a sealed bundle of the example policy."""
-    try:
-        from nacl.signing import SigningKey
-
-        from nomotic_dsl.bundle import build_bundle, load_bundle
-    except ImportError as exc:
-        return {"skipped": f"bundles not available: {exc}"}
     key = SigningKey(bytes(range(32)))
     with tempfile.TemporaryDirectory() as work:
         policy = Path(work) / "bench.nomo"
@@ -202,8 +210,11 @@ def run(sizes: Sizes) -> dict[str, Any]:
     return {
         "monitor_s_per_observation": per_window,
         "evaluate_s": {"generated": generated, "interpreter": interpreted},
-        "recompute_s": {"generated": recompute_generated, "interpreter": recompute_interpreted,
-                        "window": sizes.recompute_window},
+        "recompute_s": {
+            "generated": recompute_generated,
+            "interpreter": recompute_interpreted,
+            "window": sizes.recompute_window,
+        },
         "compile": compile_time(sizes),
         "bundle": bundle_load_time(sizes),
         "ratios": {
@@ -231,24 +242,40 @@ def table(report: dict[str, Any]) -> str:
         rows.append((f"snapshot evaluate, {name}", f"{seconds * 1e3:.2f} ms", ""))
     recompute = report["recompute_s"]
     for name in ("generated", "interpreter"):
-        rows.append((f"recompute window {recompute['window']:,}, {name}", f"{recompute[name] * 1e3:.2f} ms", ""))
+        rows.append(
+            (
+                f"recompute window {recompute['window']:,}, {name}",
+                f"{recompute[name] * 1e3:.2f} ms",
+                "",
+            )
+        )
     compile_ = report["compile"]
     if "skipped" in compile_:
         rows.append(("compile", compile_["skipped"], ""))
     else:
         rows.append((f"compile {compile_['rules']:,} rules", f"{compile_['compile_s']:.3f} s", ""))
-        rows.append((f"generate {compile_['rules']:,} rules", f"{compile_['generate_s']:.3f} s", ""))
+        rows.append(
+            (f"generate {compile_['rules']:,} rules", f"{compile_['generate_s']:.3f} s", "")
+        )
         ok = "met" if compile_["total_s"] < 2 else "MISSED"
         rows.append(("compile + generate", f"{compile_['total_s']:.3f} s", f"< 2 s: {ok}"))
     bundle = report["bundle"]
-    rows.append(("bundle load (verify + import)",
-                 bundle.get("skipped") or f"{bundle['load_s'] * 1e3:.2f} ms", ""))
+    rows.append(
+        (
+            "bundle load (verify + import)",
+            bundle.get("skipped") or f"{bundle['load_s'] * 1e3:.2f} ms",
+            "",
+        )
+    )
     for name, ratio in report["ratios"].items():
         wanted, check = TARGETS_TEXT.get(name, ("", lambda r: True))
         verdict = f"{wanted}: {'met' if check(ratio) else 'MISSED'}" if wanted else ""
         rows.append((f"ratio {name.replace('_', ' ')}", f"{ratio:.2f}x", verdict))
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
 
@@ -257,11 +284,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmarks, print the table, write the JSON report."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in seconds")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON report")
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help="where to write the JSON report"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    report = {"quick": args.quick, "version": __version__, "python": platform.python_version(),
-              "machine": platform.machine(), **run(sizes)}
+    report = {
+        "quick": args.quick,
+        "version": __version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        **run(sizes),
+    }
     print(table(report))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")

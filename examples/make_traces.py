@@ -70,20 +70,28 @@ def working_times(rng: random.Random, workload: Workload, start: datetime) -> It
         local = moment.astimezone(zone)
         if not workload.open_hour <= local.hour < workload.close_hour:
             next_day = local.date() + timedelta(days=1 if local.hour >= workload.close_hour else 0)
-            opening = datetime(next_day.year, next_day.month, next_day.day, workload.open_hour,
-                               tzinfo=zone)
+            opening = datetime(
+                next_day.year, next_day.month, next_day.day, workload.open_hour, tzinfo=zone
+            )
             moment = opening + timedelta(seconds=rng.uniform(30, 900))
         yield round(moment.timestamp(), 3)
 
 
 def observation(
-    timestamp: float, action: str, target: str, outcome: str, session: str,
+    timestamp: float,
+    action: str,
+    target: str,
+    outcome: str,
+    session: str,
     semantic: Mapping[str, float] | None = None,
 ) -> Observation:
     """One trace line, keys in the documented order."""
     line: Observation = {
-        "timestamp": timestamp, "action_type": action, "target": target,
-        "outcome": outcome, "session_id": session,
+        "timestamp": timestamp,
+        "action_type": action,
+        "target": target,
+        "outcome": outcome,
+        "session_id": session,
     }
     if semantic:
         line["semantic"] = dict(semantic)
@@ -91,7 +99,11 @@ def observation(
 
 
 def normal_observations(
-    rng: random.Random, scenario: Scenario, start: datetime, count: int, first_session: int,
+    rng: random.Random,
+    scenario: Scenario,
+    start: datetime,
+    count: int,
+    first_session: int,
 ) -> list[Observation]:
     """``count`` observations of ordinary work after ``start``, in sessions of 5 to 25 actions.
 
@@ -112,10 +124,16 @@ def normal_observations(
         semantic = None
         if workload.term and action in workload.term_actions:
             semantic = {workload.term: round(rng.uniform(0.88, 0.99), 3)}
-        lines.append(observation(
-            timestamp, action, pick(rng, workload.targets[action]),
-            pick(rng, workload.outcomes), f"{scenario.name[:3]}-{session:04d}", semantic,
-        ))
+        lines.append(
+            observation(
+                timestamp,
+                action,
+                pick(rng, workload.targets[action]),
+                pick(rng, workload.outcomes),
+                f"{scenario.name[:3]}-{session:04d}",
+                semantic,
+            )
+        )
     return lines
 
 
@@ -134,7 +152,10 @@ def build_trace(scenario: Scenario) -> list[Observation]:
 
 
 def burst(
-    rng: random.Random, after: float, count: int, gap: float,
+    rng: random.Random,
+    after: float,
+    count: int,
+    gap: float,
     make: Callable[[int, float], Observation],
 ) -> list[Observation]:
     """``count`` observations ``gap`` seconds apart (with jitter), starting after ``after``."""
@@ -157,17 +178,31 @@ SUPPORT = Workload(
         "close": {"tickets": 100},
     },
     outcomes={"allow": 90, "deny": 4, "modify": 3, "escalate": 3},
-    zone="America/New_York", open_hour=8, close_hour=20, mean_gap=70.0,
-    term="refund", term_actions=("reply", "escalate"),
+    zone="America/New_York",
+    open_hour=8,
+    close_hour=20,
+    mean_gap=70.0,
+    term="refund",
+    term_actions=("reply", "escalate"),
 )
 
 
 def reply_loop(rng: random.Random, after: float) -> list[Observation]:
     """The bot answers its own auto-reply: 60 refund templates to one ticket in three minutes."""
-    return burst(rng, after, 60, 3.0, lambda index, moment: observation(
-        moment, "reply", "tickets", "allow", "cus-loop",
-        {"refund": round(rng.uniform(0.35, 0.5), 3)},
-    ))
+    return burst(
+        rng,
+        after,
+        60,
+        3.0,
+        lambda index, moment: observation(
+            moment,
+            "reply",
+            "tickets",
+            "allow",
+            "cus-loop",
+            {"refund": round(rng.uniform(0.35, 0.5), 3)},
+        ),
+    )
 
 
 # --- financial_analysis: writes to the ledger pile up --------------------------------
@@ -182,16 +217,21 @@ FINANCE = Workload(
         "write": {"ledger": 80, "reports": 20},
     },
     outcomes={"allow": 92, "deny": 3, "modify": 2, "escalate": 3},
-    zone="America/New_York", open_hour=7, close_hour=19, mean_gap=120.0,
+    zone="America/New_York",
+    open_hour=7,
+    close_hour=19,
+    mean_gap=120.0,
 )
 
 
 def ledger_rewrite(rng: random.Random, after: float) -> list[Observation]:
     """A reconciliation task goes wrong: the agent rewrites ledger entries, one read per three writes."""
+
     def make(index: int, moment: float) -> Observation:
         action = "read" if index % 4 == 0 else "write"
         outcome = "modify" if action == "write" and index % 5 == 0 else "allow"
         return observation(moment, action, "ledger", outcome, "fin-recon")
+
     return burst(rng, after, 48, 40.0, make)
 
 
@@ -206,15 +246,28 @@ PIPELINE = Workload(
         "delete": {"staging": 80, "raw_data": 20},
     },
     outcomes={"allow": 95, "deny": 2, "modify": 2, "escalate": 1},
-    zone="UTC", open_hour=0, close_hour=24, mean_gap=2.5,
+    zone="UTC",
+    open_hour=0,
+    close_hour=24,
+    mean_gap=2.5,
 )
 
 
 def mass_delete(rng: random.Random, after: float) -> list[Observation]:
     """A retention rule with the wrong date drops 120 warehouse partitions in two minutes."""
-    return burst(rng, after, 120, 1.0, lambda index, moment: observation(
-        moment, "delete", "warehouse", "allow", "dat-retention",
-    ))
+    return burst(
+        rng,
+        after,
+        120,
+        1.0,
+        lambda index, moment: observation(
+            moment,
+            "delete",
+            "warehouse",
+            "allow",
+            "dat-retention",
+        ),
+    )
 
 
 # --- research_assistant: the agent drifts off its brief -------------------------------
@@ -228,17 +281,31 @@ RESEARCH = Workload(
         "cite": {"notes": 60, "papers": 40},
     },
     outcomes={"allow": 93, "deny": 2, "modify": 3, "escalate": 2},
-    zone="Europe/London", open_hour=7, close_hour=21, mean_gap=90.0,
-    term="research", term_actions=("search", "read", "summarize", "cite"),
+    zone="Europe/London",
+    open_hour=7,
+    close_hour=21,
+    mean_gap=90.0,
+    term="research",
+    term_actions=("search", "read", "summarize", "cite"),
 )
 
 
 def off_brief(rng: random.Random, after: float) -> list[Observation]:
     """A web page's injected instructions send the agent shopping: 30 searches far from the brief."""
-    return burst(rng, after, 30, 45.0, lambda index, moment: observation(
-        moment, "search" if index % 3 else "read", "web", "allow", "res-drift",
-        {"research": round(rng.uniform(0.45, 0.65), 3)},
-    ))
+    return burst(
+        rng,
+        after,
+        30,
+        45.0,
+        lambda index, moment: observation(
+            moment,
+            "search" if index % 3 else "read",
+            "web",
+            "allow",
+            "res-drift",
+            {"research": round(rng.uniform(0.45, 0.65), 3)},
+        ),
+    )
 
 
 # --- healthcare_scheduling: patient records opened at night ---------------------------
@@ -253,8 +320,12 @@ CLINIC = Workload(
         "escalate": {"messages": 100},
     },
     outcomes={"allow": 88, "deny": 5, "modify": 2, "escalate": 5},
-    zone="America/Chicago", open_hour=7, close_hour=19, mean_gap=150.0,
-    term="scheduling", term_actions=("read", "schedule", "notify"),
+    zone="America/Chicago",
+    open_hour=7,
+    close_hour=19,
+    mean_gap=150.0,
+    term="scheduling",
+    term_actions=("read", "schedule", "notify"),
 )
 
 
@@ -263,10 +334,20 @@ def night_records(rng: random.Random, after: float) -> list[Observation]:
     zone = ZoneInfo("America/Chicago")
     local = datetime.fromtimestamp(after, zone)
     night = datetime(local.year, local.month, local.day, 2, 47, tzinfo=zone) + timedelta(days=1)
-    return burst(rng, night.timestamp(), 13, 20.0, lambda index, moment: observation(
-        moment, "update" if index == 12 else "read", "patient_record", "allow", "hea-night",
-        {"scheduling": round(rng.uniform(0.2, 0.4), 3)},
-    ))
+    return burst(
+        rng,
+        night.timestamp(),
+        13,
+        20.0,
+        lambda index, moment: observation(
+            moment,
+            "update" if index == 12 else "read",
+            "patient_record",
+            "allow",
+            "hea-night",
+            {"scheduling": round(rng.uniform(0.2, 0.4), 3)},
+        ),
+    )
 
 
 SCENARIOS: tuple[Scenario, ...] = (

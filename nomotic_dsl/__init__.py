@@ -1,7 +1,7 @@
 """nomotic_dsl: a policy language and compiler for governing AI agents.
 
 The public names below are the product's contract with its users (see
-``docs/api.md``). They are imported lazily, so ``import nomotic_dsl`` stays
+``docs/api.md``): the spec IR, the runtime, and the compiler's drivers. They are imported lazily, so ``import nomotic_dsl`` stays
 cheap and the HTTP stack loads only when it is used.
 """
 
@@ -14,23 +14,23 @@ from nomotic_dsl._version import __version__
 
 # Public name -> module that defines it.
 _EXPORTS: dict[str, str] = {
-    "InvariantSpec": "nomotic_dsl.invariants",
-    "InvariantBuilder": "nomotic_dsl.invariants",
-    "InvariantResult": "nomotic_dsl.invariants",
-    "CompiledInvariants": "nomotic_dsl.invariants",
-    "BehavioralState": "nomotic_dsl.invariants",
-    "Observation": "nomotic_dsl.invariants",
-    "BehavioralContract": "nomotic_dsl.contracts",
-    "ContractStore": "nomotic_dsl.contracts",
-    "generate_contract": "nomotic_dsl.contracts",
-    "diff_contracts": "nomotic_dsl.contracts",
-    "compile_source": "nomotic_dsl.pipeline",
-    "compile_file": "nomotic_dsl.pipeline",
-    "CompileResult": "nomotic_dsl.pipeline",
-    "Diagnostic": "nomotic_dsl.diagnostics",
-    "build_bundle": "nomotic_dsl.bundle",
-    "load_bundle": "nomotic_dsl.bundle",
-    "BundleError": "nomotic_dsl.bundle",
+    "InvariantSpec": "nomotic_dsl.ir",
+    "InvariantBuilder": "nomotic_dsl.ir",
+    "BehavioralContract": "nomotic_dsl.ir",
+    "InvariantResult": "nomotic_dsl.runtime.interpreter",
+    "CompiledInvariants": "nomotic_dsl.runtime.interpreter",
+    "BehavioralState": "nomotic_dsl.runtime.interpreter",
+    "Observation": "nomotic_dsl.runtime.interpreter",
+    "ContractStore": "nomotic_dsl.runtime.contracts",
+    "generate_contract": "nomotic_dsl.runtime.contracts",
+    "diff_contracts": "nomotic_dsl.runtime.contracts",
+    "load_bundle": "nomotic_dsl.runtime.bundle",
+    "BundleError": "nomotic_dsl.runtime.bundle",
+    "compile_source": "nomotic_dsl.compiler.pipeline",
+    "compile_file": "nomotic_dsl.compiler.pipeline",
+    "CompileResult": "nomotic_dsl.compiler.pipeline",
+    "build_bundle": "nomotic_dsl.compiler.pipeline",
+    "Diagnostic": "nomotic_dsl.compiler.diagnostics",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -47,4 +47,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-

@@ -1,8 +1,18 @@
-"""Shared pytest options: ``--update-golden`` rewrites golden files instead of comparing."""
+"""Shared pytest options and the golden-file check.
+
+``--update-golden`` rewrites golden files from the current output instead of
+comparing with them. Without it, a golden file that is missing is a failure,
+never a file silently created: a comparison that cannot fail proves nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+
+GoldenCheck = Callable[[str, Path], None]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -10,7 +20,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-golden",
         action="store_true",
         default=False,
-        help="rewrite golden files (tests/cases/...) from the current output",
+        help="rewrite golden files (tests/cases/..., */golden/...) from the current output",
     )
 
 
@@ -18,3 +28,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True when the run should rewrite goldens rather than compare with them."""
     return bool(request.config.getoption("--update-golden"))
+
+
+def check_golden(actual: str, expected_path: Path, update: bool) -> None:
+    """Compare ``actual`` with the golden file, or rewrite it under ``--update-golden``."""
+    if update:
+        expected_path.write_text(actual, encoding="utf-8")
+        return
+    if not expected_path.is_file():
+        pytest.fail(f"golden file {expected_path} is missing; run pytest with --update-golden")
+    expected = expected_path.read_text(encoding="utf-8")
+    assert actual == expected, f"golden differs: {expected_path} (rerun with --update-golden)"
+
+
+@pytest.fixture
+def golden(update_golden: bool) -> GoldenCheck:
+    """``golden(actual, path)``: the one golden comparison every golden test uses."""
+
+    def compare(actual: str, expected_path: Path) -> None:
+        check_golden(actual, expected_path, update_golden)
+
+    return compare

@@ -1,26 +1,26 @@
-"""The package passes ruff and mypy: the same checks CI runs, as tests."""
+"""The package passes ruff (lint and format) and mypy: the same checks CI runs, as tests."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
+CHECKED = ("nomotic_dsl", "tests", "bench", "examples")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.prefix) / "bin" / "ruff").exists(),
-                    reason="ruff is installed with the test extra")
 def test_ruff_is_clean() -> None:
-    ruff = shutil.which("ruff") or str(Path(sys.prefix) / "bin" / "ruff")
-    result = _run(ruff, "check", "nomotic_dsl", "tests", "bench")
+    result = _run(sys.executable, "-m", "ruff", "check", *CHECKED)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    result = _run(sys.executable, "-m", "ruff", "format", "--check", *CHECKED)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

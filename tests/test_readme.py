@@ -31,16 +31,25 @@ def test_readme_python_example(tmp_path: Path) -> None:
     result = compile_file(ROOT / "examples/customer_support/policy.nomo")
     assert result.ok, result.render()
     compiled = CompiledInvariants.compile(result.invariants)
-    state = {"actions": [{"timestamp": 1_712_577_960.0, "action_type": "read", "target": "tickets"}]}
+    state = {
+        "actions": [{"timestamp": 1_712_577_960.0, "action_type": "read", "target": "tickets"}]
+    }
     assert len(compiled.evaluate(state)) == len(result.invariants)
 
     runner = CliRunner()
     key, bundle = tmp_path / "demo", tmp_path / "support.nomob"
     assert runner.invoke(cli, ["keygen", str(key)]).exit_code == 0
-    built = runner.invoke(cli, [
-        "build", str(ROOT / "examples/customer_support/policy.nomo"),
-        "--key", f"{key}.key", "-o", str(bundle),
-    ])
+    built = runner.invoke(
+        cli,
+        [
+            "build",
+            str(ROOT / "examples/customer_support/policy.nomo"),
+            "--key",
+            f"{key}.key",
+            "-o",
+            str(bundle),
+        ],
+    )
     assert built.exit_code == 0, built.output
     loaded = load_bundle(bundle, trusted_keys=[f"{key}.pub"])
     monitor = loaded.monitor()

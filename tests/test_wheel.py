@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECK_INSTALLED = """
 import json, nomotic_dsl
 from nomotic_dsl.resources import grammar_dir, stdlib_dir
-from nomotic_dsl.archetypes import get_archetype, known_archetypes
-from nomotic_dsl.pipeline import compile_source
+from nomotic_dsl.runtime.priors import get_archetype, known_archetypes
+from nomotic_dsl.compiler.pipeline import compile_source
 prior = get_archetype("customer-experience")
 result = compile_source('import "std/packs/business_hours"\\nratio write/read < 0.3 over 100 actions\\n')
 print(json.dumps({
@@ -48,21 +48,35 @@ def test_wheel_contains_grammar_stdlib_and_templates(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("nomotic_dsl/_data/grammar/") and n.endswith(".lark") for n in names)
     assert "nomotic_dsl/_data/stdlib/archetypes/customer-experience.nomo" in names
-    assert any(n.startswith("nomotic_dsl/codegen/templates/") for n in names)
+    assert any(n.startswith("nomotic_dsl/compiler/codegen/templates/") for n in names)
 
 
 @pytest.mark.slow
 def test_installed_wheel_loads_grammar_and_stdlib_from_itself(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
-        [sys.executable, "-c", CHECK_INSTALLED], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-c", CHECK_INSTALLED],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     import json

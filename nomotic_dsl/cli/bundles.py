@@ -2,7 +2,7 @@
 
 Input: command-line arguments. Output: key files, bundle files, reports on
 stdout, reasons on stderr, exit codes (0 ok, 1 refused or problems in the
-input, 2 misuse). Stage: CLI shell over ``nomotic_dsl.bundle``; commands only
+input, 2 misuse). Stage: CLI shell over ``nomotic_dsl.runtime.bundle``; commands only
 parse arguments, call the bundle API and render.
 """
 
@@ -16,21 +16,17 @@ from typing import Any
 
 import click
 
-from nomotic_dsl.bundle.build import (
-    build_bundle,
-    compile_policy,
-    load_policy_file,
-    render_diagnostics,
-)
-from nomotic_dsl.bundle.errors import BundleError
-from nomotic_dsl.bundle.evaluator import PolicyMonitor
-from nomotic_dsl.bundle.inspect import describe_bundle, render_description
-from nomotic_dsl.bundle.keys import write_key_pair
-from nomotic_dsl.bundle.loader import load_bundle, verify_bundle
-from nomotic_dsl.bundle.replay import ReplayReport, TraceError, replay_trace
-from nomotic_dsl.bundle.rollback import RollbackState
-from nomotic_dsl.bundle.verify import format_time
 from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json
+from nomotic_dsl.compiler.diagnostics import render
+from nomotic_dsl.compiler.pipeline import build_bundle, compile_file, policy_evaluator
+from nomotic_dsl.runtime.bundle.errors import BundleError
+from nomotic_dsl.runtime.bundle.evaluator import PolicyMonitor
+from nomotic_dsl.runtime.bundle.inspect import describe_bundle, render_description
+from nomotic_dsl.runtime.bundle.keys import write_key_pair
+from nomotic_dsl.runtime.bundle.loader import load_bundle, verify_bundle
+from nomotic_dsl.runtime.bundle.replay import ReplayReport, TraceError, replay_trace
+from nomotic_dsl.runtime.bundle.rollback import RollbackState
+from nomotic_dsl.runtime.bundle.verify import format_time
 
 _EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
 _PROGRESS_EVERY = 5_000
@@ -58,11 +54,16 @@ class UnixTime(click.ParamType):
 
 
 TRUST_OPTION = click.option(
-    "--trust", "trusted", multiple=True, type=_EXISTING_FILE,
+    "--trust",
+    "trusted",
+    multiple=True,
+    type=_EXISTING_FILE,
     help="Public key file (.pub) to trust; repeat to trust several keys.",
 )
 STATE_OPTION = click.option(
-    "--state", "state_path", type=click.Path(path_type=Path, dir_okay=False),
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Anti-rollback state file: the highest revision accepted per bundle.",
 )
 
@@ -84,30 +85,61 @@ def keygen_command(prefix: Path, force: bool) -> None:
 
 @click.command("build")
 @click.argument("policy", type=_EXISTING_FILE)
-@click.option("--key", "keys", multiple=True, required=True, type=_EXISTING_FILE,
-              help="Secret key file (.key); repeat to sign with several keys (rotation).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Where to write the bundle.")
-@click.option("--revision", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Revision number; runtimes refuse a lower one than they accepted.")
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    required=True,
+    type=_EXISTING_FILE,
+    help="Secret key file (.key); repeat to sign with several keys (rotation).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the bundle.",
+)
+@click.option(
+    "--revision",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Revision number; runtimes refuse a lower one than they accepted.",
+)
 @click.option("--not-before", type=UnixTime(), help="Start of validity (Unix seconds or ISO 8601).")
 @click.option("--expires", type=UnixTime(), help="End of validity (Unix seconds or ISO 8601).")
 @click.option("--agent", help="The contract to seal when the file declares several.")
 @click.option("--name", help="Bundle name (default: the contract's agent id, else the file name).")
 @FORMAT_OPTION
 def build_command(
-    policy: Path, keys: Sequence[Path], output: Path, revision: int, not_before: int | None,
-    expires: int | None, agent: str | None, name: str | None, output_format: str,
+    policy: Path,
+    keys: Sequence[Path],
+    output: Path,
+    revision: int,
+    not_before: int | None,
+    expires: int | None,
+    agent: str | None,
+    name: str | None,
+    output_format: str,
 ) -> None:
     """Compile POLICY (.nomo) and seal it into a signed bundle at OUTPUT."""
-    result = compile_policy(policy)
+    result = compile_file(policy)
     if result.diagnostics:
         _show_diagnostics(result, output_format)
     if not result.ok:
         sys.exit(1)
     try:
-        data = build_bundle(result, list(keys), output, revision=revision,
-                            not_before=not_before, expires=expires, agent=agent, name=name)
+        data = build_bundle(
+            result,
+            list(keys),
+            output,
+            revision=revision,
+            not_before=not_before,
+            expires=expires,
+            agent=agent,
+            name=name,
+        )
     except BundleError as exc:
         fail_input(str(exc))
     click.echo(f"wrote {output} ({len(data)} bytes, revision {revision})", err=True)
@@ -160,8 +192,13 @@ def inspect_command(bundle: Path, trusted: Sequence[Path], output_format: str) -
 
 @click.command("run")
 @click.argument("target", metavar="BUNDLE_OR_FILE", type=_EXISTING_FILE)
-@click.option("--trace", "trace", required=True, type=_EXISTING_FILE,
-              help="JSON Lines file, one observation per line, oldest first.")
+@click.option(
+    "--trace",
+    "trace",
+    required=True,
+    type=_EXISTING_FILE,
+    help="JSON Lines file, one observation per line, oldest first.",
+)
 @TRUST_OPTION
 @STATE_OPTION
 @FORMAT_OPTION
@@ -192,13 +229,13 @@ def _monitor_for(
     target: Path, trusted: Sequence[Path], state_path: Path | None, output_format: str
 ) -> PolicyMonitor:
     if target.suffix == ".nomo":
-        result = compile_policy(target)
+        result = compile_file(target)
         if result.diagnostics:
             _show_diagnostics(result, output_format, err=True)
         if not result.ok:
             sys.exit(1)
         try:
-            monitor: PolicyMonitor = load_policy_file(result).Monitor()
+            monitor: PolicyMonitor = policy_evaluator(result).Monitor()
             return monitor
         except BundleError as exc:
             fail_input(f"{target}: {exc}")
@@ -211,7 +248,9 @@ def _monitor_for(
 
 
 def _show_diagnostics(result: Any, output_format: str, *, err: bool = False) -> None:
-    rendered = render_diagnostics(result, output_format)
+    rendered = render(
+        result.diagnostics, "json" if output_format == "json" else "full", result.sources
+    )
     click.echo(rendered, err=err or output_format != "json")
 
 

@@ -3,7 +3,7 @@
 Input: command-line arguments, a ``.nomo`` file or an archetype name, key files
 and an SQLite contract store (``--db``, default ``nomo.db``). Output: contracts
 stored, and text or JSON on stdout. Stage: a thin shell over
-``nomotic_dsl.contracts`` and ``nomotic_dsl.pipeline``. Exit codes: 0 ok, 1 a
+``nomotic_dsl.runtime.contracts`` and ``nomotic_dsl.compiler.pipeline``. Exit codes: 0 ok, 1 a
 problem in the input (a policy that does not compile, a version conflict, an
 unknown agent, a seal that does not verify), 2 misuse.
 """
@@ -21,18 +21,18 @@ from typing import Any, TypeVar
 
 import click
 
-from nomotic_dsl.bundle.errors import KeyFileError
-from nomotic_dsl.bundle.keys import key_id, load_signing_key, load_verify_key
 from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json
-from nomotic_dsl.contracts import (
-    BehavioralContract,
-    ContractError,
+from nomotic_dsl.ir import BehavioralContract, ContractError
+from nomotic_dsl.ir.contract import DEFAULT_ARCHETYPE
+from nomotic_dsl.runtime.bundle.errors import KeyFileError
+from nomotic_dsl.runtime.bundle.keys import key_id, load_signing_key, load_verify_key
+from nomotic_dsl.runtime.contracts import (
     ContractStore,
     VersionConflict,
     diff_contracts,
     generate_contract,
 )
-from nomotic_dsl.contracts.diff import describe_change
+from nomotic_dsl.runtime.contracts.diff import describe_change
 
 DEFAULT_DB = "nomo.db"
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -46,7 +46,10 @@ DB_OPTION = click.option(
     help="SQLite contract store (created if missing).",
 )
 VERSION_OPTION = click.option(
-    "--version", "version", type=click.IntRange(min=1), default=None,
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
     help="A stored version instead of the active (latest) one.",
 )
 
@@ -93,7 +96,11 @@ def _when(timestamp: float) -> str:
 
 
 def _seal_label(contract: BehavioralContract) -> str:
-    return f"sealed by {contract.signed_by or 'an unnamed signer'}" if contract.is_sealed else "unsealed"
+    return (
+        f"sealed by {contract.signed_by or 'an unnamed signer'}"
+        if contract.is_sealed
+        else "unsealed"
+    )
 
 
 def contract_text(contract: BehavioralContract) -> str:
@@ -132,13 +139,18 @@ def contract_group() -> None:
 @contract_group.command("generate")
 @click.argument("source", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--agent", "agent_id", default=None, help="Agent id (required without SOURCE).")
-@click.option("--archetype", default="general", show_default=True, help="Archetype prior.")
+@click.option("--archetype", default=DEFAULT_ARCHETYPE, show_default=True, help="Archetype prior.")
 @click.option(
-    "--next-version", "next_version", is_flag=True,
+    "--next-version",
+    "next_version",
+    is_flag=True,
     help="Store as the agent's next version instead of the version the file declares.",
 )
 @click.option(
-    "--key", "key_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    "--key",
+    "key_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
     help="Seal each contract with this secret key file before storing it.",
 )
 @click.option("--signed-by", default=None, help="Signer name for --key (default: the key id).")
@@ -146,13 +158,21 @@ def contract_group() -> None:
 @FORMAT_OPTION
 @input_errors
 def generate_command(
-    source: Path | None, agent_id: str | None, archetype: str, next_version: bool,
-    key_path: Path | None, signed_by: str | None, db_path: Path, output_format: str,
+    source: Path | None,
+    agent_id: str | None,
+    archetype: str,
+    next_version: bool,
+    key_path: Path | None,
+    signed_by: str | None,
+    db_path: Path,
+    output_format: str,
 ) -> None:
     """Store new contracts: those declared in SOURCE (.nomo), or one for --agent from --archetype."""
     if source is None and agent_id is None:
         raise click.UsageError("give a .nomo SOURCE file, or --agent (with --archetype)")
-    drafts = _compiled_contracts(source, agent_id) if source else [_archetype_draft(agent_id, archetype)]
+    drafts = (
+        _compiled_contracts(source, agent_id) if source else [_archetype_draft(agent_id, archetype)]
+    )
     store = open_store(db_path)
     seal = _sealer(key_path, signed_by)
     auto = next_version or source is None
@@ -170,8 +190,8 @@ def _archetype_draft(agent_id: str | None, archetype: str) -> BehavioralContract
 
 
 def _compiled_contracts(source: Path, agent_id: str | None) -> list[BehavioralContract]:
-    from nomotic_dsl.diagnostics.render import render_concise
-    from nomotic_dsl.pipeline import compile_file
+    from nomotic_dsl.compiler.diagnostics.render import render_concise
+    from nomotic_dsl.compiler.pipeline import compile_file
 
     if not source.is_file():
         fail_input(f"cannot read {source}: no such file")
@@ -206,6 +226,7 @@ def _store_draft(
     # Compiled contracts carry no time; the store records when they were issued.
     stamped = draft.created_at or time.time()
     if auto_version:
+
         def build(version: int) -> BehavioralContract:
             changes: dict[str, Any] = {"version": version, "created_at": stamped}
             if version != draft.version:
@@ -272,7 +293,10 @@ def diff_command(agent_id: str, v1: int, v2: int, db_path: Path, output_format: 
 @contract_group.command("seal")
 @click.argument("agent_id")
 @click.option(
-    "--key", "key_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Secret key file written by `nomo keygen` (PREFIX.key).",
 )
 @click.option("--signed-by", default=None, help="Signer name (default: the key id).")
@@ -292,7 +316,10 @@ def seal_command(
 @contract_group.command("verify")
 @click.argument("agent_id")
 @click.option(
-    "--trust", "trust_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+    "--trust",
+    "trust_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Public key file (PREFIX.pub) the seal must verify against.",
 )
 @VERSION_OPTION

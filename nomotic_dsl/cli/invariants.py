@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json, read_json_file
-from nomotic_dsl.invariants import CompiledInvariants, StateError, coerce_state
+from nomotic_dsl.runtime.interpreter import CompiledInvariants, StateError, coerce_state
 
 
 @click.command("evaluate")

@@ -2,46 +2,47 @@
 
 Input: command-line arguments naming .nomo files (or directories of them).
 Output: diagnostics, formatted files, spec JSON or plain-words explanations.
-Stage: a thin shell over ``nomotic_dsl.pipeline``, ``nomotic_dsl.fmt`` and
-``nomotic_dsl.explain``. Exit codes: 0 clean, 1 problems in the input (errors
+Stage: a thin shell over ``nomotic_dsl.compiler.pipeline``, ``nomotic_dsl.compiler.fmt`` and
+``nomotic_dsl.compiler.explain``. Exit codes: 0 clean, 1 problems in the input (errors
 in a policy, a file that cannot be read, a file ``fmt --check`` would change),
 2 misuse (no FILE, an unknown option: click's usage errors).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
-from nomotic_dsl.archetypes import ArchetypePrior
-from nomotic_dsl.cli.output import print_json
-from nomotic_dsl.diagnostics import Diagnostic
-from nomotic_dsl.diagnostics.render import render_concise, render_full, to_json
-from nomotic_dsl.explain import explanation_document, render_text
-from nomotic_dsl.fmt import FormatError, format_source
-from nomotic_dsl.pipeline import CompileResult, compile_file
+from nomotic_dsl.cli.output import fail_input, print_json
+from nomotic_dsl.compiler.ast_dump import dump
+from nomotic_dsl.compiler.diagnostics import Diagnostic
+from nomotic_dsl.compiler.diagnostics.render import (
+    RENDERERS,
+    render,
+    render_concise,
+    to_json,
+)
+from nomotic_dsl.compiler.explain import explanation_document, render_text
+from nomotic_dsl.compiler.fmt import FormatError, format_source
+from nomotic_dsl.compiler.pipeline import CompileResult, compile_file, generated_source
+from nomotic_dsl.runtime.bundle.errors import BundleError
 
-SPEC_VERSION = 1
 POLICY_SUFFIX = ".nomo"
 
 DIAGNOSTIC_FORMAT = click.option(
     "--format",
     "output_format",
-    type=click.Choice(["full", "concise", "json"]),
+    type=click.Choice(sorted(RENDERERS)),
     default="full",
     show_default=True,
     help="Diagnostics with source and caret, one line each, or JSON for build pipelines.",
 )
-FILES_ARGUMENT = click.argument(
-    "files", nargs=-1, required=True, type=click.Path(path_type=Path)
-)
+FILES_ARGUMENT = click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
 # ---- inputs --------------------------------------------------------------------------
@@ -73,12 +74,8 @@ def report_unreadable(problems: Sequence[str]) -> None:
 def render_diagnostics(
     diagnostics: Sequence[Diagnostic], output_format: str, sources: Mapping[str, str]
 ) -> str:
-    """Diagnostics as text (full or concise) or as a JSON document."""
-    if output_format == "json":
-        return json.dumps({"diagnostics": to_json(diagnostics)}, indent=2, ensure_ascii=False)
-    if output_format == "concise":
-        return "\n".join(render_concise(item) for item in diagnostics)
-    return "\n\n".join(render_full(item, sources) for item in diagnostics)
+    """Diagnostics in one of the registered formats (``RENDERERS``)."""
+    return render(diagnostics, output_format, sources)
 
 
 def echo_diagnostics(
@@ -121,12 +118,14 @@ def check_command(files: tuple[Path, ...], output_format: str) -> None:
         sources.update(result.sources)
     errors, warnings = _count(diagnostics)
     if output_format == "json":
-        print_json({
-            "files": [str(path) for path in paths],
-            "diagnostics": to_json(diagnostics),
-            "errors": errors,
-            "warnings": warnings,
-        })  # fmt: skip
+        print_json(
+            {
+                "files": [str(path) for path in paths],
+                "diagnostics": to_json(diagnostics),
+                "errors": errors,
+                "warnings": warnings,
+            }
+        )
     else:
         echo_diagnostics(diagnostics, output_format, sources, err=False)
         gap = "\n" if diagnostics and output_format == "full" else ""
@@ -177,7 +176,9 @@ def format_one(path: Path, check: bool) -> str | None:
 
 @click.command("fmt")
 @FILES_ARGUMENT
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file would be reformatted.")
+@click.option(
+    "--check", is_flag=True, help="Change nothing; exit 1 if a file would be reformatted."
+)
 def fmt_command(files: tuple[Path, ...], check: bool) -> None:
     """Rewrite .nomo FILES (or directories of them) in canonical layout.
 
@@ -207,31 +208,6 @@ def _format_stdin() -> None:
 # ---- compile and explain ------------------------------------------------------------------------
 
 
-def archetype_dict(prior: ArchetypePrior) -> dict[str, Any]:
-    """A JSON-clean dict of an archetype prior."""
-    hours = prior.active_hours
-    return {
-        "name": prior.name,
-        "action_distribution": dict(prior.action_distribution),
-        "target_distribution": dict(prior.target_distribution),
-        "outcome_distribution": dict(prior.outcome_distribution),
-        "active_hours": None if hours is None else {
-            "start": hours.start, "end": hours.end, "zone": hours.zone,
-        },
-        "baseline_rate": prior.baseline_rate,
-    }  # fmt: skip
-
-
-def compiled_document(result: CompileResult) -> dict[str, Any]:
-    """What ``nomo compile`` prints: specs, contracts and archetypes under a spec version."""
-    return {
-        "spec_version": SPEC_VERSION,
-        "invariants": [spec.to_dict() for spec in result.invariants],
-        "contracts": [contract.to_dict() for contract in result.contracts],
-        "archetypes": [archetype_dict(prior) for prior in result.archetypes],
-    }
-
-
 def compile_or_exit(file: Path, output_format: str) -> CompileResult:
     """Compile FILE; diagnostics go to stderr; exit 1 when it cannot be read or has errors."""
     if not file.is_file():
@@ -246,22 +222,55 @@ def compile_or_exit(file: Path, output_format: str) -> CompileResult:
 
 @click.command("compile")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--emit",
+    type=click.Choice(["specs", "ast", "python"]),
+    default="specs",
+    show_default=True,
+    help="Which stage's output to print: the spec IR as JSON, the AST of each file, "
+    "or the generated evaluator module.",
+)
+@click.option("--agent", help="With --emit python: the contract to generate for.")
 @DIAGNOSTIC_FORMAT
-def compile_command(file: Path, output_format: str) -> None:
-    """Compile FILE and print its specs, contracts and archetypes as JSON on stdout.
+def compile_command(file: Path, emit: str, agent: str | None, output_format: str) -> None:
+    """Compile FILE and print one stage's output on stdout (the spec IR as JSON by default).
 
     Diagnostics go to stderr (--format chooses how); exits 1 on errors, with
     nothing on stdout.
     """
-    print_json(compiled_document(compile_or_exit(file, output_format)))
+    result = compile_or_exit(file, output_format)
+    if emit == "specs":
+        print_json(result.to_json())
+    elif emit == "ast":
+        click.echo(ast_document(result), nl=False)
+    else:
+        try:
+            click.echo(generated_source(result, agent), nl=False)
+        except BundleError as exc:
+            fail_input(str(exc))
+
+
+def ast_document(result: CompileResult) -> str:
+    """The AST dump of every file the compilation read, each under a ``# file`` header."""
+    assert result.program is not None
+    parts = [
+        f"# {loaded.source.name}\n{dump(loaded.module)}"
+        for loaded in result.program.loaded.files
+        if loaded.module is not None
+    ]
+    return "\n".join(parts)
 
 
 @click.command("explain")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="Plain sentences, or JSON.",
-)  # fmt: skip
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Plain sentences, or JSON.",
+)
 def explain_command(file: Path, output_format: str) -> None:
     """Explain each rule and contract in FILE in plain words, for compliance readers."""
     result = compile_or_exit(file, "full")

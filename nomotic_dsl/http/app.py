@@ -10,13 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from nomotic_dsl._version import __version__
-from nomotic_dsl.contracts.store import ContractStore
 from nomotic_dsl.http.auth import bearer_check
 from nomotic_dsl.http.errors import install_error_handlers
 from nomotic_dsl.http.limits import BodyLimitMiddleware
 from nomotic_dsl.http.routes import contract_router
 from nomotic_dsl.http.service import ContractService
 from nomotic_dsl.http.settings import ApiSettings
+from nomotic_dsl.runtime.contracts.store import ContractStore
 
 DESCRIPTION = """\
 Behavioral contracts for AI agents: generate, store, read, diff and seal them,

@@ -39,7 +39,9 @@ def bearer_check(expected: str | None) -> TokenCheck:
     refused: the service is then read-only.
     """
 
-    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> None:
+    def check(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> None:
         if expected is None:
             raise ApiError(401, "writes are disabled: the server has no NOMO_API_TOKEN configured")
         if credentials is None:

@@ -69,9 +69,7 @@ class ContractFields(_Body):
 class CreateContractRequest(ContractFields):
     """POST /v1/contracts: what to generate; invariants as spec dicts or as .nomo source."""
 
-    agent_id: str = Field(
-        min_length=1, max_length=AGENT_ID_MAX_LENGTH, pattern=AGENT_ID_PATTERN
-    )
+    agent_id: str = Field(min_length=1, max_length=AGENT_ID_MAX_LENGTH, pattern=AGENT_ID_PATTERN)
     archetype: str | None = Field(
         default=None, max_length=100, pattern=ARCHETYPE_PATTERN, examples=["customer-experience"]
     )
@@ -203,9 +201,7 @@ class StateBody(_Body):
 class EvaluateRequest(_Body):
     """POST /v1/evaluate: evaluate an agent's contract on a behavioral state."""
 
-    agent_id: str = Field(
-        min_length=1, max_length=AGENT_ID_MAX_LENGTH, pattern=AGENT_ID_PATTERN
-    )
+    agent_id: str = Field(min_length=1, max_length=AGENT_ID_MAX_LENGTH, pattern=AGENT_ID_PATTERN)
     version: int | None = Field(
         default=None, ge=1, le=MAX_VERSION, description="Contract version; absent: the active one."
     )

@@ -33,9 +33,7 @@ from nomotic_dsl.http.service import ContractService, check_source
 AgentId = Annotated[
     str, Path(min_length=1, max_length=AGENT_ID_MAX_LENGTH, description="The agent's id.")
 ]
-VersionNumber = Annotated[
-    int, Query(ge=1, le=MAX_VERSION, description="A stored version number.")
-]
+VersionNumber = Annotated[int, Query(ge=1, le=MAX_VERSION, description="A stored version number.")]
 
 _ERROR = {"model": ErrorBody}
 _UNAUTHORIZED = {401: {**_ERROR, "description": "Missing or invalid bearer token."}}

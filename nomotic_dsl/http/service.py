@@ -12,17 +12,12 @@ not for a compile.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from nacl.signing import SigningKey
 
-from nomotic_dsl.contracts import CONTRACT_FIELDS, BehavioralContract, ContractError
-from nomotic_dsl.contracts.diff import diff_contracts
-from nomotic_dsl.contracts.generate import generate_contract
-from nomotic_dsl.contracts.store import ContractStore, VersionConflict
-from nomotic_dsl.diagnostics.render import to_json
+from nomotic_dsl.compiler.diagnostics.render import to_json
 from nomotic_dsl.http.errors import ApiError
 from nomotic_dsl.http.models import (
     CheckRequest,
@@ -31,14 +26,19 @@ from nomotic_dsl.http.models import (
     InvariantSpecBody,
 )
 from nomotic_dsl.http.untrusted import compile_request_source
-from nomotic_dsl.invariants import (
-    CompiledInvariants,
+from nomotic_dsl.ir import (
+    BehavioralContract,
+    ContractError,
     InvariantSpec,
-    StateError,
-    coerce_state,
+    Problem,
     derived_invariant_id,
 )
-from nomotic_dsl.invariants.detail import default_description
+from nomotic_dsl.ir.contract import DEFAULT_ARCHETYPE
+from nomotic_dsl.ir.describe import default_description
+from nomotic_dsl.runtime.contracts.diff import diff_contracts
+from nomotic_dsl.runtime.contracts.generate import generate_contract
+from nomotic_dsl.runtime.contracts.store import ContractStore, VersionConflict
+from nomotic_dsl.runtime.interpreter import CompiledInvariants, StateError, coerce_state
 
 # Fields a compiled contract block contributes; the server decides the rest.
 _SERVER_FIELDS = frozenset(
@@ -46,9 +46,6 @@ _SERVER_FIELDS = frozenset(
 )
 _REQUEST_ONLY = frozenset({"agent_id", "archetype", "version", "invariants", "source"})
 SOURCE_NAME = "<source>"
-# A library message that starts with the field it is about: "invariants[2]: ...",
-# "drift_thresholds['x']: ...", "trust_floor 1.5 must be ...".
-_LOCATION = re.compile(r"^([a-z_]+)(\[[^\]]*\])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +120,7 @@ class ContractService:
         if request.invariants is not None:
             fields["invariants"] = [completed_spec(spec) for spec in request.invariants]
         from_source = fields.pop("archetype", None)
-        archetype = request.archetype or from_source or "general"
+        archetype = request.archetype or from_source or DEFAULT_ARCHETYPE
         try:
             return generate_contract(request.agent_id, archetype, **fields)
         except ContractError as exc:
@@ -150,7 +147,7 @@ class ContractService:
 def source_fields(source: str, agent_id: str) -> dict[str, Any]:
     """Contract fields from .nomo source: a contract block for the agent, else the file's rules."""
     outcome = compile_request_source(source, SOURCE_NAME)
-    if outcome.result is None or not outcome.ok:
+    if not outcome.ok:
         raise ApiError(422, "source does not compile", diagnostics=to_json(outcome.diagnostics))
     result = outcome.result
     for contract in result.contracts:
@@ -189,12 +186,5 @@ def check_source(request: CheckRequest) -> dict[str, Any]:
     }
 
 
-def _problems(messages: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
-    return [{"location": _location(message), "message": message} for message in messages]
-
-
-def _location(message: str) -> str:
-    found = _LOCATION.match(message)
-    if found is None or found[1] not in CONTRACT_FIELDS:
-        return ""
-    return found[0]
+def _problems(problems: tuple[Problem, ...]) -> list[dict[str, str]]:
+    return [{"location": problem.path, "message": str(problem)} for problem in problems]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from nomotic_dsl.bundle.errors import KeyFileError
-from nomotic_dsl.bundle.keys import key_id, load_signing_key
+from nomotic_dsl.runtime.bundle.errors import KeyFileError
+from nomotic_dsl.runtime.bundle.keys import key_id, load_signing_key
 
 DEFAULT_DB_PATH = Path("nomo.db")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024

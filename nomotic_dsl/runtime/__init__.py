@@ -1,6 +1,6 @@
 """The runtime API that generated evaluator modules import: small, stable, listed once.
 
-Generated modules (``nomotic_dsl.codegen``) import only the standard library
+Generated modules (``nomotic_dsl.compiler.codegen``) import only the standard library
 and the names in ``EXPORTED``; a golden test pins that list, so changing it is
 a deliberate, versioned decision (like Jinja2's ``runtime.exported``). Judging
 and detail sentences are the reference interpreter's own functions, so
@@ -9,16 +9,17 @@ generated results equal interpreted ones bit for bit.
 
 from __future__ import annotations
 
-from nomotic_dsl.invariants.detail import (
+from nomotic_dsl.ir.describe import DetailText
+from nomotic_dsl.ir.spec import load_zone
+from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_HISTORY,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
     BASIS_WINDOW,
-    DetailText,
     render_detail,
 )
-from nomotic_dsl.invariants.judge import (
+from nomotic_dsl.runtime.interpreter.judge import (
     judge_between,
     judge_eq,
     judge_gt,
@@ -27,10 +28,14 @@ from nomotic_dsl.invariants.judge import (
     judge_lte,
     status_of,
 )
-from nomotic_dsl.invariants.measure import exact_mean, local_hour, ratio_value
-from nomotic_dsl.invariants.result import InvariantResult
-from nomotic_dsl.invariants.spec import load_zone
-from nomotic_dsl.invariants.state import BehavioralState, Observation, StateError, coerce_state
+from nomotic_dsl.runtime.interpreter.measure import exact_mean, local_hour, ratio_value
+from nomotic_dsl.runtime.interpreter.result import InvariantResult
+from nomotic_dsl.runtime.interpreter.state import (
+    BehavioralState,
+    Observation,
+    StateError,
+    coerce_state,
+)
 from nomotic_dsl.runtime.results import (
     EMPTY_SNAPSHOT,
     Snapshot,

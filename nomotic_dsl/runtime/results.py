@@ -12,16 +12,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nomotic_dsl.invariants.detail import (
+from nomotic_dsl.ir.describe import DetailText
+from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
-    DetailText,
     render_detail,
 )
-from nomotic_dsl.invariants.judge import status_of
-from nomotic_dsl.invariants.result import InvariantResult
-from nomotic_dsl.invariants.state import BehavioralState, StateError
+from nomotic_dsl.runtime.interpreter.judge import status_of
+from nomotic_dsl.runtime.interpreter.result import InvariantResult
+from nomotic_dsl.runtime.interpreter.state import BehavioralState, StateError
 
 Scores = Mapping[str, float]
 

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from nomotic_dsl.invariants.measure import local_hour
-from nomotic_dsl.invariants.spec import load_zone
-from nomotic_dsl.invariants.state import Observation
+from nomotic_dsl.ir.spec import load_zone
+from nomotic_dsl.runtime.interpreter.measure import local_hour
+from nomotic_dsl.runtime.interpreter.state import Observation
 
 # Every finite float is p / 2**k with k <= 1074, so scaling by 2**1074 makes
 # each value an exact integer and sums exact whatever the order of updates.
@@ -177,7 +177,11 @@ class HourRule:
             return 0
         first = datetime.fromtimestamp(bucket * _BUCKET, self._zone).utcoffset()
         last = datetime.fromtimestamp(bucket * _BUCKET + _BUCKET - 1, self._zone).utcoffset()
-        if first is not None and first == last and first % timedelta(seconds=_BUCKET) == timedelta(0):
+        if (
+            first is not None
+            and first == last
+            and first % timedelta(seconds=_BUCKET) == timedelta(0)
+        ):
             return first // timedelta(seconds=1)
         return None
 

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from nomotic_dsl.bundle.loader import BundleContents, assemble_bundle
-from nomotic_dsl.invariants import InvariantBuilder, InvariantSpec
+from nomotic_dsl.compiler.generate import BundleContents
+from nomotic_dsl.compiler.seal import assemble_bundle
+from nomotic_dsl.ir import InvariantBuilder, InvariantSpec
 
 STAND_IN_TEMPLATE = '''\
 """Stand-in for a generated evaluator (tests only)."""
-from nomotic_dsl.invariants import BehavioralState, CompiledInvariants, coerce_state
+from nomotic_dsl.runtime.interpreter import BehavioralState, CompiledInvariants, coerce_state
 MARKER = {marker!r}
 if MARKER:
     with open(MARKER, "a", encoding="utf-8") as _marker:
@@ -68,8 +69,10 @@ def make_contents(
         contract=None,
         specs=specs,
         evaluator_source=stand_in_source(specs, marker),
-        sources=tuple((f"policy{index}.nomo", "count distinct_targets <= 2 over 3 actions\n")
-                      for index in range(sources)),
+        sources=tuple(
+            (f"policy{index}.nomo", "count distinct_targets <= 2 over 3 actions\n")
+            for index in range(sources)
+        ),
     )
 
 
@@ -92,7 +95,9 @@ def marker(tmp_path: Path) -> Path:
 def write_bundle(tmp_path: Path, old_key: SigningKey) -> Callable[..., Path]:
     """Build a bundle file in tmp_path; keyword arguments go to assemble_bundle."""
 
-    def write(contents: BundleContents | None = None, name: str = "b.nomob", **options: object) -> Path:
+    def write(
+        contents: BundleContents | None = None, name: str = "b.nomob", **options: object
+    ) -> Path:
         options.setdefault("signing_keys", old_key)
         keys = options.pop("signing_keys")
         data = assemble_bundle(contents or make_contents(), keys, **options)  # type: ignore[arg-type]

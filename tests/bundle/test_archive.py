@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from nomotic_dsl.bundle import BundleError
-from nomotic_dsl.bundle.archive import entry_info, read_archive, write_archive
-from nomotic_dsl.bundle.inspect import describe_bundle, render_description
-from nomotic_dsl.bundle.loader import load_bundle
-from nomotic_dsl.bundle.manifest import parse_manifest
-from nomotic_dsl.bundle.replay import TraceError, replay_trace
-from nomotic_dsl.bundle.signing import parse_signatures
+from nomotic_dsl.runtime.bundle import BundleError
+from nomotic_dsl.runtime.bundle.archive import entry_info, read_archive, write_archive
+from nomotic_dsl.runtime.bundle.inspect import describe_bundle, render_description
+from nomotic_dsl.runtime.bundle.loader import load_bundle
+from nomotic_dsl.runtime.bundle.manifest import parse_manifest
+from nomotic_dsl.runtime.bundle.replay import TraceError, replay_trace
+from nomotic_dsl.runtime.bundle.signing import parse_signatures
 
 from .conftest import make_contents
 
@@ -74,8 +74,17 @@ def _deflated_info() -> zipfile.ZipInfo:
         ([(_deflated_info(), b"[]")], "is compressed"),
         ([(_dated_info(), b"[]")], "not in canonical form"),
     ],
-    ids=["duplicate", "absolute", "dotdot", "hidden", "python-source", "directory", "symlink",
-         "compressed", "other-timestamp"],
+    ids=[
+        "duplicate",
+        "absolute",
+        "dotdot",
+        "hidden",
+        "python-source",
+        "directory",
+        "symlink",
+        "compressed",
+        "other-timestamp",
+    ],
 )
 def test_the_reader_refuses_unsafe_or_foreign_archives(
     entries: list[tuple[zipfile.ZipInfo | str, bytes]], reason: str
@@ -87,7 +96,7 @@ def test_the_reader_refuses_unsafe_or_foreign_archives(
 
 
 def test_oversize_members_are_refused_before_reading(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nomotic_dsl.bundle.archive.MAX_MEMBER_BYTES", 4)
+    monkeypatch.setattr("nomotic_dsl.runtime.bundle.archive.MAX_MEMBER_BYTES", 4)
     with pytest.raises(BundleError, match="more than 4"):
         read_archive(write_archive({"specs.json": b"[1, 2]"}))
 
@@ -99,8 +108,9 @@ def test_garbage_and_trailing_bytes_are_refused() -> None:
         read_archive(write_archive(MEMBERS) + b"\0")
 
 
-def test_a_manifest_in_another_json_layout_is_refused(tmp_path: Path, old_key: SigningKey,
-                                                     write_bundle: Callable[..., Path]) -> None:
+def test_a_manifest_in_another_json_layout_is_refused(
+    tmp_path: Path, old_key: SigningKey, write_bundle: Callable[..., Path]
+) -> None:
     members = read_archive(write_bundle().read_bytes())
     manifest = parse_manifest(members["manifest.json"])
     assert manifest.to_bytes() == members["manifest.json"]
@@ -117,18 +127,27 @@ def test_a_manifest_in_another_json_layout_is_refused(tmp_path: Path, old_key: S
 def test_inspect_describes_without_running_anything(
     write_bundle: Callable[..., Path], old_key: SigningKey, new_key: SigningKey, marker: Path
 ) -> None:
-    path = write_bundle(make_contents(marker), signing_keys=[old_key, new_key], revision=7,
-                        expires=2_000_000_000)
+    path = write_bundle(
+        make_contents(marker), signing_keys=[old_key, new_key], revision=7, expires=2_000_000_000
+    )
     description = describe_bundle(path, [old_key.verify_key])
     assert not marker.exists()
     assert description["revision"] == 7 and description["name"] == "demo-agent"
     assert description["validity"]["expires_time"] == "2033-05-18T03:33:20Z"
     assert sorted(s["status"] for s in description["signatures"]) == [
-        "not checked (key not trusted here)", "verified"]
+        "not checked (key not trusted here)",
+        "verified",
+    ]
     assert [m["name"] for m in description["members"]] == [
-        "contract.json", "policy_evaluator.py", "sources/policy0.nomo", "specs.json"]
+        "contract.json",
+        "policy_evaluator.py",
+        "sources/policy0.nomo",
+        "specs.json",
+    ]
     assert [spec["invariant_id"] for spec in description["invariants"]] == [
-        "few-targets", "write-read"]
+        "few-targets",
+        "write-read",
+    ]
     text = render_description(description)
     assert "bundle demo-agent revision 7" in text and "few-targets" in text
 
@@ -147,11 +166,19 @@ def test_replay_reports_each_violation_onset_once(
     write_bundle: Callable[..., Path], old_key: SigningKey, tmp_path: Path
 ) -> None:
     loaded = load_bundle(write_bundle(), [old_key.verify_key])
-    trace = _trace(tmp_path, [
-        _line(100, "read", "a"), _line(101, "read", "b"), "",
-        _line(102, "read", "c"), _line(103, "read", "d"),
-        _line(104, "read", "a"), _line(105, "read", "a"), _line(106, "read", "a"),
-    ])
+    trace = _trace(
+        tmp_path,
+        [
+            _line(100, "read", "a"),
+            _line(101, "read", "b"),
+            "",
+            _line(102, "read", "c"),
+            _line(103, "read", "d"),
+            _line(104, "read", "a"),
+            _line(105, "read", "a"),
+            _line(106, "read", "a"),
+        ],
+    )
     seen: list[int] = []
     report = replay_trace(trace, loaded.monitor(), seen.append)
     assert seen == list(range(1, 8)) and report.observations == 7
@@ -165,14 +192,19 @@ def test_replay_reports_each_violation_onset_once(
     ("lines", "reason"),
     [
         (["{not json"], r"trace\.jsonl:1: not valid JSON"),
-        ([_line(5, "read", "a"), '{"timestamp": 6, "action_type": "read"}'],
-         r"trace\.jsonl:2: .*missing 'target'"),
+        (
+            [_line(5, "read", "a"), '{"timestamp": 6, "action_type": "read"}'],
+            r"trace\.jsonl:2: .*missing 'target'",
+        ),
         ([_line(5, "read", "a"), _line(4, "read", "a")], r"trace\.jsonl:2: .*earlier"),
     ],
 )
 def test_a_bad_trace_line_is_named_by_file_and_line(
-    write_bundle: Callable[..., Path], old_key: SigningKey, tmp_path: Path,
-    lines: list[str], reason: str,
+    write_bundle: Callable[..., Path],
+    old_key: SigningKey,
+    tmp_path: Path,
+    lines: list[str],
+    reason: str,
 ) -> None:
     loaded = load_bundle(write_bundle(), [old_key.verify_key])
     with pytest.raises(TraceError, match=reason):

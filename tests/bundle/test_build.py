@@ -10,13 +10,13 @@ from click.testing import CliRunner
 from nacl.signing import SigningKey
 
 from nomotic_dsl import build_bundle, load_bundle
-from nomotic_dsl.bundle import BundleError
-from nomotic_dsl.bundle.archive import read_archive
-from nomotic_dsl.bundle.build import source_member_names
-from nomotic_dsl.bundle.keys import signing_key_to_text, verify_key_to_text
 from nomotic_dsl.cli.main import cli
-from nomotic_dsl.invariants import CompiledInvariants, Observation
-from nomotic_dsl.pipeline import compile_file
+from nomotic_dsl.compiler.generate import source_member_names
+from nomotic_dsl.compiler.pipeline import compile_file
+from nomotic_dsl.runtime.bundle import BundleError
+from nomotic_dsl.runtime.bundle.archive import read_archive
+from nomotic_dsl.runtime.bundle.keys import signing_key_to_text, verify_key_to_text
+from nomotic_dsl.runtime.interpreter import CompiledInvariants, Observation
 
 POLICY = """\
 import "lib/limits"
@@ -53,13 +53,18 @@ def test_a_built_policy_loads_and_agrees_with_the_interpreter(
     assert out.read_bytes() == data
     members = read_archive(data)
     assert sorted(name for name in members if name.startswith("sources/")) == [
-        "sources/lib/limits.nomo", "sources/policy.nomo"]
+        "sources/lib/limits.nomo",
+        "sources/policy.nomo",
+    ]
     assert members["sources/policy.nomo"].decode() == POLICY
     loaded = load_bundle(out, [old_key.verify_key])
     assert loaded.manifest.name == "policy" and loaded.contract is None
     assert [spec.type for spec in loaded.invariants] == ["rate", "ratio", "count"]
-    state = {"actions": [Observation(10.0 * i, "write" if i % 2 else "read", f"t{i}").to_dict()
-                         for i in range(8)]}
+    state = {
+        "actions": [
+            Observation(10.0 * i, "write" if i % 2 else "read", f"t{i}").to_dict() for i in range(8)
+        ]
+    }
     reference = CompiledInvariants.compile(loaded.invariants).evaluate(state)
     assert [r.to_dict() for r in loaded.evaluate(state)] == [r.to_dict() for r in reference]
 
@@ -77,7 +82,12 @@ def test_the_bundle_does_not_depend_on_the_build_directory(
 def test_source_names_are_relative_to_the_root_file() -> None:
     names = ["std/packs/a.nomo", "x/lib/b.nomo", "x/main.nomo", "shared/c.nomo", "x/d\nq.nomo"]
     assert source_member_names(names, "x/main.nomo") == [
-        "std/packs/a.nomo", "lib/b.nomo", "main.nomo", "external/shared/c.nomo", "d_q.nomo"]
+        "std/packs/a.nomo",
+        "lib/b.nomo",
+        "main.nomo",
+        "external/shared/c.nomo",
+        "d_q.nomo",
+    ]
 
 
 def test_a_contract_is_sealed_with_its_invariants(tmp_path: Path, old_key: SigningKey) -> None:
@@ -111,24 +121,43 @@ def test_cli_build_then_verify_then_run(
     secret, public = key_files
     out = tmp_path / "p.nomob"
     runner = CliRunner()
-    built = runner.invoke(cli, ["build", str(policy), "--key", str(secret), "-o", str(out),
-                                "--revision", "5", "--expires", "2100-01-01"])
+    built = runner.invoke(
+        cli,
+        [
+            "build",
+            str(policy),
+            "--key",
+            str(secret),
+            "-o",
+            str(out),
+            "--revision",
+            "5",
+            "--expires",
+            "2100-01-01",
+        ],
+    )
     assert built.exit_code == 0, built.output
     assert runner.invoke(cli, ["verify", str(out), "--trust", str(public)]).exit_code == 0
     described = json.loads(runner.invoke(cli, ["inspect", str(out), "--format", "json"]).output)
     assert described["revision"] == 5 and described["validity"]["expires"] == 4_102_444_800
     trace = tmp_path / "trace.jsonl"
-    trace.write_text("".join(
-        json.dumps({"timestamp": 1000 + i, "action_type": "read", "target": f"t{i}"}) + "\n"
-        for i in range(4)))
+    trace.write_text(
+        "".join(
+            json.dumps({"timestamp": 1000 + i, "action_type": "read", "target": f"t{i}"}) + "\n"
+            for i in range(4)
+        )
+    )
     for target in (out, policy):
-        ran = runner.invoke(cli, ["run", str(target), "--trace", str(trace), "--trust", str(public),
-                                  "--format", "json"])
+        ran = runner.invoke(
+            cli,
+            ["run", str(target), "--trace", str(trace), "--trust", str(public), "--format", "json"],
+        )
         report = json.loads(ran.output)
         assert ran.exit_code == 1, ran.output
         assert report["observations"] == 4
         assert [(v["line"], v["time"]) for v in report["violations"]] == [
-            (3, "1970-01-01T00:16:42Z")]
+            (3, "1970-01-01T00:16:42Z")
+        ]
         assert report["violations"][0]["detail"].startswith("Number of distinct targets is 3")
 
 
@@ -141,11 +170,14 @@ def test_cli_build_shows_diagnostics_and_writes_nothing(
     runner = CliRunner()
     text = runner.invoke(cli, ["build", str(bad), "--key", str(key_files[0]), "-o", str(out)])
     assert text.exit_code == 1 and "^^" in text.output and "1q" in text.output
-    as_json = runner.invoke(cli, ["build", str(bad), "--key", str(key_files[0]), "-o", str(out),
-                                  "--format", "json"])
+    as_json = runner.invoke(
+        cli, ["build", str(bad), "--key", str(key_files[0]), "-o", str(out), "--format", "json"]
+    )
     assert as_json.exit_code == 1
     assert json.loads(as_json.output)["diagnostics"][0]["line"] == 1
     assert not out.exists()
-    wrong_key = runner.invoke(cli, ["build", str(policy), "--key", str(key_files[1]), "-o", str(out)])
+    wrong_key = runner.invoke(
+        cli, ["build", str(policy), "--key", str(key_files[1]), "-o", str(out)]
+    )
     assert wrong_key.exit_code == 1 and "this is a public key file" in wrong_key.output
     assert not out.exists()

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from nacl.signing import SigningKey
 
-from nomotic_dsl.bundle.keys import load_signing_key, verify_key_to_text
 from nomotic_dsl.cli.main import cli
+from nomotic_dsl.runtime.bundle.keys import load_signing_key, verify_key_to_text
 
 from .conftest import make_contents
 
@@ -41,10 +41,12 @@ def stranger(tmp_path: Path, new_key: SigningKey) -> Path:
 def _trace(tmp_path: Path) -> Path:
     path = tmp_path / "trace.jsonl"
     rows = [(100, "a"), (101, "b"), (102, "c"), (103, "c"), (104, "c")]
-    path.write_text("".join(
-        json.dumps({"timestamp": t, "action_type": "read", "target": target}) + "\n"
-        for t, target in rows
-    ))
+    path.write_text(
+        "".join(
+            json.dumps({"timestamp": t, "action_type": "read", "target": target}) + "\n"
+            for t, target in rows
+        )
+    )
     return path
 
 
@@ -80,12 +82,14 @@ def test_verify_accepts_a_trusted_bundle_and_refuses_others(
 def test_verify_with_state_refuses_a_lower_revision(
     runner: CliRunner, write_bundle: Callable[..., Path], trusted: Path, tmp_path: Path
 ) -> None:
-    from nomotic_dsl.bundle import load_bundle
+    from nomotic_dsl.runtime.bundle import load_bundle
 
     state = tmp_path / "state.json"
     load_bundle(write_bundle(name="new.nomob", revision=9), [trusted], rollback=state)
     old = write_bundle(name="old.nomob", revision=8)
-    result = runner.invoke(cli, ["verify", str(old), "--trust", str(trusted), "--state", str(state)])
+    result = runner.invoke(
+        cli, ["verify", str(old), "--trust", str(trusted), "--state", str(state)]
+    )
     assert result.exit_code == 1 and "older than revision 9" in result.output
 
 
@@ -101,7 +105,9 @@ def test_inspect_shows_members_and_invariants_as_text_and_json(
     description = json.loads(as_json.output)
     assert description["signatures"][0]["status"].startswith("not checked")
     assert [spec["invariant_id"] for spec in description["invariants"]] == [
-        "few-targets", "write-read"]
+        "few-targets",
+        "write-read",
+    ]
     assert not marker.exists()
 
 
@@ -126,8 +132,9 @@ def test_run_reports_violations_with_time_and_detail(
     assert lines[0].startswith("1970-01-01T00:01:42Z  line 3  few-targets: ")
     assert lines[-1] == "5 observations, 1 violations"
     as_json = runner.invoke(
-        cli, ["run", str(bundle), "--trace", str(trace), "--trust", str(trusted),
-              "--format", "json"])
+        cli,
+        ["run", str(bundle), "--trace", str(trace), "--trust", str(trusted), "--format", "json"],
+    )
     report = json.loads(as_json.output)
     assert [v["line"] for v in report["violations"]] == [3]
     assert report["violated_observations"] == {"few-targets": 1, "write-read": 0}
@@ -150,14 +157,19 @@ def test_python_dash_m_verifies_a_bundle(write_bundle: Callable[..., Path], trus
     bundle = write_bundle()
     ok = subprocess.run(
         [sys.executable, "-m", "nomotic_dsl", "verify", str(bundle), "--trust", str(trusted)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     assert "valid: demo-agent" in ok.stdout
 
 
 def test_progress_is_shown_on_stderr_only_for_long_traces_on_a_terminal(
-    runner: CliRunner, write_bundle: Callable[..., Path], trusted: Path, tmp_path: Path,
+    runner: CliRunner,
+    write_bundle: Callable[..., Path],
+    trusted: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from nomotic_dsl.cli import bundles

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nomotic_dsl.bundle.errors import KeyFileError
-from nomotic_dsl.bundle.keys import (
+from nomotic_dsl.runtime.bundle.errors import KeyFileError
+from nomotic_dsl.runtime.bundle.keys import (
     key_id,
     load_signing_key,
     load_verify_key,

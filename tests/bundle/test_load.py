@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from nomotic_dsl.bundle import BundleError, assemble_bundle, load_bundle
-from nomotic_dsl.bundle import evaluator as evaluator_module
-from nomotic_dsl.bundle.archive import entry_info, read_archive
-from nomotic_dsl.bundle.rollback import RollbackState
-from nomotic_dsl.canonical import canonical_json
-from nomotic_dsl.invariants import CompiledInvariants, Observation
+from nomotic_dsl.compiler.seal import assemble_bundle
+from nomotic_dsl.ir.canonical import canonical_json
+from nomotic_dsl.runtime.bundle import BundleError, load_bundle
+from nomotic_dsl.runtime.bundle import evaluator as evaluator_module
+from nomotic_dsl.runtime.bundle.archive import entry_info, read_archive
+from nomotic_dsl.runtime.bundle.rollback import RollbackState
+from nomotic_dsl.runtime.interpreter import CompiledInvariants, Observation
 
 from .conftest import make_contents, small_specs
 
@@ -65,8 +66,9 @@ def test_building_twice_gives_identical_bytes(old_key: SigningKey, new_key: Sign
     first = assemble_bundle(make_contents(), [old_key, new_key], revision=3, expires=NOW + 10)
     second = assemble_bundle(make_contents(), [new_key, old_key], revision=3, expires=NOW + 10)
     assert first == second
-    assert first != assemble_bundle(make_contents(), [old_key, new_key], revision=4,
-                                    expires=NOW + 10)
+    assert first != assemble_bundle(
+        make_contents(), [old_key, new_key], revision=4, expires=NOW + 10
+    )
 
 
 def test_a_bundle_signed_by_old_and_new_keys_loads_with_either_trusted(
@@ -112,19 +114,37 @@ def _repack(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
         (lambda m: m.pop("policy_evaluator.py"), "missing member"),
         (lambda m: m.__setitem__("sources/extra.nomo", b"rate < 1\n"), "does not list"),
         (lambda m: m.__setitem__("evil.py", b"import os\n"), "not part of the bundle layout"),
-        (lambda m: m.__setitem__("sources/renamed.nomo", m.pop("sources/policy0.nomo")),
-         "missing member"),
-        (lambda m: m.__setitem__("specs.json", m["specs.json"].replace(b"lte", b"gte")),
-         "specs.json does not match its SHA-256"),
-        (lambda m: m.__setitem__("policy_evaluator.py", m["policy_evaluator.py"] + b"#\n"),
-         "policy_evaluator.py is .* bytes, the manifest says"),
+        (
+            lambda m: m.__setitem__("sources/renamed.nomo", m.pop("sources/policy0.nomo")),
+            "missing member",
+        ),
+        (
+            lambda m: m.__setitem__("specs.json", m["specs.json"].replace(b"lte", b"gte")),
+            "specs.json does not match its SHA-256",
+        ),
+        (
+            lambda m: m.__setitem__("policy_evaluator.py", m["policy_evaluator.py"] + b"#\n"),
+            "policy_evaluator.py is .* bytes, the manifest says",
+        ),
     ],
-    ids=["stripped", "no-signature-file", "removed-source", "removed-evaluator", "added-source",
-         "added-python", "renamed", "changed-specs", "appended-code"],
+    ids=[
+        "stripped",
+        "no-signature-file",
+        "removed-source",
+        "removed-evaluator",
+        "added-source",
+        "added-python",
+        "renamed",
+        "changed-specs",
+        "appended-code",
+    ],
 )
 def test_changed_member_sets_are_refused_and_nothing_runs(
-    write_bundle: Callable[..., Path], old_key: SigningKey, marker: Path,
-    change: Callable[[dict[str, bytes]], None], reason: str,
+    write_bundle: Callable[..., Path],
+    old_key: SigningKey,
+    marker: Path,
+    change: Callable[[dict[str, bytes]], None],
+    reason: str,
 ) -> None:
     path = write_bundle(make_contents(marker))
     _repack(path, change)
@@ -134,7 +154,9 @@ def test_changed_member_sets_are_refused_and_nothing_runs(
 
 
 def test_flipping_any_single_byte_is_refused_before_any_code_is_compiled(
-    write_bundle: Callable[..., Path], old_key: SigningKey, marker: Path,
+    write_bundle: Callable[..., Path],
+    old_key: SigningKey,
+    marker: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = write_bundle(make_contents(marker))
@@ -162,13 +184,18 @@ def test_flipping_any_single_byte_is_refused_before_any_code_is_compiled(
 
 @pytest.mark.parametrize(
     ("window", "reason"),
-    [({"expires": NOW}, "expired at 2023-11-14T22:13:20Z"),
-     ({"not_before": NOW + 1}, "not valid before"),
-     ({"not_before": NOW - 10, "expires": NOW - 1}, "expired")],
+    [
+        ({"expires": NOW}, "expired at 2023-11-14T22:13:20Z"),
+        ({"not_before": NOW + 1}, "not valid before"),
+        ({"not_before": NOW - 10, "expires": NOW - 1}, "expired"),
+    ],
 )
 def test_bundles_outside_their_validity_window_are_refused(
-    write_bundle: Callable[..., Path], old_key: SigningKey, marker: Path,
-    window: dict[str, int], reason: str,
+    write_bundle: Callable[..., Path],
+    old_key: SigningKey,
+    marker: Path,
+    window: dict[str, int],
+    reason: str,
 ) -> None:
     path = write_bundle(make_contents(marker), **window)
     with pytest.raises(BundleError, match=reason):
@@ -218,13 +245,15 @@ def test_a_corrupt_rollback_state_refuses_instead_of_resetting(
         load_bundle(write_bundle(), [old_key.verify_key], rollback=state)
 
 
-def test_specs_that_differ_from_the_module_are_refused(
-    old_key: SigningKey, tmp_path: Path
-) -> None:
+def test_specs_that_differ_from_the_module_are_refused(old_key: SigningKey, tmp_path: Path) -> None:
     contents = make_contents()
     lying = type(contents)(
-        name=contents.name, agent_id=None, contract=None, specs=contents.specs[:1],
-        evaluator_source=contents.evaluator_source, sources=contents.sources,
+        name=contents.name,
+        agent_id=None,
+        contract=None,
+        specs=contents.specs[:1],
+        evaluator_source=contents.evaluator_source,
+        sources=contents.sources,
     )
     path = tmp_path / "lying.nomob"
     path.write_bytes(assemble_bundle(lying, old_key))
@@ -239,8 +268,7 @@ def test_a_trusted_signature_that_does_not_verify_is_refused(
 
     def break_one(members: dict[str, bytes]) -> None:
         forged = [
-            {"key_id": entry["key_id"], "signature": "00" * 64}
-            if index == 0 else entry
+            {"key_id": entry["key_id"], "signature": "00" * 64} if index == 0 else entry
             for index, entry in enumerate(json.loads(members["signatures.json"]))
         ]
         members["signatures.json"] = canonical_json(forged)

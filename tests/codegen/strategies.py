@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from nomotic_dsl.invariants.spec import (
+from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,
     DRIFT_DISTRIBUTIONS,
@@ -41,7 +41,9 @@ windows = st.one_of(
 
 @st.composite
 def metrics(draw: st.DrawFn) -> tuple[str, str]:
-    kind = draw(st.sampled_from(("ratio", "distribution", "drift", "semantic", "temporal", "rate", "count")))
+    kind = draw(
+        st.sampled_from(("ratio", "distribution", "drift", "semantic", "temporal", "rate", "count"))
+    )
     match kind:
         case "ratio":
             return kind, f"{draw(st.sampled_from(ACTIONS))}_to_{draw(st.sampled_from(ACTIONS))}"

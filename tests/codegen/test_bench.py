@@ -11,13 +11,18 @@ from bench.run import main
 
 
 @pytest.mark.slow
-def test_quick_benchmark_writes_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quick_benchmark_writes_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "latest.json"
     main(["--quick", "--output", str(out)])
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["quick"] is True
     assert set(report["monitor_s_per_observation"]) == {"10", "100", "1000"}
-    assert set(report["ratios"]) >= {"monitor_largest_vs_smallest_window", "interpreter_vs_generated_evaluate",
-                                     "recompute_vs_monitor"}
+    assert set(report["ratios"]) >= {
+        "monitor_largest_vs_smallest_window",
+        "interpreter_vs_generated_evaluate",
+        "recompute_vs_monitor",
+    }
     assert "skipped" not in report["compile"] and "skipped" not in report["bundle"]
     assert "ratio recompute vs monitor" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nomotic_dsl.codegen import generate_module, load_generated
+from nomotic_dsl.compiler.codegen import generate_module, load_generated
 from tests.codegen.strategies import spec_sets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,12 +34,16 @@ def without_order_line(source: str) -> list[str]:
 
 @settings(max_examples=100, deadline=None)
 @given(spec_sets(), st.randoms(use_true_random=False))
-def test_permuting_specs_changes_only_the_declared_order(specs: list[dict[str, Any]], rng: Any) -> None:
+def test_permuting_specs_changes_only_the_declared_order(
+    specs: list[dict[str, Any]], rng: Any
+) -> None:
     permuted = list(specs)
     rng.shuffle(permuted)
     original, shuffled = source_of(specs), source_of(permuted)
     assert without_order_line(original) == without_order_line(shuffled)
-    assert (original == shuffled) == ([s["invariant_id"] for s in specs] == [s["invariant_id"] for s in permuted])
+    assert (original == shuffled) == (
+        [s["invariant_id"] for s in specs] == [s["invariant_id"] for s in permuted]
+    )
     assert source_of(specs) == original
 
 
@@ -60,7 +64,7 @@ def test_spec_dict_key_order_does_not_matter() -> None:
 def test_same_bytes_under_different_hash_seeds() -> None:
     program = (
         "import hashlib, json, sys\n"
-        "from nomotic_dsl.codegen import generate_module\n"
+        "from nomotic_dsl.compiler.codegen import generate_module\n"
         "specs = json.load(open(sys.argv[1]))\n"
         "source = generate_module(specs, module_name='p', source_digest='abc').source\n"
         "print(hashlib.sha256(source.encode()).hexdigest())\n"
@@ -70,7 +74,11 @@ def test_same_bytes_under_different_hash_seeds() -> None:
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run(
             [sys.executable, "-c", program, str(ROOT / "examples" / "quickstart" / "specs.json")],
-            env=env, cwd=ROOT, capture_output=True, text=True, check=True,
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         digests.add(out.stdout.strip())
     local = generate_module(EXAMPLE, module_name="p", source_digest="abc").source

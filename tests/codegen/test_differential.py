@@ -16,8 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nomotic_dsl.codegen import generate_module, load_generated
-from nomotic_dsl.invariants import BehavioralState, CompiledInvariants, InvariantResult, Observation
+from nomotic_dsl.compiler.codegen import generate_module, load_generated
+from nomotic_dsl.runtime.interpreter import (
+    BehavioralState,
+    CompiledInvariants,
+    InvariantResult,
+    Observation,
+)
 from tests.codegen.strategies import (
     DRIFT_DISTRIBUTIONS,
     TERMS,
@@ -41,7 +46,9 @@ def assert_same(got: list[InvariantResult], want: list[InvariantResult]) -> None
 
 @settings(max_examples=300, deadline=None)
 @given(spec_sets(), st.lists(states(), min_size=1, max_size=5))
-def test_evaluate_equals_interpreter(specs: list[dict[str, Any]], cases: list[dict[str, Any]]) -> None:
+def test_evaluate_equals_interpreter(
+    specs: list[dict[str, Any]], cases: list[dict[str, Any]]
+) -> None:
     module = build(specs)
     reference = CompiledInvariants.compile(specs)
     for state in cases:
@@ -69,15 +76,30 @@ def test_monitor_equals_interpreter_after_every_observation(
         observation = Observation.from_mapping(raw)
         seen.append(observation)
         state = BehavioralState(actions=tuple(seen), drift=drift, semantic_drift=semantic)
-        assert_same(monitor.observe(data.draw(st.sampled_from((raw, observation)))), reference.evaluate(state))
+        assert_same(
+            monitor.observe(data.draw(st.sampled_from((raw, observation)))),
+            reference.evaluate(state),
+        )
 
 
 def test_monitor_refuses_an_earlier_observation_and_changes_nothing() -> None:
     specs = [
-        {"invariant_id": "r", "type": "rate", "metric": "action_frequency", "operator": "lt",
-         "threshold": 1.0, "window_seconds": 60.0},
-        {"invariant_id": "c", "type": "count", "metric": "distinct_targets", "operator": "lt",
-         "threshold": 3.0, "window": 2},
+        {
+            "invariant_id": "r",
+            "type": "rate",
+            "metric": "action_frequency",
+            "operator": "lt",
+            "threshold": 1.0,
+            "window_seconds": 60.0,
+        },
+        {
+            "invariant_id": "c",
+            "type": "count",
+            "metric": "distinct_targets",
+            "operator": "lt",
+            "threshold": 3.0,
+            "window": 2,
+        },
     ]
     monitor = build(specs).Monitor()
     monitor.observe({"timestamp": 100.0, "action_type": "read", "target": "a"})
@@ -90,7 +112,15 @@ def test_monitor_refuses_an_earlier_observation_and_changes_nothing() -> None:
 
 
 def test_monitor_refuses_malformed_observations_and_drift() -> None:
-    specs = [{"invariant_id": "d", "type": "drift", "metric": "action", "operator": "lt", "threshold": 0.2}]
+    specs = [
+        {
+            "invariant_id": "d",
+            "type": "drift",
+            "metric": "action",
+            "operator": "lt",
+            "threshold": 0.2,
+        }
+    ]
     monitor = build(specs).Monitor()
     with pytest.raises(ValueError, match="timestamp"):
         monitor.observe({"action_type": "read", "target": "a"})
@@ -105,18 +135,40 @@ def test_monitor_refuses_malformed_observations_and_drift() -> None:
 
 def test_large_windows_agree_on_a_long_trace() -> None:
     specs = [
-        {"invariant_id": "share", "type": "distribution", "metric": "target_max", "operator": "lt",
-         "threshold": 0.5, "window": 500},
-        {"invariant_id": "fidelity", "type": "semantic", "metric": "tone", "operator": "gte",
-         "threshold": 0.5, "window_seconds": 900.0},
-        {"invariant_id": "night", "type": "temporal", "metric": "22-6@Europe/London", "operator": "lt",
-         "threshold": 0.2, "window": 700},
+        {
+            "invariant_id": "share",
+            "type": "distribution",
+            "metric": "target_max",
+            "operator": "lt",
+            "threshold": 0.5,
+            "window": 500,
+        },
+        {
+            "invariant_id": "fidelity",
+            "type": "semantic",
+            "metric": "tone",
+            "operator": "gte",
+            "threshold": 0.5,
+            "window_seconds": 900.0,
+        },
+        {
+            "invariant_id": "night",
+            "type": "temporal",
+            "metric": "22-6@Europe/London",
+            "operator": "lt",
+            "threshold": 0.2,
+            "window": 700,
+        },
     ]
     module = build(specs)
     monitor = module.Monitor()
     trace = [
-        {"timestamp": 1_729_990_000.0 + 7.5 * i, "action_type": "read", "target": f"t{i * 7 % 13 % (1 + i // 300)}",
-         "semantic": {"tone": (i % 10) / 10}}
+        {
+            "timestamp": 1_729_990_000.0 + 7.5 * i,
+            "action_type": "read",
+            "target": f"t{i * 7 % 13 % (1 + i // 300)}",
+            "semantic": {"tone": (i % 10) / 10},
+        }
         for i in range(2000)
     ]
     for raw in trace:

@@ -18,8 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nomotic_dsl.codegen import UnsafeValueError, generate_module, load_generated, pyident, pyrepr
-from nomotic_dsl.invariants import CompiledInvariants
+from nomotic_dsl.compiler.codegen import (
+    UnsafeValueError,
+    generate_module,
+    load_generated,
+    pyident,
+    pyrepr,
+)
+from nomotic_dsl.runtime.interpreter import CompiledInvariants
 
 NASTY = (
     "'",
@@ -50,8 +56,26 @@ def payload(marker: Path) -> str:
 
 @pytest.mark.parametrize(
     "value",
-    [None, True, False, 0, -7, 2**80, 0.0, -0.0, 1e-300, 5e-324, 1.5e300, "", *NASTY,
-     (), (1,), (1, "a", None), {"k": (0.5, None)}, {"a\n": {"b'": [][:0] or ()}}],
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**80,
+        0.0,
+        -0.0,
+        1e-300,
+        5e-324,
+        1.5e300,
+        "",
+        *NASTY,
+        (),
+        (1,),
+        (1, "a", None),
+        {"k": (0.5, None)},
+        {"a\n": {"b'": [][:0] or ()}},
+    ],
 )
 def test_pyrepr_round_trips_safe_values(value: Any) -> None:
     text = pyrepr(value)
@@ -68,12 +92,17 @@ def test_pyrepr_refuses_unsafe_values(value: Any) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.tuples(inner, inner) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=8,
-))
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.tuples(inner, inner) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=8,
+    )
+)
 def test_pyrepr_is_a_literal_of_the_same_value(value: Any) -> None:
     assert ast.literal_eval(pyrepr(value)) == value
 
@@ -103,27 +132,52 @@ def test_pyident_refuses_bad_indices_and_prefixes() -> None:
 def nasty_specs(text: str) -> list[dict[str, Any]]:
     """Every place policy text can go: ids, descriptions, ratio names and semantic terms."""
     return [
-        {"invariant_id": f"{text}-ratio", "type": "ratio", "description": text,
-         "metric": f"{text}_to_read", "operator": "lt", "threshold": 0.5, "window": 10},
-        {"invariant_id": f"{text}-fidelity", "type": "semantic", "description": text,
-         "metric": text, "operator": "gte", "threshold": 0.5},
-        {"invariant_id": f"id {text}", "type": "temporal", "description": text,
-         "metric": "8-18@America/New_York", "operator": "lt", "threshold": 0.5},
+        {
+            "invariant_id": f"{text}-ratio",
+            "type": "ratio",
+            "description": text,
+            "metric": f"{text}_to_read",
+            "operator": "lt",
+            "threshold": 0.5,
+            "window": 10,
+        },
+        {
+            "invariant_id": f"{text}-fidelity",
+            "type": "semantic",
+            "description": text,
+            "metric": text,
+            "operator": "gte",
+            "threshold": 0.5,
+        },
+        {
+            "invariant_id": f"id {text}",
+            "type": "temporal",
+            "description": text,
+            "metric": "8-18@America/New_York",
+            "operator": "lt",
+            "threshold": 0.5,
+        },
     ]
 
 
 def nasty_state(text: str) -> dict[str, Any]:
     return {
         "actions": [
-            {"timestamp": 1000.0 + i, "action_type": text if i % 3 else "read", "target": text,
-             "semantic": {text: i / 10}}
+            {
+                "timestamp": 1000.0 + i,
+                "action_type": text if i % 3 else "read",
+                "target": text,
+                "semantic": {text: i / 10},
+            }
             for i in range(8)
         ],
         "semantic_drift": {"other": 0.5},
     }
 
 
-@pytest.mark.parametrize("text", [*NASTY[:5], "a\nb", "\u2028", "\x00", "é→✓ 名前", "None", "{{ x }}"])
+@pytest.mark.parametrize(
+    "text", [*NASTY[:5], "a\nb", "\u2028", "\x00", "é→✓ 名前", "None", "{{ x }}"]
+)
 def test_nasty_names_stay_data(text: str, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     for value in (text, payload(marker), text + payload(marker) + '"""'):
@@ -148,8 +202,11 @@ def test_any_text_generates_a_module_that_keeps_it_as_data(text: str) -> None:
     assert tuple(spec["invariant_id"] for spec in specs) == module.INVARIANT_IDS
     assert text == module.MODULE_NAME
     tree = ast.parse(generated.source)
-    calls = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
-             and isinstance(node.func, ast.Name)}
+    calls = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
     assert not calls & {"eval", "exec", "__import__", "compile", "open", "getattr"}
 
 
@@ -163,8 +220,13 @@ def test_header_text_must_be_plain() -> None:
 def test_invalid_specs_are_refused_with_every_problem() -> None:
     specs = [
         {"invariant_id": "a", "type": "ratio", "metric": "bad", "operator": "lt", "threshold": 1.0},
-        {"invariant_id": "b", "type": "rate", "metric": "action_frequency", "operator": "lt",
-         "threshold": math.nan},
+        {
+            "invariant_id": "b",
+            "type": "rate",
+            "metric": "action_frequency",
+            "operator": "lt",
+            "threshold": math.nan,
+        },
     ]
     with pytest.raises(ValueError, match=r"(?s)'a'.*'b'"):
         generate_module(specs, module_name="m", source_digest="abc")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nomotic_dsl.codegen import generate_module, load_generated
+from nomotic_dsl.compiler.codegen import generate_module, load_generated
 from nomotic_dsl.runtime import EXPORTED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,19 +33,41 @@ def every_kind() -> list[dict[str, Any]]:
     for type_, names in sorted(metrics.items()):
         for metric in names:
             for index, window in enumerate(windows):
-                specs.append({"invariant_id": f"{type_}-{metric}-{index}", "type": type_,
-                              "metric": metric, "operator": "between", "threshold": 0.1,
-                              "threshold_upper": 0.9, **window})
+                specs.append(
+                    {
+                        "invariant_id": f"{type_}-{metric}-{index}",
+                        "type": type_,
+                        "metric": metric,
+                        "operator": "between",
+                        "threshold": 0.1,
+                        "threshold_upper": 0.9,
+                        **window,
+                    }
+                )
     return specs
 
 
 CASES = {
     "every_kind": every_kind(),
     "empty": [],
-    "drift_only": [{"invariant_id": "d", "type": "drift", "metric": "action", "operator": "lt",
-                    "threshold": 0.2}],
-    "history_only": [{"invariant_id": "t", "type": "temporal", "metric": "9-17", "operator": "eq",
-                      "threshold": 0.0}],
+    "drift_only": [
+        {
+            "invariant_id": "d",
+            "type": "drift",
+            "metric": "action",
+            "operator": "lt",
+            "threshold": 0.2,
+        }
+    ],
+    "history_only": [
+        {
+            "invariant_id": "t",
+            "type": "temporal",
+            "metric": "9-17",
+            "operator": "eq",
+            "threshold": 0.0,
+        }
+    ],
 }
 
 
@@ -61,8 +83,17 @@ def generated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_generated_modules_pass_ruff(generated_dir: Path) -> None:
     result = subprocess.run(
-        [str(BIN / "ruff"), "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(generated_dir)],
-        capture_output=True, text=True, check=False,
+        [
+            str(BIN / "ruff"),
+            "check",
+            "--no-cache",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            str(generated_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -70,9 +101,19 @@ def test_generated_modules_pass_ruff(generated_dir: Path) -> None:
 @pytest.mark.slow
 def test_generated_modules_pass_mypy_strict(generated_dir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent",
-         *sorted(str(path) for path in generated_dir.glob("*.py"))],
-        capture_output=True, text=True, check=False, cwd=generated_dir,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--follow-imports=silent",
+            *sorted(str(path) for path in generated_dir.glob("*.py")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=generated_dir,
         env={**os.environ, "MYPYPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -85,8 +126,13 @@ def test_generated_modules_import_only_the_runtime_and_the_standard_library() ->
         tree = ast.parse(generate_module(specs, module_name="m", source_digest="0").source)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                assert node.module in {"__future__", "collections", "collections.abc", "typing",
-                                       "nomotic_dsl.runtime"}
+                assert node.module in {
+                    "__future__",
+                    "collections",
+                    "collections.abc",
+                    "typing",
+                    "nomotic_dsl.runtime",
+                }
                 if node.module == "nomotic_dsl.runtime":
                     assert {alias.name for alias in node.names} <= set(EXPORTED)
             assert not isinstance(node, ast.Import)
@@ -95,7 +141,9 @@ def test_generated_modules_import_only_the_runtime_and_the_standard_library() ->
 def test_source_map_points_at_each_invariant_and_tracebacks_name_the_file() -> None:
     specs = every_kind()
     generated = generate_module(specs, module_name="m", source_digest="0")
-    assert sorted(span.invariant_id for span in generated.source_map) == sorted(s["invariant_id"] for s in specs)
+    assert sorted(span.invariant_id for span in generated.source_map) == sorted(
+        s["invariant_id"] for s in specs
+    )
     lines = generated.source.splitlines()
     for span in generated.source_map:
         assert lines[span.first_line - 1].startswith("def _inv_")

@@ -10,17 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nomotic_dsl.runtime as runtime
-from nomotic_dsl.invariants.measure import exact_mean
 from nomotic_dsl.runtime import HourRule, KeyCounts, ScaledSum, scaled
+from nomotic_dsl.runtime.interpreter.measure import exact_mean
+from tests.conftest import GoldenCheck
 
 GOLDEN = Path(__file__).parent / "golden" / "runtime_exported.txt"
 
 
-def test_exported_names_are_pinned(update_golden: bool) -> None:
+def test_exported_names_are_pinned(golden: GoldenCheck) -> None:
     text = "".join(f"{name}\n" for name in runtime.EXPORTED)
-    if update_golden:
-        GOLDEN.write_text(text, encoding="utf-8")
-    assert text == GOLDEN.read_text(encoding="utf-8"), "runtime API changed: rerun with --update-golden"
+    golden(text, GOLDEN)
     assert all(hasattr(runtime, name) for name in runtime.EXPORTED)
     assert list(runtime.EXPORTED) == runtime.__all__
 
@@ -72,18 +71,30 @@ def test_hour_rule_reads_local_hours_across_a_dst_change() -> None:
     assert HourRule(range(8, 18), None).outside(1_710_073_800.0 - 86_400 - 5 * 3600)
 
 
-ODD_ZONES = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
-             "Pacific/Chatham", "Africa/Monrovia", "America/St_Johns", "UTC")
+ODD_ZONES = (
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "Africa/Monrovia",
+    "America/St_Johns",
+    "UTC",
+)
 # Instants near zone changes: US/UK DST 2024, Lord Howe's 30-minute DST, Monrovia's 1972 change.
 EDGES = (1_710_054_000, 1_730_595_600, 1_711_812_600, 1_729_999_000, 63_072_000, 63_115_200)
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(ODD_ZONES), st.sampled_from(EDGES), st.integers(-7200, 7200) | st.integers(-10**8, 10**8),
-       st.floats(0.0, 0.999))
+@given(
+    st.sampled_from(ODD_ZONES),
+    st.sampled_from(EDGES),
+    st.integers(-7200, 7200) | st.integers(-(10**8), 10**8),
+    st.floats(0.0, 0.999),
+)
 def test_hour_rule_reads_the_local_hour(zone: str, edge: int, shift: int, fraction: float) -> None:
-    from nomotic_dsl.invariants.measure import local_hour
-    from nomotic_dsl.invariants.spec import load_zone
+    from nomotic_dsl.ir.spec import load_zone
+    from nomotic_dsl.runtime.interpreter.measure import local_hour
 
     timestamp = max(0.0, edge + shift + fraction)
     hour = local_hour(timestamp, load_zone(zone))
@@ -101,16 +112,25 @@ def test_bulk_scaled_sum_equals_value_by_value(values: list[float]) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(ODD_ZONES), st.sampled_from(EDGES), st.integers(0, 23), st.integers(0, 24),
-       st.lists(st.sampled_from((0.0, 0.4, 1.0, 59.0, 600.0, 899.6, 3_600.0, 86_400.0)), max_size=60))
+@given(
+    st.sampled_from(ODD_ZONES),
+    st.sampled_from(EDGES),
+    st.integers(0, 23),
+    st.integers(0, 24),
+    st.lists(st.sampled_from((0.0, 0.4, 1.0, 59.0, 600.0, 899.6, 3_600.0, 86_400.0)), max_size=60),
+)
 def test_count_outside_equals_counting_local_hours(
     zone: str, edge: int, start: int, end: int, steps: list[float]
 ) -> None:
-    from nomotic_dsl.invariants.measure import local_hour
-    from nomotic_dsl.invariants.spec import load_zone
-    from nomotic_dsl.invariants.state import Observation
+    from nomotic_dsl.ir.spec import load_zone
+    from nomotic_dsl.runtime.interpreter.measure import local_hour
+    from nomotic_dsl.runtime.interpreter.state import Observation
 
-    allowed = {hour for hour in range(24) if (start <= hour < end) or (start > end and (hour >= start or hour < end))}
+    allowed = {
+        hour
+        for hour in range(24)
+        if (start <= hour < end) or (start > end and (hour >= start or hour < end))
+    }
     timestamps, moment = [], float(edge - 7_200)
     for step in steps:
         moment += step

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nomotic_dsl.contracts import BehavioralContract
+from nomotic_dsl.ir import BehavioralContract
 
 DRIFT_SPEC: dict[str, Any] = {
     "invariant_id": "action-drift",

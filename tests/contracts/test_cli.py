@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from nomotic_dsl import archetypes as archetypes_module
-from nomotic_dsl.archetypes import ArchetypePrior
-from nomotic_dsl.bundle.keys import write_key_pair
 from nomotic_dsl.cli.main import cli
+from nomotic_dsl.ir.prior import ArchetypePrior
+from nomotic_dsl.runtime import priors as archetypes_module
+from nomotic_dsl.runtime.bundle.keys import write_key_pair
 
 PRIOR = ArchetypePrior(name="support", action_distribution={"read": 0.6, "reply": 0.4})
 
@@ -76,8 +76,17 @@ def test_seal_and_verify(db: str, tmp_path: Path) -> None:
     write_key_pair(tmp_path / "other")
     unsealed = nomo("contract", "verify", "bot", "--trust", str(tmp_path / "ops.pub"), "--db", db)
     assert unsealed.exit_code == 1 and "not sealed" in unsealed.output
-    sealed = nomo("contract", "seal", "bot", "--key", str(tmp_path / "ops.key"),
-                  "--signed-by", "ops", "--db", db)
+    sealed = nomo(
+        "contract",
+        "seal",
+        "bot",
+        "--key",
+        str(tmp_path / "ops.key"),
+        "--signed-by",
+        "ops",
+        "--db",
+        db,
+    )
     assert sealed.exit_code == 0, sealed.output
     ok = nomo("contract", "verify", "bot", "--trust", str(tmp_path / "ops.pub"), "--db", db)
     assert ok.exit_code == 0 and "seal valid" in ok.output
@@ -89,8 +98,9 @@ def test_seal_and_verify(db: str, tmp_path: Path) -> None:
 
 def test_generate_with_key_seals_before_storing(db: str, tmp_path: Path) -> None:
     write_key_pair(tmp_path / "ops")
-    result = nomo("contract", "generate", "--agent", "bot", "--key", str(tmp_path / "ops.key"),
-                  "--db", db)
+    result = nomo(
+        "contract", "generate", "--agent", "bot", "--key", str(tmp_path / "ops.key"), "--db", db
+    )
     assert result.exit_code == 0 and "sealed by key:" in result.output
     ok = nomo("contract", "verify", "bot", "--trust", str(tmp_path / "ops.pub"), "--db", db)
     assert ok.exit_code == 0
@@ -146,7 +156,7 @@ contract "office-bot" {
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("nomotic_dsl.pipeline") is None,
+    importlib.util.find_spec("nomotic_dsl.compiler.pipeline") is None,
     reason="the compiler pipeline has not landed",
 )
 def test_generate_from_a_nomo_file(db: str, tmp_path: Path) -> None:

@@ -12,15 +12,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nomotic_dsl import BehavioralContract
-from nomotic_dsl.canonical import canonical_json
-from nomotic_dsl.contracts import CONTRACT_FIELDS, ContractError
+from nomotic_dsl.ir import CONTRACT_FIELDS, ContractError
+from nomotic_dsl.ir.canonical import canonical_json
 from tests.contracts.helpers import DRIFT_SPEC, full_contract, full_fields
 
 SEED_FIELDS = (
-    "contract_id", "version", "agent_id", "created_at", "certificate_id", "archetype",
-    "expected_action_distribution", "expected_target_distribution",
-    "expected_outcome_distribution", "authorized_scope", "initial_trust", "trust_floor",
-    "trust_ceiling", "invariants", "semantic_anchors", "drift_thresholds", "signature",
+    "contract_id",
+    "version",
+    "agent_id",
+    "created_at",
+    "certificate_id",
+    "archetype",
+    "expected_action_distribution",
+    "expected_target_distribution",
+    "expected_outcome_distribution",
+    "authorized_scope",
+    "initial_trust",
+    "trust_floor",
+    "trust_ceiling",
+    "invariants",
+    "semantic_anchors",
+    "drift_thresholds",
+    "signature",
     "signed_by",
 )
 
@@ -46,7 +59,9 @@ def test_derived_contract_id_is_a_stable_content_uuid() -> None:
     a = BehavioralContract(agent_id="a", initial_trust=0.4)
     assert len(a.contract_id) == 36 and a.contract_id.count("-") == 4
     assert BehavioralContract(agent_id="a", initial_trust=0.4).contract_id == a.contract_id
-    assert BehavioralContract(agent_id="a", initial_trust=0.4, version=2).contract_id != a.contract_id
+    assert (
+        BehavioralContract(agent_id="a", initial_trust=0.4, version=2).contract_id != a.contract_id
+    )
     assert BehavioralContract(agent_id="b", initial_trust=0.4).contract_id != a.contract_id
     assert BehavioralContract(agent_id="a", contract_id="mine").contract_id == "mine"
 
@@ -96,44 +111,65 @@ def test_invariant_specs_are_normalised_and_available_as_objects() -> None:
 def test_from_dict_refuses_unknown_fields_and_missing_agent() -> None:
     with pytest.raises(ContractError, match="unknown contract field"):
         BehavioralContract.from_dict({"agent_id": "a", "colour": "blue"})
-    with pytest.raises(ContractError, match="agent_id is missing"):
+    with pytest.raises(ContractError, match="agent_id: is missing"):
         BehavioralContract.from_dict({"version": 1})
 
 
 # --- validation: one failing case per rule, then all at once ---------------------------
 
-INVALID_CASES: list[tuple[dict[str, Any], str]] = [
-    ({"agent_id": ""}, "agent_id must be a non-empty string"),
-    ({"version": 0}, "version 0 must be a whole number"),
-    ({"version": True}, "version True must be a whole number"),
-    ({"created_at": -1.0}, "created_at"),
-    ({"archetype": ""}, "archetype must be a non-empty string"),
-    ({"expected_action_distribution": {"read": 0.5}}, "expected_action_distribution sums to 0.5"),
-    ({"expected_target_distribution": {"a": 0.5, "b": 0.52}}, "expected_target_distribution sums to 1.02"),
-    ({"expected_outcome_distribution": {"allow": "most"}}, "is not a finite number"),
-    ({"expected_action_distribution": {"a": 1.5, "b": -0.5}}, "is negative"),
-    ({"initial_trust": 1.5}, "initial_trust 1.5 must be a number within 0..1"),
-    ({"trust_floor": -0.1}, "trust_floor -0.1"),
-    ({"initial_trust": 0.1, "trust_floor": 0.2}, "floor <= initial <= ceiling"),
-    ({"initial_trust": 0.95, "trust_ceiling": 0.9}, "floor <= initial <= ceiling"),
-    ({"drift_thresholds": {"mood": 0.2}}, "unknown key 'mood'"),
-    ({"drift_thresholds": {"action": 1.2}}, "outside 0..1"),
-    ({"invariants": [{"invariant_id": "x"}]}, "invariants[0]: invariant spec is missing"),
-    ({"invariants": [{**DRIFT_SPEC, "operator": "about"}]}, "invariants[0]: operator 'about'"),
-    ({"invariants": [DRIFT_SPEC, DRIFT_SPEC]}, "duplicate invariant_id"),
-    ({"invariants": "drift action < 0.2"}, "invariants must be a list"),
-    ({"semantic_anchors": [{"actions": ["read"]}]}, "needs a non-empty string 'term'"),
-    ({"authorized_scope": {"limit": math.inf}}, "not a finite number"),
-    ({"authorized_scope": ["read"]}, "authorized_scope must be a mapping"),
-    ({"signature": 7}, "signature must be a string"),
+# (change, field path of the problem, words of its message)
+INVALID_CASES: list[tuple[dict[str, Any], str, str]] = [
+    ({"agent_id": ""}, "agent_id", "must be a non-empty string"),
+    ({"version": 0}, "version", "0 must be a whole number"),
+    ({"version": True}, "version", "True must be a whole number"),
+    ({"created_at": -1.0}, "created_at", "must be a Unix time"),
+    ({"archetype": ""}, "archetype", "must be a non-empty string"),
+    (
+        {"expected_action_distribution": {"read": 0.5}},
+        "expected_action_distribution",
+        "sums to 0.5",
+    ),
+    (
+        {"expected_target_distribution": {"a": 0.5, "b": 0.52}},
+        "expected_target_distribution",
+        "sums to 1.02",
+    ),
+    (
+        {"expected_outcome_distribution": {"allow": "most"}},
+        "expected_outcome_distribution['allow']",
+        "is not a finite number",
+    ),
+    (
+        {"expected_action_distribution": {"a": 1.5, "b": -0.5}},
+        "expected_action_distribution['b']",
+        "is negative",
+    ),
+    ({"initial_trust": 1.5}, "initial_trust", "1.5 must be a number within 0..1"),
+    ({"trust_floor": -0.1}, "trust_floor", "-0.1"),
+    ({"initial_trust": 0.1, "trust_floor": 0.2}, "initial_trust", "floor <= initial <= ceiling"),
+    ({"initial_trust": 0.95, "trust_ceiling": 0.9}, "initial_trust", "floor <= initial <= ceiling"),
+    ({"drift_thresholds": {"mood": 0.2}}, "drift_thresholds['mood']", "unknown key 'mood'"),
+    ({"drift_thresholds": {"action": 1.2}}, "drift_thresholds['action']", "outside 0..1"),
+    ({"invariants": [{"invariant_id": "x"}]}, "invariants[0]", "invariant spec is missing"),
+    ({"invariants": [{**DRIFT_SPEC, "operator": "about"}]}, "invariants[0].operator", "'about'"),
+    ({"invariants": [DRIFT_SPEC, DRIFT_SPEC]}, "invariants[1].invariant_id", "duplicate id"),
+    ({"invariants": "drift action < 0.2"}, "invariants", "must be a list"),
+    ({"semantic_anchors": [{"actions": ["read"]}]}, "semantic_anchors[0].term", "non-empty string"),
+    ({"authorized_scope": {"limit": math.inf}}, "authorized_scope.limit", "not a finite number"),
+    ({"authorized_scope": ["read"]}, "authorized_scope", "must be a mapping"),
+    ({"signature": 7}, "signature", "must be a string"),
 ]
 
 
-@pytest.mark.parametrize(("change", "message"), INVALID_CASES)
-def test_each_rule_refuses(change: dict[str, Any], message: str) -> None:
+@pytest.mark.parametrize(("change", "path", "message"), INVALID_CASES)
+def test_each_rule_refuses_with_the_field_path(
+    change: dict[str, Any], path: str, message: str
+) -> None:
     with pytest.raises(ContractError) as caught:
         BehavioralContract.from_dict(full_fields(**change))
-    assert any(message in problem for problem in caught.value.problems), caught.value.problems
+    problems = caught.value.problems
+    assert any(p.path == path and message in p.message for p in problems), problems
+    assert any(str(p) == f"{path}: {p.message}" for p in problems)
     assert isinstance(caught.value, ValueError)
 
 
@@ -152,7 +188,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_distribution_within_tolerance_and_empty_are_fine() -> None:
-    BehavioralContract(agent_id="a", expected_action_distribution={"a": 0.333, "b": 0.333, "c": 0.333})
+    BehavioralContract(
+        agent_id="a", expected_action_distribution={"a": 0.333, "b": 0.333, "c": 0.333}
+    )
     BehavioralContract(agent_id="a", expected_action_distribution={})
 
 
@@ -200,7 +238,9 @@ def contracts(draw: st.DrawFn) -> BehavioralContract:
         initial_trust=trust[1],
         trust_ceiling=trust[2],
         semantic_anchors=[{"term": term} for term in draw(st.lists(NAMES, max_size=3))],
-        drift_thresholds=draw(st.dictionaries(st.sampled_from(["action", "target", "overall"]), UNIT)),
+        drift_thresholds=draw(
+            st.dictionaries(st.sampled_from(["action", "target", "overall"]), UNIT)
+        ),
     )
 
 

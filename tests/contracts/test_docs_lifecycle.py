@@ -20,13 +20,20 @@ def lifecycle_code() -> str:
 
 def test_the_example_covers_every_step() -> None:
     code = lifecycle_code()
-    for step in ("generate_contract(", ".seal(", "store.store(", "next_version(",
-                 "diff_contracts(", ".verify(", "runtime.record("):
+    for step in (
+        "generate_contract(",
+        ".seal(",
+        "store.store(",
+        "next_version(",
+        "diff_contracts(",
+        ".verify(",
+        "runtime.record(",
+    ):
         assert step in code
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("nomotic_dsl.pipeline") is None,
+    importlib.util.find_spec("nomotic_dsl.compiler.pipeline") is None,
     reason="the example reads the customer-experience archetype, which needs the compiler",
 )
 def test_lifecycle_example_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nomotic_dsl.archetypes import ActiveHours
-from nomotic_dsl.governance.drift import (
+from nomotic_dsl.ir.prior import ActiveHours
+from nomotic_dsl.runtime.governance.drift import (
     DEFAULT_DRIFT_WEIGHTS,
     active_hours_distribution,
     js_divergence,
     overall_drift,
     window_drift,
 )
-from nomotic_dsl.invariants import Observation
+from nomotic_dsl.runtime.interpreter import Observation
 
 NAMES = st.sampled_from(["read", "write", "delete", "reply", "close", "escalate"])
 WEIGHTS = st.dictionaries(NAMES, st.floats(min_value=0.01, max_value=100.0), min_size=1)

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from nomotic_dsl import archetypes as archetypes_module
 from nomotic_dsl import diff_contracts, generate_contract
-from nomotic_dsl.archetypes import ArchetypePrior
-from nomotic_dsl.contracts import ContractError
+from nomotic_dsl.ir import ContractError
+from nomotic_dsl.ir.prior import ArchetypePrior
 from nomotic_dsl.resources import stdlib_dir
+from nomotic_dsl.runtime import priors as archetypes_module
 from tests.contracts.helpers import DRIFT_SPEC
 
 FAKE_PRIOR = ArchetypePrior(
@@ -89,7 +89,9 @@ def test_real_standard_library_archetype() -> None:
     assert set(shares) >= {"read", "reply"}
     assert abs(sum(shares.values()) - 1.0) < 1e-9
     assert contract.expected_target_distribution
-    assert dict(generate_contract("x", archetype="no-such-thing").expected_action_distribution) == {}
+    assert (
+        dict(generate_contract("x", archetype="no-such-thing").expected_action_distribution) == {}
+    )
 
 
 @pytest.mark.usefixtures("fake_archetypes")
@@ -97,7 +99,13 @@ def test_diff_names_each_changed_field_with_both_values() -> None:
     v1 = generate_contract("bot", created_at=1.0, drift_thresholds={"action": 0.2})
     v2 = v1.next_version(initial_trust=0.6, drift_thresholds={"action": 0.25}, created_at=2.0)
     changes = diff_contracts(v1, v2)
-    assert list(changes) == ["contract_id", "version", "created_at", "initial_trust", "drift_thresholds"]
+    assert list(changes) == [
+        "contract_id",
+        "version",
+        "created_at",
+        "initial_trust",
+        "drift_thresholds",
+    ]
     assert changes["version"] == {"from": 1, "to": 2}
     assert changes["initial_trust"] == {"from": 0.5, "to": 0.6}
     assert changes["drift_thresholds"] == {"from": {"action": 0.2}, "to": {"action": 0.25}}

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from nomotic_dsl import BehavioralContract, ContractStore
-from nomotic_dsl.archetypes import ActiveHours, ArchetypePrior
-from nomotic_dsl.governance import GovernanceRuntime, RuntimeConfig
-from nomotic_dsl.invariants import StateError
+from nomotic_dsl.ir.prior import ActiveHours, ArchetypePrior
+from nomotic_dsl.runtime.governance import GovernanceRuntime, RuntimeConfig
+from nomotic_dsl.runtime.interpreter import StateError
 from tests.contracts.helpers import DRIFT_SPEC, RATIO_SPEC
 
 BUSINESS_DAY = ArchetypePrior(name="office", active_hours=ActiveHours(8, 18))
@@ -91,7 +91,9 @@ def test_caller_drift_scores_are_used_and_overall_filled_in() -> None:
 
 
 def test_temporal_drift_uses_the_archetypes_active_hours() -> None:
-    contract = BehavioralContract(agent_id="bot", archetype="office", drift_thresholds={"temporal": 0.5})
+    contract = BehavioralContract(
+        agent_id="bot", archetype="office", drift_thresholds={"temporal": 0.5}
+    )
     runtime = runtime_with(contract)
     records = [runtime.record("bot", action(i, hour=3), "allow") for i in range(4)]
     assert records[-1].drift["temporal"] == pytest.approx(1.0)
@@ -101,7 +103,8 @@ def test_temporal_drift_uses_the_archetypes_active_hours() -> None:
 def test_provenance_counts_add_up() -> None:
     runtime = runtime_with(READ_MOSTLY)
     records = [
-        runtime.record("bot", action(i, "write" if i % 3 == 0 else "read"), "allow") for i in range(12)
+        runtime.record("bot", action(i, "write" if i % 3 == 0 else "read"), "allow")
+        for i in range(12)
     ]
     provenance = runtime.provenance("bot")
     statuses = [result.status for record in records for result in record.results]

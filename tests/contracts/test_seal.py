@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from nacl.signing import SigningKey
 
-from nomotic_dsl.contracts import CONTRACT_FIELDS, SEAL_FIELDS, BehavioralContract
+from nomotic_dsl.ir import CONTRACT_FIELDS, SEAL_FIELDS, BehavioralContract
 from tests.contracts.helpers import DRIFT_SPEC, full_contract
 
 # One valid replacement value per sealed field, each different from full_contract()'s.

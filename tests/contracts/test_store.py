@@ -14,7 +14,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from nomotic_dsl import BehavioralContract, ContractStore
-from nomotic_dsl.contracts import VersionConflict
+from nomotic_dsl.runtime.contracts import VersionConflict
 from tests.contracts.helpers import full_contract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +125,11 @@ def test_memory_store_has_no_path(tmp_path: Path) -> None:
 def _run_python(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
 
 
@@ -171,7 +175,9 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(db), name, "25"],
-            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name in ("writer-a", "writer-b")
     ]

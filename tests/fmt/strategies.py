@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from nomotic_dsl.fmt import keywords
+from nomotic_dsl.compiler.syntax.keywords import keywords
 
 Tokens = list[str]
 
@@ -18,13 +18,16 @@ NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,5}(-[a-z]{1,3})?", fullmatch=True).filt
 )
 CONSTS = st.from_regex(r"[A-Z][A-Z_]{0,6}", fullmatch=True)
 TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from('"\\#\n'),
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
+    | st.sampled_from('"\\#\n'),
     max_size=12,
 )
 NUMBER = st.sampled_from(["0", "1", "2", "5", "0.3", "0.20", "0.85", "100", "12.5"])
 PERCENT = st.sampled_from(["0%", "30%", "60%", "12.5%", "100%"])
 DURATION = st.sampled_from(["30s", "15m", "1h", "2d", "90s"])
-OPERATOR = st.sampled_from(["<", "<=", ">", ">=", "==", "below", "above", "at most", "at least", "exactly"])
+OPERATOR = st.sampled_from(
+    ["<", "<=", ">", ">=", "==", "below", "above", "at most", "at least", "exactly"]
+)
 
 
 def quoted(text: str) -> str:
@@ -79,7 +82,11 @@ def hours(draw: st.DrawFn) -> Tokens:
 @st.composite
 def rules(draw: st.DrawFn) -> Tokens:
     """One rule in a plain or sugared form."""
-    form = draw(st.sampled_from(["ratio", "plain", "semantic", "temporal", "outside", "distinct", "single", "fidelity"]))
+    form = draw(
+        st.sampled_from(
+            ["ratio", "plain", "semantic", "temporal", "outside", "distinct", "single", "fidelity"]
+        )
+    )
     comparison, window = draw(comparisons()), draw(windows())
     if form == "ratio":
         ratio = draw(st.sampled_from(["{}/{}", "{} / {}"])).format(draw(NAMES), draw(NAMES))
@@ -96,7 +103,13 @@ def rules(draw: st.DrawFn) -> Tokens:
         return ["no", "activity", "outside", *draw(hours())]
     if form == "distinct":
         bound = draw(st.sampled_from(["at most", "at least"])).split()
-        return [*bound, *draw(values()), "distinct", draw(st.sampled_from(["targets", "actions"])), *window]
+        return [
+            *bound,
+            *draw(values()),
+            "distinct",
+            draw(st.sampled_from(["targets", "actions"])),
+            *window,
+        ]
     if form == "single":
         return ["no", "single", draw(st.sampled_from(["target", "action"])), *comparison, *window]
     term = draw(st.one_of(NAMES, TEXT.map(quoted)))
@@ -142,14 +155,32 @@ def archetypes(draw: st.DrawFn) -> Tokens:
     if draw(st.booleans()):
         items.extend(["active", "hours", *draw(hours())])
     if draw(st.booleans()):
-        items.extend(["baseline", "rate", draw(NUMBER), *draw(st.sampled_from([[], ["per", "minute"]]))])
+        items.extend(
+            ["baseline", "rate", draw(NUMBER), *draw(st.sampled_from([[], ["per", "minute"]]))]
+        )
     return ["archetype", draw(NAMES), "{", *items, "}"]
 
 
 @st.composite
 def contract_items(draw: st.DrawFn) -> Tokens:
     """One item of a contract block."""
-    kind = draw(st.sampled_from(["version", "certificate", "archetype", "scope", "trust", "anchor", "drift", "expected", "use", "invariant", "rule"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "version",
+                "certificate",
+                "archetype",
+                "scope",
+                "trust",
+                "anchor",
+                "drift",
+                "expected",
+                "use",
+                "invariant",
+                "rule",
+            ]
+        )
+    )
     if kind == "version":
         return ["version", draw(NUMBER)]
     if kind == "certificate":
@@ -181,7 +212,9 @@ def contract_items(draw: st.DrawFn) -> Tokens:
 @st.composite
 def statements(draw: st.DrawFn) -> Tokens:
     """One top-level statement."""
-    kind = draw(st.sampled_from(["rule", "invariant", "const", "import", "pack", "archetype", "contract"]))
+    kind = draw(
+        st.sampled_from(["rule", "invariant", "const", "import", "pack", "archetype", "contract"])
+    )
     if kind == "const":
         return ["const", draw(CONSTS), "=", *draw(values())]
     if kind == "import":
@@ -220,15 +253,29 @@ COMPARISON_SYMBOL = st.sampled_from(["<", "<=", ">", ">=", "below", "above", "at
 @st.composite
 def valid_rules(draw: st.DrawFn) -> Tokens:
     """A rule the checker accepts on its own (outside any contract), compactly spelt."""
-    window = draw(st.sampled_from([[], ["over", "1", "action"], ["over", "100", "actions"], ["over", "15m"]]))
+    window = draw(
+        st.sampled_from([[], ["over", "1", "action"], ["over", "100", "actions"], ["over", "15m"]])
+    )
     op = draw(COMPARISON_SYMBOL).split()
-    form = draw(st.sampled_from(["ratio", "distribution", "drift", "semantic", "temporal", "rate", "count", "sugar"]))
+    form = draw(
+        st.sampled_from(
+            ["ratio", "distribution", "drift", "semantic", "temporal", "rate", "count", "sugar"]
+        )
+    )
     if form == "ratio":
         return ["ratio", f"{draw(NAMES)}/{draw(NAMES)}", *op, draw(NUMBER), *window]
     if form == "distribution":
-        return ["distribution", draw(st.sampled_from(["target_max", "action_max"])), *op, draw(SHARES), *window]
+        return [
+            "distribution",
+            draw(st.sampled_from(["target_max", "action_max"])),
+            *op,
+            draw(SHARES),
+            *window,
+        ]
     if form == "drift":
-        key = draw(st.sampled_from(["action", "target", "temporal", "outcome", "semantic", "overall"]))
+        key = draw(
+            st.sampled_from(["action", "target", "temporal", "outcome", "semantic", "overall"])
+        )
         bound = draw(st.sampled_from([[*op, draw(SHARES)], ["between", "0.05", "and", "0.3"]]))
         return ["drift", key, *bound]
     if form == "semantic":
@@ -242,12 +289,16 @@ def valid_rules(draw: st.DrawFn) -> Tokens:
     if form == "count":
         metric = draw(st.sampled_from(["distinct_targets", "distinct_actions"]))
         return ["count", metric, *op, draw(st.sampled_from(["1", "5", "12"])), *window]
-    return draw(st.sampled_from([
-        ["no", "activity", "outside", "8-18"],
-        ["at", "most", "5", "distinct", "targets", "over", "50", "actions"],
-        ["no", "single", "target", "above", "60%"],
-        ["fidelity", "of", '"research"', "above", "0.85", "over", "10", "actions"],
-    ]))
+    return draw(
+        st.sampled_from(
+            [
+                ["no", "activity", "outside", "8-18"],
+                ["at", "most", "5", "distinct", "targets", "over", "50", "actions"],
+                ["no", "single", "target", "above", "60%"],
+                ["fidelity", "of", '"research"', "above", "0.85", "over", "10", "actions"],
+            ]
+        )
+    )
 
 
 @st.composite

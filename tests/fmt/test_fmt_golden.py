@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nomotic_dsl.fmt import FormatError, format_source, scan_comments
-from nomotic_dsl.source import SourceFile
-from nomotic_dsl.syntax import parse_module
+from nomotic_dsl.compiler.fmt import FormatError, format_source, scan_comments
+from nomotic_dsl.compiler.source import SourceFile
+from nomotic_dsl.compiler.syntax import parse_module
+from tests.conftest import GoldenCheck
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p for p in GOLDEN.glob("*.nomo") if not p.name.endswith(".formatted.nomo"))
@@ -24,13 +25,10 @@ def _module(text: str) -> object:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
-def test_golden_case(case: Path, update_golden: bool) -> None:
+def test_golden_case(case: Path, golden: GoldenCheck) -> None:
     source = case.read_text(encoding="utf-8")
     formatted = format_source(source)
-    expected_path = case.with_suffix(".formatted.nomo")
-    if update_golden:
-        expected_path.write_text(formatted, encoding="utf-8")
-    assert formatted == expected_path.read_text(encoding="utf-8")
+    golden(formatted, case.with_suffix(".formatted.nomo"))
     assert format_source(formatted) == formatted
     assert _module(formatted) == _module(source)
 
@@ -52,7 +50,9 @@ def test_layout_rules() -> None:
 
 def test_own_line_comment_goes_before_the_next_statement() -> None:
     source = "drift action < 0.2\n    # about the next rule\ndrift target < 0.2\n"
-    assert format_source(source) == "drift action < 0.2\n# about the next rule\ndrift target < 0.2\n"
+    assert (
+        format_source(source) == "drift action < 0.2\n# about the next rule\ndrift target < 0.2\n"
+    )
 
 
 def test_comment_inside_a_one_line_block_moves_after_it() -> None:
@@ -81,7 +81,10 @@ def test_names_that_are_keywords_stay_quoted() -> None:
 def test_empty_and_comment_only_files() -> None:
     assert format_source("") == ""
     assert format_source("   \n\n") == ""
-    assert format_source("# only a comment\n\n\n# and another") == "# only a comment\n\n# and another\n"
+    assert (
+        format_source("# only a comment\n\n\n# and another")
+        == "# only a comment\n\n# and another\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from nomotic_dsl import ast
-from nomotic_dsl.fmt import format_source, scan_comments
-from nomotic_dsl.pipeline import compile_source
-from nomotic_dsl.source import SourceFile
-from nomotic_dsl.syntax import parse_module
+from nomotic_dsl.compiler import ast
+from nomotic_dsl.compiler.fmt import format_source, scan_comments
+from nomotic_dsl.compiler.pipeline import compile_source
+from nomotic_dsl.compiler.source import SourceFile
+from nomotic_dsl.compiler.syntax import parse_module
 from tests.fmt.strategies import programs, valid_programs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from api_helpers import AUTH, RATIO_SPEC, TOKEN, ClientFactory, post_contract
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
-from nomotic_dsl.bundle.keys import key_id
-from nomotic_dsl.contracts import BehavioralContract
+from nomotic_dsl.ir import BehavioralContract
+from nomotic_dsl.runtime.bundle.keys import key_id
 
 
 def test_post_generates_version_one_with_fields_and_specs(client: TestClient) -> None:
@@ -99,14 +99,19 @@ def test_post_with_invalid_contract_fields_names_every_problem(client: TestClien
     assert "floor <= initial <= ceiling" in messages
     assert "mood" in messages
     locations = {problem["location"] for problem in body["problems"]}
-    assert {"expected_action_distribution", "drift_thresholds", ""} <= locations
+    assert {
+        "expected_action_distribution",
+        "drift_thresholds['mood']",
+        "initial_trust",
+    } <= locations
 
 
 def test_post_with_an_invalid_spec_value_is_422(client: TestClient) -> None:
     bad = {**RATIO_SPEC, "operator": "between", "threshold_upper": 0.1}
     response = post_contract(client, agent_id="bot", invariants=[bad])
     assert response.status_code == 422
-    assert any(p["location"] == "invariants[0]" for p in response.json()["problems"])
+    problems = response.json()["problems"]
+    assert any(p["location"] == "invariants[0].threshold_upper" for p in problems), problems
 
 
 @pytest.mark.parametrize(
@@ -121,7 +126,10 @@ def test_post_with_an_invalid_spec_value_is_422(client: TestClient) -> None:
         ({"agent_id": "bot", "version": 0}, "body.version"),
         ({"agent_id": "bot", "archetype": "../etc"}, "body.archetype"),
         ({"agent_id": "bot", "invariants": [{"type": "ratio"}]}, "body.invariants.0.metric"),
-        ({"agent_id": "bot", "invariants": [{**RATIO_SPEC, "type": "vibes"}]}, "body.invariants.0.type"),
+        (
+            {"agent_id": "bot", "invariants": [{**RATIO_SPEC, "type": "vibes"}]},
+            "body.invariants.0.type",
+        ),
     ],
 )
 def test_post_with_a_malformed_body_is_422_with_locations(
@@ -232,7 +240,12 @@ def test_diff_reports_each_changed_field(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("params", "status"),
-    [({"v1": 1, "v2": 3}, 404), ({"v1": 1}, 422), ({"v1": "x", "v2": 1}, 422), ({"v1": 0, "v2": 1}, 422)],
+    [
+        ({"v1": 1, "v2": 3}, 404),
+        ({"v1": 1}, 422),
+        ({"v1": "x", "v2": 1}, 422),
+        ({"v1": 0, "v2": 1}, 422),
+    ],
 )
 def test_diff_errors(client: TestClient, params: dict[str, Any], status: int) -> None:
     post_contract(client, agent_id="bot")
@@ -257,7 +270,9 @@ def test_a_body_that_is_not_utf8_is_422(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("params", [{"version": 2**63}, {"version": 2**31}])
-def test_a_version_beyond_the_store_range_is_422(client: TestClient, params: dict[str, int]) -> None:
+def test_a_version_beyond_the_store_range_is_422(
+    client: TestClient, params: dict[str, int]
+) -> None:
     post_contract(client, agent_id="bot")
     assert client.get("/v1/contracts/bot", params=params).status_code == 422
 
@@ -269,8 +284,11 @@ def test_numbers_are_not_coerced_from_other_types(client: TestClient) -> None:
 
 
 def test_a_spec_without_id_or_description_gets_generated_ones(client: TestClient) -> None:
-    bare = {key: value for key, value in RATIO_SPEC.items()
-            if key not in ("invariant_id", "description")}
+    bare = {
+        key: value
+        for key, value in RATIO_SPEC.items()
+        if key not in ("invariant_id", "description")
+    }
     first = post_contract(client, agent_id="bot", invariants=[bare]).json()["invariants"][0]
     again = post_contract(client, agent_id="bot", invariants=[bare]).json()["invariants"][0]
     assert first["invariant_id"].startswith("inv-")

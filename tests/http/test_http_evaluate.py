@@ -8,7 +8,7 @@ import pytest
 from api_helpers import AUTH, RATIO_SPEC, post_contract
 from fastapi.testclient import TestClient
 
-from nomotic_dsl.invariants import CompiledInvariants
+from nomotic_dsl.runtime.interpreter import CompiledInvariants
 
 DRIFT_SPEC: dict[str, Any] = {
     "invariant_id": "steady",
@@ -100,7 +100,5 @@ def test_evaluate_unknown_agent_or_version_is_404(agent: TestClient) -> None:
 
 
 def test_evaluate_needs_no_token_unless_reads_do(agent: TestClient) -> None:
-    response = agent.post(
-        "/v1/evaluate", json={"agent_id": "bot", "state": {}}, headers=AUTH
-    )
+    response = agent.post("/v1/evaluate", json={"agent_id": "bot", "state": {}}, headers=AUTH)
     assert response.status_code == 200

@@ -12,10 +12,10 @@ from api_helpers import AUTH, TOKEN, ClientFactory
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
-from nomotic_dsl.bundle.keys import write_key_pair
 from nomotic_dsl.http import ApiSettings, SettingsError, settings_from_env
 from nomotic_dsl.http.auth import token_matches
 from nomotic_dsl.http.service import ContractService
+from nomotic_dsl.runtime.bundle.keys import write_key_pair
 
 LIMIT = 256
 

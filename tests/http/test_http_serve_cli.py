@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from nomotic_dsl.cli.main import cli
 from nomotic_dsl.http.models import InvariantType, Operator
-from nomotic_dsl.invariants.spec import INVARIANT_TYPES, OPERATORS
+from nomotic_dsl.ir.spec import INVARIANT_TYPES, OPERATORS
 
 
 @pytest.fixture
@@ -24,8 +24,13 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append({"app": app, **options})
 
     monkeypatch.setattr(uvicorn, "run", record)
-    for name in ("NOMO_API_TOKEN", "NOMO_API_READ_TOKEN_REQUIRED", "NOMO_API_SIGNING_KEY",
-                 "NOMO_API_MAX_BODY_BYTES", "NOMO_API_DB"):
+    for name in (
+        "NOMO_API_TOKEN",
+        "NOMO_API_READ_TOKEN_REQUIRED",
+        "NOMO_API_SIGNING_KEY",
+        "NOMO_API_MAX_BODY_BYTES",
+        "NOMO_API_DB",
+    ):
         monkeypatch.delenv(name, raising=False)
     return calls
 
@@ -33,9 +38,10 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def test_serve_passes_host_port_and_store(served: list[dict[str, Any]], tmp_path: Path) -> None:
     db = tmp_path / "api.sqlite3"
     result = CliRunner().invoke(
-        cli, ["serve", "--db", str(db), "--host", "127.0.0.1", "--port", "8765"],
+        cli,
+        ["serve", "--db", str(db), "--host", "127.0.0.1", "--port", "8765"],
         env={"NOMO_API_TOKEN": TOKEN},
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     [call] = served
     assert (call["host"], call["port"]) == ("127.0.0.1", 8765)

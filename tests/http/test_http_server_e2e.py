@@ -22,8 +22,8 @@ import httpx
 import pytest
 from api_helpers import AUTH, RATIO_SPEC, TOKEN
 
-from nomotic_dsl.bundle.keys import load_verify_key, write_key_pair
-from nomotic_dsl.contracts import BehavioralContract
+from nomotic_dsl.ir import BehavioralContract
+from nomotic_dsl.runtime.bundle.keys import load_verify_key, write_key_pair
 
 pytestmark = pytest.mark.slow
 
@@ -69,10 +69,23 @@ def start_server(workdir: Path, db: Path, extra_env: dict[str, str] | None = Non
     log_path = workdir / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "nomotic_dsl", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--db", str(db)],
-            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "nomotic_dsl",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--db",
+                str(db),
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     _wait_until_ready(server)
     return server
@@ -120,8 +133,9 @@ def _post(http: httpx.Client, **body: Any) -> httpx.Response:
 
 
 def test_every_endpoint_over_a_real_socket(http: httpx.Client, keys: tuple[Path, Path]) -> None:
-    first = _post(http, agent_id="e2e-bot", archetype="customer-experience",
-                  invariants=[RATIO_SPEC])  # fmt: skip
+    first = _post(
+        http, agent_id="e2e-bot", archetype="customer-experience", invariants=[RATIO_SPEC]
+    )
     assert first.status_code == 201, first.text
     assert first.json()["version"] == 1
     second = _post(http, agent_id="e2e-bot", source="drift action < 0.2\n", initial_trust=0.7)
@@ -145,18 +159,30 @@ def test_every_endpoint_over_a_real_socket(http: httpx.Client, keys: tuple[Path,
     ("method", "path", "kwargs", "status"),
     [
         ("POST", "/v1/contracts", {"json": {"agent_id": "x"}}, 401),
-        ("POST", "/v1/contracts", {"json": {"agent_id": "x"},
-                                   "headers": {"Authorization": "Bearer nope"}}, 401),
+        (
+            "POST",
+            "/v1/contracts",
+            {"json": {"agent_id": "x"}, "headers": {"Authorization": "Bearer nope"}},
+            401,
+        ),
         ("GET", "/v1/contracts/nobody", {}, 404),
         ("GET", "/v1/contracts/nobody/history", {}, 404),
         ("GET", "/v1/contracts/e2e-bot/diff", {"params": {"v1": 1, "v2": 99}}, 404),
         ("POST", "/v1/evaluate", {"json": {"agent_id": "nobody", "state": {}}}, 404),
-        ("POST", "/v1/contracts", {"json": {"agent_id": "e2e-bot", "version": 1},
-                                   "headers": AUTH}, 409),
+        (
+            "POST",
+            "/v1/contracts",
+            {"json": {"agent_id": "e2e-bot", "version": 1}, "headers": AUTH},
+            409,
+        ),
         ("POST", "/v1/check", {"content": b"{" + b" " * BODY_LIMIT + b"}"}, 413),
         ("POST", "/v1/contracts", {"content": b"{not json", "headers": AUTH}, 422),
-        ("POST", "/v1/contracts", {"json": {"agent_id": "x", "source": "drift mood < 2"},
-                                   "headers": AUTH}, 422),
+        (
+            "POST",
+            "/v1/contracts",
+            {"json": {"agent_id": "x", "source": "drift mood < 2"}, "headers": AUTH},
+            422,
+        ),
         ("GET", "/v1/contracts/e2e-bot/diff", {"params": {"v1": "one"}}, 422),
     ],
 )
@@ -220,8 +246,11 @@ def test_the_default_store_is_a_file_in_the_working_directory(tmp_path: Path) ->
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "nomotic_dsl", "serve", "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
         _wait_until_ready(server)

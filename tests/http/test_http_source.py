@@ -9,7 +9,7 @@ import pytest
 from api_helpers import AUTH, post_contract
 from fastapi.testclient import TestClient
 
-from nomotic_dsl.diagnostics.render import to_json
+from nomotic_dsl.compiler.diagnostics.render import to_json
 from nomotic_dsl.http.untrusted import compile_request_source
 
 RULES = """\
@@ -35,7 +35,11 @@ def test_check_clean_source(client: TestClient) -> None:
     response = client.post("/v1/check", json={"source": RULES})
     assert response.status_code == 200
     assert response.json() == {
-        "ok": True, "files": ["<input>"], "diagnostics": [], "errors": 0, "warnings": 0
+        "ok": True,
+        "files": ["<input>"],
+        "diagnostics": [],
+        "errors": 0,
+        "warnings": 0,
     }
 
 
@@ -46,8 +50,17 @@ def test_check_reports_diagnostics_with_the_public_fields(client: TestClient) ->
     assert body["ok"] is False
     assert (body["files"], body["errors"], body["warnings"]) == (["policy.nomo"], 1, 0)
     first = body["diagnostics"][0]
-    assert set(first) >= {"code", "severity", "message", "file", "line", "column",
-                          "end_line", "end_column", "help"}
+    assert set(first) >= {
+        "code",
+        "severity",
+        "message",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "help",
+    }
     assert first["file"] == "policy.nomo"
     assert (first["code"], first["severity"]) == ("NMO403", "error")
     assert (first["line"], first["column"], first["end_column"]) == (2, 7, 11)
@@ -113,8 +126,9 @@ def test_source_with_contracts_for_other_agents_only_is_422(client: TestClient) 
 
 
 def test_source_that_does_not_compile_returns_diagnostics(client: TestClient) -> None:
-    response = client.post("/v1/contracts", json={"agent_id": "bot", "source": BROKEN},
-                           headers=AUTH)
+    response = client.post(
+        "/v1/contracts", json={"agent_id": "bot", "source": BROKEN}, headers=AUTH
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["error"] == "source does not compile"

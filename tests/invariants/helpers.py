@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nomotic_dsl.invariants import CompiledInvariants, InvariantResult, InvariantSpec
+from nomotic_dsl.ir import InvariantSpec
+from nomotic_dsl.runtime.interpreter import CompiledInvariants, InvariantResult
 
 
 def make(type_: str, metric: str, operator: str, threshold: float, **fields: Any) -> InvariantSpec:

@@ -6,13 +6,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from nomotic_dsl.invariants import BehavioralState, InvariantSpec, Observation
-from nomotic_dsl.invariants.spec import (
+from nomotic_dsl.ir import InvariantSpec
+from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,
     DRIFT_DISTRIBUTIONS,
     OPERATORS,
 )
+from nomotic_dsl.runtime.interpreter import BehavioralState, Observation
 
 ACTIONS = ("read", "write", "send", "delete", "search")
 TARGETS = ("tickets", "kb", "email", "crm", "files", "calendar")
@@ -29,9 +30,9 @@ unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 @st.composite
 def metrics(draw: st.DrawFn) -> tuple[str, str]:
     """A (type, metric) pair that validates."""
-    type_ = draw(st.sampled_from(
-        ("ratio", "distribution", "drift", "semantic", "temporal", "rate", "count")
-    ))
+    type_ = draw(
+        st.sampled_from(("ratio", "distribution", "drift", "semantic", "temporal", "rate", "count"))
+    )
     if type_ == "ratio":
         a, b = draw(st.sampled_from(ACTIONS)), draw(st.sampled_from(ACTIONS))
         return type_, f"{a}_to_{b}"
@@ -81,14 +82,16 @@ def observations(draw: st.DrawFn, count: int) -> tuple[Observation, ...]:
     for _ in range(count):
         time += draw(st.sampled_from((0.0, 0.5, 1.0, 7.25, 60.0, 3_600.0, 40_000.0)))
         semantic = draw(st.dictionaries(st.sampled_from(TERMS), unit, max_size=2))
-        out.append(Observation(
-            timestamp=time,
-            action_type=draw(st.sampled_from(ACTIONS)),
-            target=draw(st.sampled_from(TARGETS)),
-            outcome=draw(st.sampled_from((None, "allow", "deny"))),
-            session_id=draw(st.sampled_from((None, "s1", "s2"))),
-            semantic=semantic,
-        ))
+        out.append(
+            Observation(
+                timestamp=time,
+                action_type=draw(st.sampled_from(ACTIONS)),
+                target=draw(st.sampled_from(TARGETS)),
+                outcome=draw(st.sampled_from((None, "allow", "deny"))),
+                session_id=draw(st.sampled_from((None, "s1", "s2"))),
+                semantic=semantic,
+            )
+        )
     return tuple(out)
 
 

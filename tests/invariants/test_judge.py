@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from nomotic_dsl.invariants.judge import judge, status_of
+from nomotic_dsl.runtime.interpreter.judge import judge, status_of
 
 from .helpers import evaluate, make
 
@@ -29,7 +29,9 @@ def drift_result(operator: str, value: float, threshold: float, upper: float | N
         ("gte", 0.29, 0.3, False),
     ],
 )
-def test_exactly_at_the_threshold(operator: str, value: float, threshold: float, satisfied: bool) -> None:
+def test_exactly_at_the_threshold(
+    operator: str, value: float, threshold: float, satisfied: bool
+) -> None:
     result = drift_result(operator, value, threshold)
     assert result.satisfied is satisfied
     assert result.status == ("violated" if not satisfied else result.status)
@@ -100,7 +102,10 @@ def test_status_agrees_with_satisfied_and_margin(operator: str) -> None:
     for value in (0.0, 0.1, 0.2, 0.3, 0.5, 0.9, 1.0):
         result = drift_result(operator, value, 0.3, 0.6 if operator == "between" else None)
         expected = (
-            "violated" if not result.satisfied
-            else "approaching" if result.margin < 0.2 else "satisfied"
+            "violated"
+            if not result.satisfied
+            else "approaching"
+            if result.margin < 0.2
+            else "satisfied"
         )
         assert result.status == expected

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from nomotic_dsl.invariants import BehavioralState, Observation
-from nomotic_dsl.invariants.measure import exact_mean, local_hour
+from nomotic_dsl.runtime.interpreter import BehavioralState, Observation
+from nomotic_dsl.runtime.interpreter.measure import exact_mean, local_hour
 
 from .helpers import action, evaluate, make
 
@@ -19,16 +19,24 @@ def at(text: str) -> float:
 
 class TestRatio:
     def test_counts_over_the_window(self) -> None:
-        state = {"actions": [action(i, k) for i, k in enumerate(["read", "read", "write", "read", "write"])]}
+        state = {
+            "actions": [
+                action(i, k) for i, k in enumerate(["read", "read", "write", "read", "write"])
+            ]
+        }
         result = evaluate(make("ratio", "write_to_read", "lt", 0.3, window=3), state)
         assert result.current_value == 2.0 and not result.satisfied
-        assert evaluate(make("ratio", "write_to_read", "lt", 0.3), state).current_value == pytest.approx(2 / 3)
+        assert evaluate(
+            make("ratio", "write_to_read", "lt", 0.3), state
+        ).current_value == pytest.approx(2 / 3)
 
     def test_division_by_zero(self) -> None:
         only_writes = {"actions": [action(1, "write"), action(2, "write")]}
         neither = {"actions": [action(1, "send")]}
         inf = evaluate(make("ratio", "write_to_read", "lt", 0.3), only_writes)
-        assert inf.current_value == math.inf and inf.margin == -math.inf and inf.status == "violated"
+        assert (
+            inf.current_value == math.inf and inf.margin == -math.inf and inf.status == "violated"
+        )
         zero = evaluate(make("ratio", "write_to_read", "lt", 0.3), neither)
         assert zero.current_value == 0.0 and zero.satisfied
 
@@ -52,17 +60,24 @@ class TestDistribution:
         shares = {"target_distribution": {"a": 0.5, "b": 0.3, "c": 0.2, "d": 0.0}}
         counts = {"target_distribution": {"a": 50, "b": 30, "c": 20}}
         for state in (shares, counts):
-            assert evaluate(make("distribution", "target_max", "lt", 0.6), state).current_value == 0.5
+            assert (
+                evaluate(make("distribution", "target_max", "lt", 0.6), state).current_value == 0.5
+            )
         assert evaluate(make("distribution", "target_count", "lt", 9), shares).current_value == 3.0
 
     def test_all_zero_snapshot_has_nothing_to_measure(self) -> None:
-        result = evaluate(make("distribution", "target_max", "lt", 0.6), {"target_distribution": {"a": 0}})
+        result = evaluate(
+            make("distribution", "target_max", "lt", 0.6), {"target_distribution": {"a": 0}}
+        )
         assert result.current_value == 0.0 and "nothing to measure" in result.detail
 
 
 class TestDriftAndSemantic:
     def test_drift_read_from_scores(self) -> None:
-        result = evaluate(make("drift", "overall", "between", 0.05, threshold_upper=0.3), {"drift": {"overall": 0.1}})
+        result = evaluate(
+            make("drift", "overall", "between", 0.05, threshold_upper=0.3),
+            {"drift": {"overall": 0.1}},
+        )
         assert result.current_value == 0.1 and result.satisfied
 
     @pytest.mark.parametrize("state", [{}, {"drift": {"action": 0.9}}])
@@ -73,7 +88,9 @@ class TestDriftAndSemantic:
         assert "no data" in result.detail
 
     def test_semantic_fidelity_is_one_minus_drift(self) -> None:
-        result = evaluate(make("semantic", "research", "gt", 0.85), {"semantic_drift": {"research": 0.1}})
+        result = evaluate(
+            make("semantic", "research", "gt", 0.85), {"semantic_drift": {"research": 0.1}}
+        )
         assert result.current_value == pytest.approx(0.9) and result.satisfied
 
     def test_windowed_semantic_averages_per_action_fidelity(self) -> None:
@@ -86,7 +103,9 @@ class TestDriftAndSemantic:
         state = {"actions": actions, "semantic_drift": {"research": 0.5}}
         windowed = evaluate(make("semantic", "research", "gt", 0.85, window=3), state)
         assert windowed.current_value == 0.8 and not windowed.satisfied
-        assert evaluate(make("semantic", "research", "gt", 0.85, window=1), state).current_value == 0.7
+        assert (
+            evaluate(make("semantic", "research", "gt", 0.85, window=1), state).current_value == 0.7
+        )
         missing = evaluate(make("semantic", "billing", "gt", 0.85, window=3), state)
         assert math.isnan(missing.current_value) and missing.satisfied
 
@@ -103,7 +122,14 @@ class TestTemporal:
         assert result.current_value == pytest.approx(2 / 5) and not result.satisfied
 
     def test_wrapping_past_midnight(self) -> None:
-        moments = ["06T21:00:00", "06T22:00:00", "06T23:59:00", "07T00:30:00", "07T05:59:59", "07T06:00:00"]
+        moments = [
+            "06T21:00:00",
+            "06T22:00:00",
+            "06T23:59:00",
+            "07T00:30:00",
+            "07T05:59:59",
+            "07T06:00:00",
+        ]
         state = {"actions": [action(at(f"2024-05-{m}")) for m in moments]}
         result = evaluate(make("temporal", "22-6", "eq", 0.0), state)
         assert result.current_value == pytest.approx(2 / 6)
@@ -114,7 +140,12 @@ class TestTemporal:
         spec = make("temporal", "9-17@America/New_York", "eq", 0.0)
         assert evaluate(spec, {"actions": [action(before)]}).current_value == 1.0
         assert evaluate(spec, {"actions": [action(after)]}).current_value == 0.0
-        assert evaluate(make("temporal", "9-17", "eq", 0.0), {"actions": [action(before)]}).current_value == 0.0
+        assert (
+            evaluate(
+                make("temporal", "9-17", "eq", 0.0), {"actions": [action(before)]}
+            ).current_value
+            == 0.0
+        )
 
     def test_hour_is_that_of_the_whole_second(self) -> None:
         assert local_hour(3599.9999999, None) == 0
@@ -130,7 +161,10 @@ class TestRate:
 
     def test_count_window_uses_span_of_the_actions(self) -> None:
         state = {"actions": [action(t) for t in (0.0, 10.0, 20.0, 40.0)]}
-        assert evaluate(make("rate", "action_frequency", "lt", 1, window=3), state).current_value == 2 / 30
+        assert (
+            evaluate(make("rate", "action_frequency", "lt", 1, window=3), state).current_value
+            == 2 / 30
+        )
         assert evaluate(make("rate", "action_frequency", "lt", 1), state).current_value == 3 / 40
 
     def test_one_action_or_one_timestamp_is_zero(self) -> None:
@@ -146,9 +180,18 @@ class TestRate:
 
 class TestCount:
     def test_distinct_targets_and_actions(self) -> None:
-        state = {"actions": [action(i, k, t) for i, (k, t) in enumerate(
-            [("read", "a"), ("read", "b"), ("write", "a"), ("send", "c")])]}
-        assert evaluate(make("count", "distinct_targets", "lte", 5, window=2), state).current_value == 2.0
+        state = {
+            "actions": [
+                action(i, k, t)
+                for i, (k, t) in enumerate(
+                    [("read", "a"), ("read", "b"), ("write", "a"), ("send", "c")]
+                )
+            ]
+        }
+        assert (
+            evaluate(make("count", "distinct_targets", "lte", 5, window=2), state).current_value
+            == 2.0
+        )
         assert evaluate(make("count", "distinct_actions", "gte", 2), state).current_value == 3.0
 
     def test_window_larger_than_history(self) -> None:
@@ -169,7 +212,9 @@ class TestMissingData:
         ],
     )
     @pytest.mark.parametrize("window", [{}, {"window": 5}, {"window_seconds": 60.0}])
-    def test_empty_window_measures_zero(self, type_: str, metric: str, window: dict[str, object]) -> None:
+    def test_empty_window_measures_zero(
+        self, type_: str, metric: str, window: dict[str, object]
+    ) -> None:
         result = evaluate(make(type_, metric, "gte", 1, **window), {})
         assert result.current_value == 0.0
         assert not result.satisfied
@@ -182,7 +227,9 @@ class TestMissingData:
 
 
 def test_detail_names_value_bound_and_window() -> None:
-    state = BehavioralState(actions=tuple(Observation(i, "write" if i % 2 else "read", "kb") for i in range(10)))
+    state = BehavioralState(
+        actions=tuple(Observation(i, "write" if i % 2 else "read", "kb") for i in range(10))
+    )
     result = evaluate(make("ratio", "write_to_read", "lt", 0.3, window=100), state.to_dict())
     assert result.detail == (
         "Write-to-read ratio is 1 over the last 100 actions; it must stay below 0.3: violated."

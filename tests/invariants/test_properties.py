@@ -9,13 +9,9 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nomotic_dsl.invariants import (
-    BehavioralState,
-    CompiledInvariants,
-    InvariantResult,
-    InvariantSpec,
-)
-from nomotic_dsl.invariants.measure import select_window
+from nomotic_dsl.ir import InvariantSpec
+from nomotic_dsl.runtime.interpreter import BehavioralState, CompiledInvariants, InvariantResult
+from nomotic_dsl.runtime.interpreter.measure import select_window
 
 from .strategies import specs, states
 
@@ -62,11 +58,13 @@ def _comparable(result: InvariantResult) -> tuple[object, ...]:
 
 
 windowed_specs = specs().filter(
-    lambda s: (s.window is not None or s.window_seconds is not None)
-    # Drift scores describe the runtime's window, and a time-windowed rate is a
-    # count over T seconds rather than a span rate: neither is a cut of actions.
-    and s.type != "drift"
-    and not (s.type == "rate" and s.window_seconds is not None)
+    lambda s: (
+        (s.window is not None or s.window_seconds is not None)
+        # Drift scores describe the runtime's window, and a time-windowed rate is a
+        # count over T seconds rather than a span rate: neither is a cut of actions.
+        and s.type != "drift"
+        and not (s.type == "rate" and s.window_seconds is not None)
+    )
 )
 
 

@@ -6,22 +6,35 @@ import dataclasses
 
 import pytest
 
-from nomotic_dsl.invariants import CompiledInvariants, InvariantBuilder, InvariantSpec
-from nomotic_dsl.invariants.spec import SPEC_FIELDS, parse_temporal_metric
+from nomotic_dsl.ir import InvariantBuilder, InvariantSpec
+from nomotic_dsl.ir.spec import SPEC_FIELDS, parse_temporal_metric
+from nomotic_dsl.runtime.interpreter import CompiledInvariants
 
 
 def spec(**changes: object) -> InvariantSpec:
     base = InvariantSpec(
-        invariant_id="w", type="ratio", description="", metric="write_to_read",
-        operator="lt", threshold=0.3, window=100,
+        invariant_id="w",
+        type="ratio",
+        description="",
+        metric="write_to_read",
+        operator="lt",
+        threshold=0.3,
+        window=100,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def test_fields_are_the_seeds_in_order() -> None:
     assert SPEC_FIELDS == (
-        "invariant_id", "type", "description", "metric", "operator",
-        "threshold", "threshold_upper", "window", "window_seconds",
+        "invariant_id",
+        "type",
+        "description",
+        "metric",
+        "operator",
+        "threshold",
+        "threshold_upper",
+        "window",
+        "window_seconds",
     )
 
 
@@ -35,39 +48,43 @@ def test_valid_spec_has_no_problems() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"),
+    ("changes", "path", "message"),
     [
-        ({"invariant_id": ""}, "invariant_id"),
-        ({"type": "ratios"}, "type 'ratios'"),
-        ({"operator": "ne"}, "operator 'ne'"),
-        ({"threshold": float("nan")}, "finite"),
-        ({"threshold": float("inf")}, "finite"),
-        ({"metric": "write-read"}, "X_to_Y"),
-        ({"metric": "a_to_b_to_c"}, "X_to_Y"),
-        ({"type": "drift", "metric": "actions"}, "drift metric 'actions'"),
-        ({"type": "distribution", "metric": "target_min"}, "distribution metric"),
-        ({"type": "count", "metric": "distinct_sessions"}, "count metric"),
-        ({"type": "rate", "metric": "burstiness"}, "rate metric"),
-        ({"type": "temporal", "metric": "8-25"}, "0..24"),
-        ({"type": "temporal", "metric": "8-8"}, "no hour"),
-        ({"type": "temporal", "metric": "8to18"}, "start-end"),
-        ({"type": "temporal", "metric": "8-18@Mars/Olympus"}, "unknown time zone"),
-        ({"operator": "between"}, "needs threshold_upper"),
-        ({"operator": "between", "threshold_upper": 0.3}, "greater than"),
-        ({"operator": "between", "threshold_upper": 0.1}, "greater than"),
-        ({"threshold_upper": 0.5}, "only used with 'between'"),
-        ({"window": 0}, "window 0"),
-        ({"window": -3}, "window -3"),
-        ({"window": 2.5}, "whole number"),
-        ({"window": True}, "whole number"),
-        ({"window": None, "window_seconds": 0.0}, "positive"),
-        ({"window": None, "window_seconds": -1.0}, "positive"),
-        ({"window_seconds": 60.0}, "at most one"),
+        ({"invariant_id": ""}, "invariant_id", "non-empty"),
+        ({"type": "ratios"}, "type", "'ratios'"),
+        ({"operator": "ne"}, "operator", "'ne'"),
+        ({"threshold": float("nan")}, "threshold", "finite"),
+        ({"threshold": float("inf")}, "threshold", "finite"),
+        ({"metric": "write-read"}, "metric", "X_to_Y"),
+        ({"metric": "a_to_b_to_c"}, "metric", "X_to_Y"),
+        ({"type": "drift", "metric": "actions"}, "metric", "drift metric 'actions'"),
+        ({"type": "distribution", "metric": "target_min"}, "metric", "distribution metric"),
+        ({"type": "count", "metric": "distinct_sessions"}, "metric", "count metric"),
+        ({"type": "rate", "metric": "burstiness"}, "metric", "rate metric"),
+        ({"type": "temporal", "metric": "8-25"}, "metric", "0..24"),
+        ({"type": "temporal", "metric": "8-8"}, "metric", "no hour"),
+        ({"type": "temporal", "metric": "8to18"}, "metric", "start-end"),
+        ({"type": "temporal", "metric": "8-18@Mars/Olympus"}, "metric", "unknown time zone"),
+        ({"operator": "between"}, "threshold_upper", "needs an upper bound"),
+        ({"operator": "between", "threshold_upper": 0.3}, "threshold_upper", "greater than"),
+        ({"operator": "between", "threshold_upper": 0.1}, "threshold_upper", "greater than"),
+        ({"threshold_upper": 0.5}, "threshold_upper", "only used with 'between'"),
+        ({"window": 0}, "window", "0 must be"),
+        ({"window": -3}, "window", "-3 must be"),
+        ({"window": 2.5}, "window", "whole number"),
+        ({"window": True}, "window", "whole number"),
+        ({"window": None, "window_seconds": 0.0}, "window_seconds", "positive"),
+        ({"window": None, "window_seconds": -1.0}, "window_seconds", "positive"),
+        ({"window_seconds": 60.0}, "window_seconds", "at most one"),
     ],
 )
-def test_each_rule_is_reported(changes: dict[str, object], message: str) -> None:
-    problems = spec(**changes).validate()
-    assert any(message in problem for problem in problems), problems
+def test_each_rule_is_reported_with_its_field(
+    changes: dict[str, object], path: str, message: str
+) -> None:
+    bad = spec(**changes)
+    problems = bad.problems()
+    assert any(p.path == path and message in p.message for p in problems), problems
+    assert bad.validate() == [str(p) for p in problems]
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -107,19 +124,27 @@ def test_from_dict_makes_integer_thresholds_float() -> None:
 
 def test_compile_names_every_invalid_spec() -> None:
     with pytest.raises(ValueError) as info:
-        CompiledInvariants.compile([
-            spec(invariant_id="a"),
-            spec(invariant_id="b", window=0),
-            {"invariant_id": "c", "type": "ratio"},
-            spec(invariant_id="a"),
-        ])
-    text = str(info.value)
-    assert "'b'" in text and "#2" in text and "duplicate" in text
-    assert "'a'" in text.split("duplicate")[0].splitlines()[-1]
+        CompiledInvariants.compile(
+            [
+                spec(invariant_id="a"),
+                spec(invariant_id="b", window=0),
+                {"invariant_id": "c", "type": "ratio"},
+                spec(invariant_id="a"),
+            ]
+        )
+    lines = str(info.value).splitlines()[1:]
+    assert any(line.strip().startswith("specs[1].window:") and "'b'" in line for line in lines)
+    assert any(line.strip().startswith("specs[2]:") and "missing" in line for line in lines)
+    assert any(
+        line.strip().startswith("specs[3].invariant_id: duplicate") and "'a'" in line
+        for line in lines
+    )
 
 
 def test_compile_accepts_dicts_and_objects() -> None:
-    compiled = CompiledInvariants.compile([spec(invariant_id="a"), spec(invariant_id="b").to_dict()])
+    compiled = CompiledInvariants.compile(
+        [spec(invariant_id="a"), spec(invariant_id="b").to_dict()]
+    )
     assert [s.invariant_id for s in compiled.specs] == ["a", "b"]
 
 
@@ -135,7 +160,13 @@ class TestBuilder:
             InvariantBuilder().count("distinct_actions").gte(2).window_seconds(900).build(),
         ]
         assert [b.type for b in built] == [
-            "ratio", "distribution", "drift", "semantic", "temporal", "rate", "count",
+            "ratio",
+            "distribution",
+            "drift",
+            "semantic",
+            "temporal",
+            "rate",
+            "count",
         ]
         assert built[0].metric == "write_to_read" and built[0].window == 100
         assert built[2].threshold_upper == 0.3
@@ -153,12 +184,16 @@ class TestBuilder:
         assert make().invariant_id.startswith("inv-")
 
     def test_given_id_and_description_are_kept(self) -> None:
-        built = InvariantBuilder("few-writes").ratio("write", "read").lt(0.3).description("d").build()
+        built = (
+            InvariantBuilder("few-writes").ratio("write", "read").lt(0.3).description("d").build()
+        )
         assert (built.invariant_id, built.description) == ("few-writes", "d")
 
     def test_description_is_generated_from_the_rule(self) -> None:
         built = InvariantBuilder().ratio("write", "read").lt(0.3).window(100).build()
-        assert built.description == "Write-to-read ratio must stay below 0.3 over the last 100 actions"
+        assert (
+            built.description == "Write-to-read ratio must stay below 0.3 over the last 100 actions"
+        )
 
     def test_incomplete_or_invalid_builds_are_refused(self) -> None:
         with pytest.raises(ValueError, match="operator"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nomotic_dsl.invariants import BehavioralState, Observation, StateError, coerce_state
+from nomotic_dsl.runtime.interpreter import BehavioralState, Observation, StateError, coerce_state
 
 
 def obs(ts: float, action: str = "read", target: str = "kb", **extra: object) -> dict[str, object]:
@@ -18,7 +18,10 @@ def test_mapping_and_typed_state_are_equal() -> None:
         "now": 5,
     }
     typed = BehavioralState(
-        actions=(Observation(1.0, "read", "kb"), Observation(2.0, "write", "kb", semantic={"research": 0.9})),
+        actions=(
+            Observation(1.0, "read", "kb"),
+            Observation(2.0, "write", "kb", semantic={"research": 0.9}),
+        ),
         drift={"action": 0.1},
         now=5.0,
     )
@@ -36,7 +39,10 @@ def test_effective_now_defaults_to_last_action() -> None:
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        ({"actions": [obs(1), {"timestamp": 2, "target": "kb"}]}, "actions[1]: missing 'action_type'"),
+        (
+            {"actions": [obs(1), {"timestamp": 2, "target": "kb"}]},
+            "actions[1]: missing 'action_type'",
+        ),
         ({"actions": [obs("noon")]}, "actions[0].timestamp"),
         ({"actions": [obs(float("nan"))]}, "actions[0].timestamp"),
         ({"actions": [obs(-1)]}, "actions[0].timestamp"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nomotic_dsl.diagnostics import render_concise, underlined
-from nomotic_dsl.pipeline import CompileResult, compile_source
+from nomotic_dsl.compiler.diagnostics import render_concise, underlined
+from nomotic_dsl.compiler.pipeline import CompileResult, compile_source
 
 
 def diagnostics_of(text: str) -> list[tuple[str, str]]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nomotic_dsl.canonical import canonical_json
-from nomotic_dsl.invariants import CompiledInvariants
-from nomotic_dsl.pipeline import STAGES, compile_file, compile_source
+from nomotic_dsl.compiler.pipeline import STAGES, compile_file, compile_source
+from nomotic_dsl.ir.canonical import canonical_json
+from nomotic_dsl.runtime.interpreter import CompiledInvariants
 from tests.language.helpers import concise, diagnostics_of
 
 SUPPORT = """
@@ -53,16 +53,24 @@ def test_contract_lowers_every_field() -> None:
     assert data["agent_id"] == "support-bot" and data["version"] == 3
     assert data["certificate_id"] == "cert-7f3a"
     assert data["archetype"] == "customer-experience"
-    assert data["expected_action_distribution"] == {"read": 0.45, "reply": 0.3, "escalate": 0.1, "close": 0.15}
+    assert data["expected_action_distribution"] == {
+        "read": 0.45,
+        "reply": 0.3,
+        "escalate": 0.1,
+        "close": 0.15,
+    }
     assert data["authorized_scope"] == {
         "actions": ["close", "escalate", "read", "reply"],
         "targets": ["customer_profile", "knowledge_base", "tickets"],
     }
     assert (data["initial_trust"], data["trust_floor"], data["trust_ceiling"]) == (0.6, 0.2, 0.9)
-    assert data["semantic_anchors"] == [{
-        "term": "refund", "actions": ["reply", "escalate"],
-        "description": "Refund talk leads to replies or escalation",
-    }]  # fmt: skip
+    assert data["semantic_anchors"] == [
+        {
+            "term": "refund",
+            "actions": ["reply", "escalate"],
+            "description": "Refund talk leads to replies or escalation",
+        }
+    ]
     assert data["drift_thresholds"] == {"action": 0.2, "target": 0.25, "overall": 0.3}
     ids = [spec["invariant_id"] for spec in data["invariants"]]
     assert ids[0] == "business_hours" and ids[-1] == "no_bursts" and len(ids) == 4
@@ -98,8 +106,10 @@ def test_result_order_imports_first_then_root_then_contracts(tmp_path: Path) -> 
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "limits.nomo").write_text("const MAX = 4\ndrift target < 0.4\n")
     root = tmp_path / "root.nomo"
-    root.write_text('import "./shared/limits"\ndrift action < 0.2\n'
-                    'contract "c" { at most MAX distinct targets }\n')  # fmt: skip
+    root.write_text(
+        'import "./shared/limits"\ndrift action < 0.2\n'
+        'contract "c" { at most MAX distinct targets }\n'
+    )
     result = compile_file(root)
     assert result.ok, concise(result)
     assert [spec.metric for spec in result.invariants] == ["target", "action", "distinct_targets"]
@@ -140,7 +150,40 @@ def test_errors_leave_no_output() -> None:
 
 
 def test_stages_are_named_and_ordered() -> None:
-    assert [stage.name for stage in STAGES] == ["load", "check", "lower"]
+    assert [stage.name for stage in STAGES] == ["parse", "check", "lower", "generate", "seal"]
+
+
+def test_each_stage_runs_alone_on_the_previous_stages_record(tmp_path: Path) -> None:
+    from nacl.signing import SigningKey
+
+    from nomotic_dsl.compiler.request import BuildOptions, CompileRequest
+    from nomotic_dsl.compiler.source import SourceFile
+
+    key = SigningKey(bytes(range(32)))
+    request = CompileRequest(
+        SourceFile("s.nomo", "ratio write/read < 0.3 over 100 actions\n"),
+        build=BuildOptions(signing_keys=(key,)),
+    )
+    records = [request]
+    for stage in STAGES:
+        records.append(stage.run(records[-1]))
+    loaded, checked, lowered, generated, sealed = records[1:]
+    assert loaded.root.module is not None and loaded.request is request
+    assert checked.loaded is loaded and not checked.diagnostics
+    assert [item.spec.metric for item in lowered.invariants] == ["write_to_read"]
+    assert generated.contents is not None and "def evaluate(" in generated.contents.evaluator_source
+    assert sealed.data is not None and sealed.data[:2] == b"PK"
+
+
+def test_a_failed_record_passes_through_the_later_stages() -> None:
+    from nomotic_dsl.compiler.request import CompileRequest
+    from nomotic_dsl.compiler.source import SourceFile
+
+    value: object = CompileRequest(SourceFile("bad.nomo", "ratio write/read < 3 over 0 actions\n"))
+    for stage in STAGES:
+        value = stage.run(value)
+    assert value.data is None  # type: ignore[attr-defined]
+    assert not value.generated.lowered.ok  # type: ignore[attr-defined]
 
 
 def test_json_output_is_json_clean() -> None:

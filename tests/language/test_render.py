@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from nomotic_dsl.diagnostics import CODES, Diagnostic, render_concise, render_full, to_json
-from nomotic_dsl.pipeline import compile_source
+from nomotic_dsl.compiler.diagnostics import CODES, Diagnostic, render_concise, render_full, to_json
+from nomotic_dsl.compiler.pipeline import compile_source
 
 
 def test_full_render_underlines_the_exact_span() -> None:
@@ -23,14 +23,25 @@ def test_full_render_underlines_the_exact_span() -> None:
 
 def test_concise_render() -> None:
     (diagnostic,) = compile_source("drift action = 0.2", "p.nomo").diagnostics
-    assert render_concise(diagnostic) == "p.nomo:1:14: error[NMO102] `=` is not a comparison operator"
+    assert (
+        render_concise(diagnostic) == "p.nomo:1:14: error[NMO102] `=` is not a comparison operator"
+    )
 
 
 def test_json_has_the_public_field_names() -> None:
     result = compile_source("ratoi a/b < 1", "p.nomo")
     (item,) = to_json(result.diagnostics)
-    assert list(item) == ["code", "severity", "message", "file", "line", "column",
-                          "end_line", "end_column", "help"]  # fmt: skip
+    assert list(item) == [
+        "code",
+        "severity",
+        "message",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "help",
+    ]
     assert (item["line"], item["column"], item["end_column"]) == (1, 1, 6)
     assert item["help"] == "did you mean `ratio`?"
     json.dumps(item)

@@ -10,9 +10,9 @@ from types import ModuleType
 
 import pytest
 
-from nomotic_dsl.invariants import CompiledInvariants
-from nomotic_dsl.invariants.state import BehavioralState, Observation
-from nomotic_dsl.pipeline import compile_file
+from nomotic_dsl.compiler.pipeline import compile_file
+from nomotic_dsl.runtime.interpreter import CompiledInvariants
+from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -60,8 +60,10 @@ def test_trace_is_well_formed(name: str) -> None:
     observations = [Observation.from_mapping(line) for line in lines]
     stamps = [item.timestamp for item in observations]
     assert stamps == sorted(stamps)
-    assert all(set(line) <= {"timestamp", "action_type", "target", "outcome", "session_id", "semantic"}
-               for line in lines)
+    assert all(
+        set(line) <= {"timestamp", "action_type", "target", "outcome", "session_id", "semantic"}
+        for line in lines
+    )
 
 
 @pytest.mark.parametrize("name", sorted(INCIDENTS))
@@ -69,8 +71,11 @@ def test_replay_shows_exactly_the_documented_incident(name: str) -> None:
     (contract,) = compile_file(EXAMPLES / name / "policy.nomo").contracts
     compiled = CompiledInvariants.compile(contract.invariants)
     observations = tuple(Observation.from_mapping(line) for line in _trace(name))
-    incident_start = next(i for i, line in enumerate(_trace(name))
-                          if not str(line["session_id"]).split("-")[1].isdigit())
+    incident_start = next(
+        i
+        for i, line in enumerate(_trace(name))
+        if not str(line["session_id"]).split("-")[1].isdigit()
+    )
     violated: dict[str, int] = {}
     for end in range(WARM_UP, len(observations) + 1):
         for result in compiled.evaluate(BehavioralState(actions=observations[:end])):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nomotic_dsl.archetypes import get_archetype, known_archetypes
-from nomotic_dsl.invariants import CompiledInvariants
-from nomotic_dsl.pipeline import compile_file, compile_source
+from nomotic_dsl.compiler.pipeline import compile_file, compile_source
 from nomotic_dsl.resources import stdlib_dir
+from nomotic_dsl.runtime.interpreter import CompiledInvariants
+from nomotic_dsl.runtime.priors import get_archetype, known_archetypes
 
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = stdlib_dir()
@@ -20,10 +20,18 @@ EXAMPLE_POLICIES = sorted((ROOT / "examples").glob("*/policy.nomo"))
 
 # The language page's list: every one must ship.
 REQUIRED_ARCHETYPES = (
-    "customer-experience", "operations-coordinator", "financial-analyst", "data-processor",
-    "content-creator", "security-monitor", "research-analyst", "sales-agent",
-    "executive-assistant", "healthcare-agent", "general",
-)  # fmt: skip
+    "customer-experience",
+    "operations-coordinator",
+    "financial-analyst",
+    "data-processor",
+    "content-creator",
+    "security-monitor",
+    "research-analyst",
+    "sales-agent",
+    "executive-assistant",
+    "healthcare-agent",
+    "general",
+)
 REQUIRED_PACKS = ("business_hours", "read_mostly", "least_privilege", "burst_limits")
 
 
@@ -37,8 +45,11 @@ def test_every_required_archetype_and_pack_ships() -> None:
     assert len(EXAMPLE_POLICIES) >= 5
 
 
-@pytest.mark.parametrize("path", ARCHETYPE_FILES + PACK_FILES + EXAMPLE_POLICIES,
-                         ids=_ids(ARCHETYPE_FILES + PACK_FILES) + [p.parent.name for p in EXAMPLE_POLICIES])
+@pytest.mark.parametrize(
+    "path",
+    ARCHETYPE_FILES + PACK_FILES + EXAMPLE_POLICIES,
+    ids=_ids(ARCHETYPE_FILES + PACK_FILES) + [p.parent.name for p in EXAMPLE_POLICIES],
+)
 def test_file_compiles_without_any_diagnostic(path: Path) -> None:
     result = compile_file(path)
     assert result.ok, result.render()
@@ -61,7 +72,11 @@ def test_get_archetype_returns_a_realistic_prior(name: str) -> None:
     if name == "general":
         assert not prior.has_prior and prior.baseline_rate is None
         return
-    for shares in (prior.action_distribution, prior.target_distribution, prior.outcome_distribution):
+    for shares in (
+        prior.action_distribution,
+        prior.target_distribution,
+        prior.outcome_distribution,
+    ):
         assert len(shares) >= 2
         assert math.isclose(sum(shares.values()), 1.0, abs_tol=0.01)
         assert all(0 < share < 1 for share in shares.values())
@@ -104,12 +119,16 @@ def test_every_pack_lowers_to_valid_specs_in_a_contract(path: Path) -> None:
 
 def test_baseline_pack_thresholds_follow_the_archetype() -> None:
     result = compile_source(_contract_using("burst_limits"), "probe.nomo")
-    thresholds = {item["invariant_id"]: item["threshold"] for item in result.contracts[0].invariants}
+    thresholds = {
+        item["invariant_id"]: item["threshold"] for item in result.contracts[0].invariants
+    }
     assert thresholds == {"hourly_rate": pytest.approx(1.0), "burst_rate": pytest.approx(2.5)}
 
 
 def test_baseline_pack_is_refused_for_the_general_archetype() -> None:
-    source = _contract_using("burst_limits").replace("archetype data-processor", "archetype general")
+    source = _contract_using("burst_limits").replace(
+        "archetype data-processor", "archetype general"
+    )
     result = compile_source(source, "probe.nomo")
     assert not result.ok
     assert {item.code for item in result.errors} == {"NMO307"}

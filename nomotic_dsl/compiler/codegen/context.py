@@ -1,0 +1,327 @@
+"""View-models for the evaluator template: specs in, sorted and precomputed records out.
+
+Stage: validated InvariantSpecs -> ``ModuleView``. All decisions are taken
+here, in Python: which window each invariant reads (windows shared between
+invariants are built once), which aggregates each window keeps, which judge
+function each operator uses, the detail phrases, and which runtime names the
+module imports. Everything is sorted by invariant_id or by window, never by
+dict or set iteration, so the template only loops and lays out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nomotic_dsl._version import __version__
+from nomotic_dsl.ir.describe import DetailText, detail_text
+from nomotic_dsl.ir.spec import (
+    SPEC_VERSION,
+    InvariantSpec,
+    parse_temporal_metric,
+    split_ratio_metric,
+)
+from nomotic_dsl.runtime.interpreter.evaluate import CompiledInvariants
+
+# Digests and version strings appear in the header comment, so only plain
+# characters are accepted: nothing that could end the comment line.
+_HEADER_TEXT = re.compile(r"[A-Za-z0-9:._+-]{1,200}")
+
+_WINDOW_KINDS = ("count", "time", "history")
+_ACTION_KEYED = {("ratio", ""), ("distribution", "action_max"), ("count", "distinct_actions")}
+_TARGET_KEYED = {("distribution", "target_max"), ("distribution", "target_count")}
+_TARGET_KEYED |= {("count", "distinct_targets")}
+
+
+@dataclass(frozen=True, slots=True)
+class HourRuleView:
+    """One temporal metric's allowed hours, loaded once at import as ``name``."""
+
+    name: str
+    attr: str
+    metric: str
+    allowed: tuple[int, ...]
+    zone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TermView:
+    """One semantic term whose per-action fidelity a window sums exactly."""
+
+    attr: str
+    term: str
+
+
+@dataclass(frozen=True, slots=True)
+class WindowView:
+    """A window shared by every invariant that reads it, and the aggregates it keeps."""
+
+    class_name: str
+    attr: str
+    kind: str
+    size: int | None
+    seconds: float | None
+    by_action: bool
+    by_target: bool
+    hours: tuple[HourRuleView, ...]
+    terms: tuple[TermView, ...]
+
+    @property
+    def basis(self) -> str:
+        """The runtime constant naming how values over this window were obtained."""
+        return "BASIS_HISTORY" if self.kind == "history" else "BASIS_WINDOW"
+
+    @property
+    def local(self) -> str:
+        """The variable that holds this window in ``evaluate``."""
+        return self.attr.lstrip("_")
+
+    @property
+    def summary(self) -> str:
+        """What the window holds, for its class docstring (numbers only, no policy text)."""
+        if self.kind == "count":
+            return f"The last {self.size} actions"
+        if self.kind == "time":
+            return f"The actions of the last {self.seconds!r} seconds"
+        return "Every action seen"
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """Instance attributes, sorted."""
+        names = ["first_ts", "last_ts", "n"]
+        names += ["entries"] if self.kind != "history" else []
+        names += ["by_action"] if self.by_action else []
+        names += ["by_target"] if self.by_target else []
+        names += [rule.attr for rule in self.hours] + [term.attr for term in self.terms]
+        return tuple(sorted(names))
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantView:
+    """One invariant, specialised: what to measure, where, and how to judge it."""
+
+    index: int
+    invariant_id: str
+    measure: str
+    judge: str
+    threshold: float
+    threshold_upper: float | None
+    text: DetailText
+    window: WindowView | None
+    counts: str
+    snapshot_field: str
+    keys: tuple[str, ...]
+    member: str
+    window_seconds: float | None
+
+    @property
+    def bounds(self) -> tuple[float, ...]:
+        """The judge function's bound arguments."""
+        if self.threshold_upper is None:
+            return (self.threshold,)
+        return (self.threshold, self.threshold_upper)
+
+    @property
+    def unwindowed(self) -> bool:
+        """True when snapshot fields, if present, replace the action history."""
+        return self.window is not None and self.window.kind == "history"
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleView:
+    """Everything the template lays out, in a fixed order."""
+
+    module_name: str
+    source_digest: str
+    compiler_version: str
+    spec_version: int
+    specs: tuple[dict[str, Any], ...]
+    declared_order: tuple[int, ...]
+    invariants: tuple[InvariantView, ...]
+    windows: tuple[WindowView, ...]
+    hour_rules: tuple[HourRuleView, ...]
+    runtime_imports: tuple[str, ...]
+
+    @property
+    def monitor_slots(self) -> tuple[str, ...]:
+        """The Monitor's attributes, sorted."""
+        return tuple(sorted(["_last", "_snapshot", *(window.attr for window in self.windows)]))
+
+    @property
+    def uses_deque(self) -> bool:
+        """True when some window lets observations go, so it keeps them in a deque."""
+        return any(window.kind != "history" for window in self.windows)
+
+
+def build_module_view(
+    specs: Iterable[InvariantSpec | Mapping[str, Any]], *, module_name: str, source_digest: str
+) -> ModuleView:
+    """Validate ``specs`` (ValueError naming every invalid one) and prepare the view-model."""
+    if not _HEADER_TEXT.fullmatch(source_digest):
+        raise ValueError(f"source digest {source_digest!r} must be letters, digits and ':._+-'")
+    if not isinstance(module_name, str) or not module_name:
+        raise ValueError("module_name must be a non-empty string")
+    declared = CompiledInvariants.compile(specs).specs
+    by_id = sorted(declared, key=lambda spec: spec.invariant_id)
+    position = {spec.invariant_id: index for index, spec in enumerate(by_id)}
+    hour_rules = _hour_rules(by_id)
+    windows = _windows(by_id, hour_rules)
+    invariants = tuple(_invariant(i, spec, windows, hour_rules) for i, spec in enumerate(by_id))
+    return ModuleView(
+        module_name=module_name,
+        source_digest=source_digest,
+        compiler_version=__version__,
+        spec_version=SPEC_VERSION,
+        specs=tuple(spec.to_dict() for spec in by_id),
+        declared_order=tuple(position[spec.invariant_id] for spec in declared),
+        invariants=invariants,
+        windows=tuple(windows.values()),
+        hour_rules=tuple(hour_rules.values()),
+        runtime_imports=_runtime_imports(invariants, tuple(windows.values())),
+    )
+
+
+def _window_key(spec: InvariantSpec) -> tuple[int, float] | None:
+    """Sort key and identity of a spec's window; None for drift, which reads no actions."""
+    if spec.type == "drift":
+        return None
+    if spec.window is not None:
+        return (0, spec.window)
+    if spec.window_seconds is not None:
+        return (1, spec.window_seconds)
+    return (2, 0)
+
+
+def _hour_rules(specs: Sequence[InvariantSpec]) -> dict[str, HourRuleView]:
+    metrics = sorted({spec.metric for spec in specs if spec.type == "temporal"})
+    rules: dict[str, HourRuleView] = {}
+    for index, metric in enumerate(metrics):
+        hours = parse_temporal_metric(metric)
+        allowed = tuple(hour for hour in range(24) if hours.allows(hour))
+        rules[metric] = HourRuleView(
+            f"_HOURS_{index}", f"outside_{index}", metric, allowed, hours.zone
+        )
+    return rules
+
+
+def _windows(
+    specs: Sequence[InvariantSpec], hour_rules: Mapping[str, HourRuleView]
+) -> dict[tuple[int, float], WindowView]:
+    keys = sorted({key for key in map(_window_key, specs) if key is not None})
+    terms = sorted({spec.metric for spec in specs if spec.type == "semantic"})
+    term_attr = {term: f"fidelity_{index}" for index, term in enumerate(terms)}
+    windows: dict[tuple[int, float], WindowView] = {}
+    for index, key in enumerate(keys):
+        members = [spec for spec in specs if _window_key(spec) == key]
+        kinds = {(spec.type, "" if spec.type == "ratio" else spec.metric) for spec in members}
+        used_terms = sorted({spec.metric for spec in members if spec.type == "semantic"})
+        used_hours = sorted({spec.metric for spec in members if spec.type == "temporal"})
+        windows[key] = WindowView(
+            class_name=f"_Window{index}",
+            attr=f"_w{index}",
+            kind=_WINDOW_KINDS[key[0]],
+            size=int(key[1]) if key[0] == 0 else None,
+            seconds=float(key[1]) if key[0] == 1 else None,
+            by_action=bool(kinds & _ACTION_KEYED),
+            by_target=bool(kinds & _TARGET_KEYED),
+            hours=tuple(hour_rules[metric] for metric in used_hours),
+            terms=tuple(TermView(term_attr[term], term) for term in used_terms),
+        )
+    return windows
+
+
+def _invariant(
+    index: int,
+    spec: InvariantSpec,
+    windows: Mapping[tuple[int, float], WindowView],
+    hour_rules: Mapping[str, HourRuleView],
+) -> InvariantView:
+    key = _window_key(spec)
+    window = windows[key] if key is not None else None
+    measure, counts, field, keys, member = _measurement(spec, window, hour_rules)
+    return InvariantView(
+        index=index,
+        invariant_id=spec.invariant_id,
+        measure=measure,
+        judge=f"judge_{spec.operator}",
+        threshold=spec.threshold,
+        threshold_upper=spec.threshold_upper,
+        text=detail_text(spec),
+        window=window,
+        counts=counts,
+        snapshot_field=field,
+        keys=keys,
+        member=member,
+        window_seconds=spec.window_seconds,
+    )
+
+
+def _measurement(
+    spec: InvariantSpec, window: WindowView | None, hour_rules: Mapping[str, HourRuleView]
+) -> tuple[str, str, str, tuple[str, ...], str]:
+    """(template macro, counts attribute, snapshot field, keys, window member) for a spec."""
+    by_target = spec.metric in ("target_max", "target_count", "distinct_targets")
+    counts = "by_target" if by_target else "by_action"
+    shares = "target_distribution" if by_target else "action_distribution"
+    match spec.type:
+        case "ratio":
+            return "ratio", "by_action", "action_distribution", split_ratio_metric(spec.metric), ""
+        case "distribution" if spec.metric != "target_count":
+            return "max_share", counts, shares, (), ""
+        case "distribution" | "count":
+            return "distinct", counts, shares, (), ""
+        case "drift":
+            return "drift", "", "drift", (spec.metric,), ""
+        case "semantic":
+            assert window is not None, "semantic invariants read a window"
+            attr = next(term.attr for term in window.terms if term.term == spec.metric)
+            return "semantic", "", "semantic_drift", (spec.metric,), attr
+        case "temporal":
+            return "temporal", "", "", (), hour_rules[spec.metric].attr
+        case "rate":
+            return "rate", "", "", (), ""
+    raise ValueError(f"unknown invariant type {spec.type!r}")
+
+
+def _runtime_imports(
+    invariants: Sequence[InvariantView], windows: Sequence[WindowView]
+) -> tuple[str, ...]:
+    """The runtime names the module uses, sorted as ruff's isort orders them."""
+    names = {"BehavioralState", "EMPTY_SNAPSHOT", "InvariantResult", "Observation", "Snapshot"}
+    names |= {"check_order", "checked_scores", "coerce_state"}
+    for view in invariants:
+        names |= _invariant_imports(view)
+    for window in windows:
+        names |= {"KeyCounts"} if window.by_action or window.by_target else set()
+        names |= {"HourRule"} if window.hours else set()
+        names |= {"ScaledSum", "term_values"} if window.terms else set()
+        names |= {"time_window"} if window.kind == "time" else set()
+    return tuple(sorted(names, key=_isort_key))
+
+
+def _invariant_imports(view: InvariantView) -> set[str]:
+    names = {"DetailText", "finish", view.judge}
+    if view.measure in ("drift", "semantic"):
+        names.add("not_measured")
+    else:
+        names.add("BASIS_EMPTY")
+    if view.measure == "drift" or (view.unwindowed and view.measure in ("ratio", "semantic")):
+        names.add("BASIS_SNAPSHOT")
+    if view.window is not None:
+        names.add(view.window.basis)
+    if view.measure == "ratio":
+        names.add("ratio_value")
+    if view.unwindowed and view.measure == "max_share":
+        names.add("snapshot_max_share")
+    if view.unwindowed and view.measure == "distinct":
+        names.add("snapshot_distinct")
+    return names
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    # ruff's isort: CONSTANTS, then Classes, then functions, each case-sensitively sorted.
+    if name.isupper():
+        return (0, name)
+    return (1, name) if name[0].isupper() else (2, name)

@@ -1,0 +1,251 @@
+"""The compiler pipeline: every stage in order, and the drivers that run it.
+
+``STAGES`` lists the stages; each is a typed, pure function from one record
+to the next, and none calls the next, so a test can run any of them alone:
+
+    parse     CompileRequest  -> LoadedProgram    (semantics/imports.py)
+    check     LoadedProgram   -> CheckedProgram   (semantics/checker.py)
+    lower     CheckedProgram  -> Lowered          (lower.py)
+    generate  Lowered         -> GeneratedPolicy  (generate.py)
+    seal      GeneratedPolicy -> SealedBundle     (seal.py)
+
+A stage given a record with errors passes them on and produces nothing of its
+own, so the loop has no special cases. The drivers (``compile_source``,
+``compile_file``, ``build_bundle``) make the request, run the stages up to the
+one they need, and turn the record into the public result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+from nomotic_dsl.compiler.diagnostics import Diagnostic, DiagnosticBag, render_all
+from nomotic_dsl.compiler.generate import GeneratedPolicy, bundle_contents, generate_policy
+from nomotic_dsl.compiler.lower import Lowered, lower_program
+from nomotic_dsl.compiler.request import (
+    ALL_IMPORTS,
+    BuildOptions,
+    CompileRequest,
+    ImportPolicy,
+    source_date_epoch,
+)
+from nomotic_dsl.compiler.seal import (
+    KeySource,
+    SealedBundle,
+    seal_policy,
+    signing_keys_from,
+    write_bundle_file,
+)
+from nomotic_dsl.compiler.semantics import check_program, display_name, load_program
+from nomotic_dsl.compiler.source import SourceFile, Span
+from nomotic_dsl.ir import ArchetypePrior, BehavioralContract, InvariantSpec
+from nomotic_dsl.ir.spec import SPEC_VERSION
+from nomotic_dsl.runtime.bundle.errors import BundleError
+from nomotic_dsl.runtime.bundle.evaluator import instantiate_evaluator
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+@dataclass(frozen=True, slots=True)
+class Stage(Generic[In, Out]):
+    """One named, pure step of the pipeline."""
+
+    name: str
+    run: Callable[[In], Out]
+
+
+PARSE: Stage[CompileRequest, Any] = Stage("parse", load_program)
+CHECK: Stage[Any, Any] = Stage("check", check_program)
+LOWER: Stage[Any, Lowered] = Stage("lower", lower_program)
+GENERATE: Stage[Lowered, GeneratedPolicy] = Stage("generate", generate_policy)
+SEAL: Stage[GeneratedPolicy, SealedBundle] = Stage("seal", seal_policy)
+STAGES: tuple[Stage[Any, Any], ...] = (PARSE, CHECK, LOWER, GENERATE, SEAL)
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+
+
+def run_stages(given: Any, *, first: str = "parse", last: str = "seal") -> Any:
+    """Run the stages from ``first`` to ``last`` (inclusive) on ``given``."""
+    start, stop = STAGE_NAMES.index(first), STAGE_NAMES.index(last)
+    value = given
+    for stage in STAGES[start : stop + 1]:
+        value = stage.run(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an invariant's rule was written: file name, 1-based line and column, span."""
+
+    file: str
+    line: int
+    column: int
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    """Everything a compilation produced; lists are empty when ``ok`` is False."""
+
+    ok: bool
+    diagnostics: list[Diagnostic]
+    invariants: list[InvariantSpec] = field(default_factory=list)
+    contracts: list[BehavioralContract] = field(default_factory=list)
+    archetypes: list[ArchetypePrior] = field(default_factory=list)
+    # Every source text read, keyed by its stable relative name (never an absolute path).
+    sources: dict[str, str] = field(default_factory=dict)
+    root: str = "<input>"
+    origins: dict[str, Origin] = field(default_factory=dict)
+    # The lower stage's record, from which generate and seal continue.
+    program: Lowered | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The diagnostics that are errors."""
+        return [item for item in self.diagnostics if item.is_error]
+
+    def render(self) -> str:
+        """Every diagnostic in full form (source line and caret)."""
+        return render_all(self.diagnostics, self.sources)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``nomo compile`` prints: specs, contracts and archetypes under a spec version."""
+        return {
+            "spec_version": SPEC_VERSION,
+            "invariants": [spec.to_dict() for spec in self.invariants],
+            "contracts": [contract.to_dict() for contract in self.contracts],
+            "archetypes": [prior.to_dict() for prior in self.archetypes],
+        }
+
+
+def result_of(lowered: Lowered) -> CompileResult:
+    """The public result of a lowered program, diagnostics in file and position order."""
+    files = lowered.loaded.sources
+    order = {name: index for index, name in enumerate(files)}
+    diagnostics = sorted(
+        lowered.diagnostics,
+        key=lambda d: (order.get(d.file, -1), d.span.start, d.span.end, d.code, d.message),
+    )
+    root = lowered.loaded.request.source.name
+    sources = {name: source.text for name, source in files.items()}
+    if not lowered.ok:
+        return CompileResult(False, diagnostics, sources=sources, root=root, program=lowered)
+    origins = {}
+    for item in lowered.invariants:
+        position = item.rule.source.position(item.rule.facts.span.start)
+        origins[item.spec.invariant_id] = Origin(
+            item.rule.source.name, position.line, position.column, item.rule.facts.span
+        )
+    return CompileResult(
+        ok=True,
+        diagnostics=diagnostics,
+        invariants=[item.spec for item in lowered.invariants],
+        contracts=list(lowered.contracts),
+        archetypes=list(lowered.archetypes),
+        sources=sources,
+        root=root,
+        origins=origins,
+        program=lowered,
+    )
+
+
+def compile_request(request: CompileRequest) -> CompileResult:
+    """Run parse, check and lower for a request."""
+    lowered: Lowered = run_stages(request, last="lower")
+    return result_of(lowered)
+
+
+def compile_source(
+    text: str,
+    filename: str = "<input>",
+    *,
+    imports: ImportPolicy = ALL_IMPORTS,
+    created_at: float | None = None,
+) -> CompileResult:
+    """Compile .nomo text; relative imports resolve from the current directory.
+
+    ``imports`` limits what the text may import (the HTTP API passes
+    ``STDLIB_ONLY``); ``created_at`` stamps contracts, defaulting to
+    ``SOURCE_DATE_EPOCH`` or 0.
+    """
+    stamp = source_date_epoch() if created_at is None else created_at
+    return compile_request(CompileRequest(SourceFile(filename, text), None, imports, stamp))
+
+
+def compile_file(path: str | os.PathLike[str], *, created_at: float | None = None) -> CompileResult:
+    """Compile a .nomo file; an unreadable file is reported as a diagnostic."""
+    given = Path(path)
+    name = display_name(given)
+    try:
+        text = given.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        source = SourceFile(name, "")
+        bag = DiagnosticBag(source)
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        bag.report("NMO205", Span(0, 0), f"cannot read {name!r}: {reason}")
+        return CompileResult(False, list(bag.items), sources={}, root=name)
+    stamp = source_date_epoch() if created_at is None else created_at
+    request = CompileRequest(SourceFile(name, text), given.resolve(), ALL_IMPORTS, stamp)
+    return compile_request(request)
+
+
+def _with_build(lowered: Lowered, options: BuildOptions) -> Lowered:
+    """The same program with the build options the generate and seal stages read."""
+    loaded = replace(lowered.loaded, request=replace(lowered.loaded.request, build=options))
+    return replace(lowered, loaded=loaded)
+
+
+def build_bundle(
+    source: CompileResult | str | os.PathLike[str],
+    signing_keys: KeySource | Sequence[KeySource],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    revision: int = 1,
+    not_before: int | None = None,
+    expires: int | None = None,
+    agent: str | None = None,
+    name: str | None = None,
+) -> bytes:
+    """Compile (when given a path), generate, seal; write atomically to ``out`` when given."""
+    result = compile_file(source) if isinstance(source, str | os.PathLike) else source
+    if not result.ok or result.program is None:
+        raise BundleError("the policy has errors; run `nomo check` to see them")
+    options = BuildOptions(
+        agent=agent,
+        name=name,
+        signing_keys=tuple(signing_keys_from(signing_keys)),
+        revision=revision,
+        not_before=not_before,
+        expires=expires,
+    )
+    sealed: SealedBundle = run_stages(_with_build(result.program, options), first="generate")
+    assert sealed.data is not None  # the program had no errors
+    if out is not None:
+        write_bundle_file(out, sealed.data)
+    return sealed.data
+
+
+def generated_source(result: CompileResult, agent: str | None = None) -> str:
+    """The evaluator module the generate stage writes for a compiled policy."""
+    if not result.ok or result.program is None:
+        raise BundleError("the policy has errors; run `nomo check` to see them")
+    generated: GeneratedPolicy = generate_policy(
+        _with_build(result.program, BuildOptions(agent=agent))
+    )
+    assert generated.contents is not None
+    return generated.contents.evaluator_source
+
+
+def policy_evaluator(result: CompileResult, agent: str | None = None) -> ModuleType:
+    """The generated evaluator of a compiled policy, loaded without a bundle."""
+    contents = bundle_contents(
+        result.contracts, result.invariants, result.sources, result.root, agent=agent
+    )
+    return instantiate_evaluator(
+        contents.evaluator_source, f"<policy:{contents.name}>/policy_evaluator.py", contents.specs
+    )

@@ -1,0 +1,348 @@
+"""The AST builder: Lark parse tree -> ``nomotic_dsl.compiler.ast`` nodes.
+
+Input: a parse tree from ``nomotic_dsl.compiler.syntax.parser`` and a ``DiagnosticBag``.
+Output: an ``ast.Module``. Stage: parse tree -> AST. The grammar accepts a few
+common mistakes (`=` for `==`, `=>`, a window with no unit, bad escapes) so
+this builder can explain them precisely; it records each problem in the bag
+and keeps building, and it never raises for bad input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark import Token, Transformer, Tree, v_args
+from lark.tree import Meta
+
+from nomotic_dsl.compiler import ast
+from nomotic_dsl.compiler.diagnostics import DiagnosticBag
+from nomotic_dsl.compiler.source import Span
+
+# Spelling mistakes the grammar accepts on purpose: written -> meant, code.
+_OPERATOR_FIXES: dict[str, tuple[str, str]] = {
+    "=": ("==", "NMO102"),
+    "=>": (">=", "NMO103"),
+    "=<": ("<=", "NMO103"),
+}
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
+
+
+def _meta_span(meta: Meta) -> Span:
+    if getattr(meta, "empty", True):
+        return Span(0, 0)
+    return Span(meta.start_pos, meta.end_pos)
+
+
+def _token_span(token: Token) -> Span:
+    start = token.start_pos or 0
+    end = token.end_pos if token.end_pos is not None else start + len(str(token))
+    return Span(start, end)
+
+
+def _present(children: list[Any]) -> list[Any]:
+    return [child for child in children if child is not None]
+
+
+@v_args(meta=True)
+class AstBuilder(Transformer[Token, ast.Module]):
+    """Explicit tree -> AST conversion, one method per grammar rule."""
+
+    def __init__(self, bag: DiagnosticBag) -> None:
+        super().__init__(visit_tokens=False)
+        self.bag = bag
+
+    # ---- tokens ------------------------------------------------------------
+
+    def _name(self, token: Token | ast.Name) -> ast.Name:
+        if isinstance(token, ast.Name):
+            return token
+        if token.type == "STRING":
+            return ast.Name(text=self._unquote(token), span=_token_span(token))
+        return ast.Name(text=str(token), span=_token_span(token))
+
+    def _unquote(self, token: Token) -> str:
+        body, out, index = str(token)[1:-1], [], 0
+        while index < len(body):
+            char = body[index]
+            if char == "\\" and index + 1 < len(body):
+                escaped = body[index + 1]
+                if escaped not in _ESCAPES:
+                    start = (token.start_pos or 0) + 1 + index
+                    self.bag.report(
+                        "NMO105",
+                        Span(start, start + 2),
+                        f"unknown escape `\\{escaped}` in a string",
+                        'only `\\"`, `\\\\` and `\\n` are escapes; write `\\\\` for a backslash',
+                    )
+                out.append(_ESCAPES.get(escaped, escaped))
+                index += 2
+                continue
+            out.append(char)
+            index += 1
+        return "".join(out)
+
+    # ---- file and declarations --------------------------------------------
+
+    def start(self, meta: Meta, children: list[Any]) -> ast.Module:
+        return ast.Module(statements=tuple(_present(children)), span=_meta_span(meta))
+
+    def import_stmt(self, meta: Meta, children: list[Any]) -> ast.Import:
+        return ast.Import(path=self._name(children[0]).text, span=_meta_span(meta))
+
+    def const_decl(self, meta: Meta, children: list[Any]) -> ast.ConstDecl:
+        name, value = children
+        return ast.ConstDecl(name=self._name(name), value=value, span=_meta_span(meta))
+
+    def invariant_decl(self, meta: Meta, children: list[Any]) -> ast.InvariantDecl:
+        name, description, rule = children
+        text = None if description is None else self._name(description).text
+        return ast.InvariantDecl(
+            name=self._name(name), description=text, rule=rule, span=_meta_span(meta)
+        )
+
+    def use_stmt(self, meta: Meta, children: list[Any]) -> ast.UseStmt:
+        return ast.UseStmt(name=self._name(children[0]), span=_meta_span(meta))
+
+    def pack_decl(self, meta: Meta, children: list[Any]) -> ast.PackDecl:
+        name, *items = children
+        return ast.PackDecl(name=self._name(name), items=tuple(items), span=_meta_span(meta))
+
+    def archetype_decl(self, meta: Meta, children: list[Any]) -> ast.ArchetypeDecl:
+        name, *items = children
+        return ast.ArchetypeDecl(name=self._name(name), items=tuple(items), span=_meta_span(meta))
+
+    def distribution_block(self, meta: Meta, children: list[Any]) -> ast.DistributionBlock:
+        kind = children[0]
+        shares = tuple(child for child in children[1:] if isinstance(child, ast.Share))
+        return ast.DistributionBlock(kind=kind.text, shares=shares, span=_meta_span(meta))
+
+    def share(self, meta: Meta, children: list[Any]) -> ast.Share:
+        return ast.Share(name=children[0], value=children[1], span=_meta_span(meta))
+
+    def active_hours(self, meta: Meta, children: list[Any]) -> ast.ActiveHours:
+        return ast.ActiveHours(hours=children[0], zone=children[1], span=_meta_span(meta))
+
+    def baseline_rate(self, meta: Meta, children: list[Any]) -> ast.BaselineRate:
+        value, per = children
+        per_name = None if per is None else self._name(per)
+        return ast.BaselineRate(value=value, per=per_name, span=_meta_span(meta))
+
+    # ---- contracts -----------------------------------------------------------
+
+    def contract_decl(self, meta: Meta, children: list[Any]) -> ast.ContractDecl:
+        agent, *items = children
+        return ast.ContractDecl(
+            agent_id=self._name(agent), items=tuple(items), span=_meta_span(meta)
+        )
+
+    def version(self, meta: Meta, children: list[Any]) -> ast.VersionDecl:
+        return ast.VersionDecl(value=children[0], span=_meta_span(meta))
+
+    def certificate(self, meta: Meta, children: list[Any]) -> ast.CertificateDecl:
+        text = self._name(children[0]).text
+        return ast.CertificateDecl(certificate=text, span=_meta_span(meta))
+
+    def contract_archetype(self, meta: Meta, children: list[Any]) -> ast.ContractArchetype:
+        return ast.ContractArchetype(name=self._name(children[0]), span=_meta_span(meta))
+
+    def scope(self, meta: Meta, children: list[Any]) -> ast.ScopeDecl:
+        return ast.ScopeDecl(entries=tuple(children), span=_meta_span(meta))
+
+    def scope_entry(self, meta: Meta, children: list[Any]) -> ast.ScopeEntry:
+        kind, *names = children
+        return ast.ScopeEntry(kind=kind.text, names=tuple(names), span=_meta_span(meta))
+
+    def trust(self, meta: Meta, children: list[Any]) -> ast.TrustDecl:
+        return ast.TrustDecl(settings=tuple(children), span=_meta_span(meta))
+
+    def anchor(self, meta: Meta, children: list[Any]) -> ast.AnchorDecl:
+        term, *items = children
+        actions: list[ast.Name] = []
+        description: str | None = None
+        for kind, value in items:
+            if kind == "actions":
+                actions.extend(value)
+            else:
+                description = value
+        return ast.AnchorDecl(
+            term=self._name(term),
+            actions=tuple(actions),
+            description=description,
+            span=_meta_span(meta),
+        )
+
+    def anchor_actions(self, meta: Meta, children: list[Any]) -> tuple[str, list[ast.Name]]:
+        return ("actions", list(children))
+
+    def anchor_description(self, meta: Meta, children: list[Any]) -> tuple[str, str]:
+        return ("description", self._name(children[0]).text)
+
+    def drift_thresholds(self, meta: Meta, children: list[Any]) -> ast.DriftThresholds:
+        return ast.DriftThresholds(settings=tuple(children[1:]), span=_meta_span(meta))
+
+    def expected(self, meta: Meta, children: list[Any]) -> ast.ExpectedDecl:
+        return ast.ExpectedDecl(block=children[0], span=_meta_span(meta))
+
+    def setting(self, meta: Meta, children: list[Any]) -> ast.Setting:
+        return ast.Setting(name=self._name(children[0]), value=children[1], span=_meta_span(meta))
+
+    # ---- rules ---------------------------------------------------------------
+
+    def plain_rule(self, meta: Meta, children: list[Any]) -> ast.PlainRule:
+        kind, metric, comparison, window = children
+        return ast.PlainRule(
+            kind=kind, metric=metric, comparison=comparison, window=window, span=_meta_span(meta)
+        )
+
+    def rule_kind(self, meta: Meta, children: list[Any]) -> ast.Name:
+        return self._name(children[0])
+
+    def ratio_metric(self, meta: Meta, children: list[Any]) -> ast.RatioMetric:
+        numerator, denominator = (self._name(child) for child in children)
+        return ast.RatioMetric(numerator=numerator, denominator=denominator, span=_meta_span(meta))
+
+    def name_metric(self, meta: Meta, children: list[Any]) -> ast.NameMetric:
+        return ast.NameMetric(name=self._name(children[0]), span=_meta_span(meta))
+
+    def term_metric(self, meta: Meta, children: list[Any]) -> ast.TermMetric:
+        return ast.TermMetric(term=self._name(children[0]), span=_meta_span(meta))
+
+    def hours_metric(self, meta: Meta, children: list[Any]) -> ast.HoursMetric:
+        return ast.HoursMetric(hours=children[0], zone=children[1], span=_meta_span(meta))
+
+    def outside_hours(self, meta: Meta, children: list[Any]) -> ast.OutsideHours:
+        return ast.OutsideHours(hours=children[0], zone=children[1], span=_meta_span(meta))
+
+    def distinct_count(self, meta: Meta, children: list[Any]) -> ast.DistinctCount:
+        bound, value, subject, window = children
+        return ast.DistinctCount(
+            bound=bound.text,
+            value=value,
+            subject=self._name(subject),
+            window=window,
+            span=_meta_span(meta),
+        )
+
+    def single_share(self, meta: Meta, children: list[Any]) -> ast.SingleShare:
+        subject, comparison, window = children
+        return ast.SingleShare(
+            subject=self._name(subject),
+            comparison=comparison,
+            window=window,
+            span=_meta_span(meta),
+        )
+
+    def fidelity(self, meta: Meta, children: list[Any]) -> ast.Fidelity:
+        term, comparison, window = children
+        return ast.Fidelity(
+            term=self._name(term), comparison=comparison, window=window, span=_meta_span(meta)
+        )
+
+    def hours(self, meta: Meta, children: list[Any]) -> ast.Hours:
+        start, end = (self._number(token) for token in children)
+        return ast.Hours(start=start, end=end, span=_meta_span(meta))
+
+    def zone(self, meta: Meta, children: list[Any]) -> ast.Zone:
+        name = self._name(children[0])  # the span is the zone's name, where problems lie
+        return ast.Zone(name=name.text, span=name.span)
+
+    # ---- comparisons and windows ----------------------------------------------
+
+    def compare(self, meta: Meta, children: list[Any]) -> ast.Comparison:
+        token, value = children
+        written = str(token)
+        operator = written
+        if written in _OPERATOR_FIXES:
+            operator, code = _OPERATOR_FIXES[written]
+            self.bag.report(
+                code,
+                _token_span(token),
+                f"`{written}` is not a comparison operator",
+                f"write `{operator}`",
+            )
+        return ast.Comparison(operator=operator, value=value, span=_meta_span(meta))
+
+    def between(self, meta: Meta, children: list[Any]) -> ast.Comparison:
+        lower, upper = children
+        return ast.Comparison(operator="between", value=lower, upper=upper, span=_meta_span(meta))
+
+    def word_compare(self, meta: Meta, children: list[Any]) -> ast.Comparison:
+        word, value = children
+        return ast.Comparison(operator=word.text, value=value, span=_meta_span(meta))
+
+    def window(self, meta: Meta, children: list[Any]) -> ast.Window:
+        value, unit = children
+        span = _meta_span(meta)
+        if unit is None and isinstance(value, ast.NumberLit):
+            amount = value.text
+            self.bag.report(
+                "NMO104",
+                value.span,
+                f"the window `over {amount}` has no unit",
+                f"add a unit: `{amount} actions` or `{amount}s`",
+            )
+        return ast.Window(value=value, unit=None if unit is None else unit.text, span=span)
+
+    def _keyword(self, meta: Meta, children: list[Any]) -> ast.Name:
+        return ast.Name(text=" ".join(str(token) for token in children), span=_meta_span(meta))
+
+    dist_kind = scope_kind = window_unit = bound_word = word_op = _keyword
+
+    # ---- values ----------------------------------------------------------------
+
+    def _number(self, token: Token, sign: float = 1.0) -> ast.NumberLit:
+        text = ("-" if sign < 0 else "") + str(token)
+        return ast.NumberLit(value=sign * float(token), text=text, span=_token_span(token))
+
+    def number(self, meta: Meta, children: list[Any]) -> ast.NumberLit:
+        return self._number(children[0])
+
+    def negative(self, meta: Meta, children: list[Any]) -> ast.NumberLit:
+        literal = self._number(children[0], sign=-1.0)
+        return ast.NumberLit(value=literal.value, text=literal.text, span=_meta_span(meta))
+
+    def percent(self, meta: Meta, children: list[Any]) -> ast.PercentLit:
+        token = children[0]
+        share = float(str(token)[:-1]) / 100
+        return ast.PercentLit(value=share, text=str(token), span=_token_span(token))
+
+    def unit_number(self, meta: Meta, children: list[Any]) -> ast.UnitNumber:
+        token = children[0]
+        amount, unit = _split_unit(str(token))
+        return ast.UnitNumber(amount=amount, unit=unit, text=str(token), span=_token_span(token))
+
+    def baseline(self, meta: Meta, children: list[Any]) -> ast.BaselineRef:
+        if not children:
+            return ast.BaselineRef(multiplier=1.0, text="baseline", span=_meta_span(meta))
+        amount, unit = _split_unit(str(children[0]))
+        text = f"{children[0]} baseline"
+        if unit != "x":
+            self.bag.report(
+                "NMO203",
+                _token_span(children[0]),
+                f"unknown multiplier unit `{unit}`",
+                f"write `{_format_amount(amount)}x baseline`",
+            )
+        return ast.BaselineRef(multiplier=amount, text=text, span=_meta_span(meta))
+
+    def constant_ref(self, meta: Meta, children: list[Any]) -> ast.ConstRef:
+        return ast.ConstRef(name=str(children[0]), span=_token_span(children[0]))
+
+    def name(self, meta: Meta, children: list[Any]) -> ast.Name:
+        return self._name(children[0])
+
+
+def _split_unit(text: str) -> tuple[float, str]:
+    index = 0
+    while index < len(text) and (text[index].isdigit() or text[index] == "."):
+        index += 1
+    return float(text[:index]), text[index:]
+
+
+def _format_amount(amount: float) -> str:
+    return str(int(amount)) if amount == int(amount) else str(amount)
+
+
+def build_module(tree: Tree, bag: DiagnosticBag) -> ast.Module:
+    """Convert a parse tree to a Module, recording problems in ``bag``."""
+    return AstBuilder(bag).transform(tree)

@@ -1,0 +1,39 @@
+"""The Lark LALR parser for .nomo, built once per process.
+
+Input: source text. Output: a Lark parse tree (with positions), or a Lark
+exception that ``nomotic_dsl.compiler.syntax.parse_errors`` turns into a diagnostic. Stage:
+text -> parse tree. The grammar lives in ``grammar/nomo.lark`` and is found
+through ``nomotic_dsl.resources`` so an installed wheel reads its own copy.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from lark import Lark, Tree
+
+from nomotic_dsl.resources import grammar_dir
+
+GRAMMAR_FILE = "nomo.lark"
+
+
+def grammar_text() -> str:
+    """The grammar's source text."""
+    return (grammar_dir() / GRAMMAR_FILE).read_text(encoding="utf-8")
+
+
+@cache
+def nomo_parser() -> Lark:
+    """The cached LALR parser (contextual lexer, positions propagated)."""
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse_tree(text: str) -> Tree:
+    """Parse source text; Lark's exceptions propagate to the caller."""
+    return nomo_parser().parse(text)

@@ -1,0 +1,128 @@
+"""What a bundle holds, for people and pipelines, without running any of it.
+
+Input: a bundle file and, optionally, trusted verify keys. Output: a JSON-clean
+description (members, digests, signatures, revision, validity, contract
+summary, invariants) and its text rendering. Stage: bundle tooling behind
+``nomo inspect``. The generated module is shown by digest and size only; it is
+never compiled, let alone run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nacl.signing import VerifyKey
+
+from nomotic_dsl.runtime.bundle.archive import read_archive
+from nomotic_dsl.runtime.bundle.errors import BundleError
+from nomotic_dsl.runtime.bundle.keys import key_id
+from nomotic_dsl.runtime.bundle.loader import TrustSource, read_bundle_file, trusted_keys_from
+from nomotic_dsl.runtime.bundle.manifest import CONTRACT_NAME, SPECS_NAME, Manifest
+from nomotic_dsl.runtime.bundle.signing import ManifestSignature, verify_signatures
+from nomotic_dsl.runtime.bundle.verify import (
+    check_digests,
+    check_member_set,
+    format_time,
+    parse_contract,
+    parse_specs,
+    read_envelope,
+)
+
+_CONTRACT_SUMMARY_FIELDS = ("agent_id", "version", "archetype", "certificate_id", "contract_id")
+
+
+def describe_bundle(
+    path: str | os.PathLike[str], trusted_keys: Iterable[TrustSource] = ()
+) -> dict[str, Any]:
+    """Check structure and digests, then describe the bundle; signatures checked if keys given."""
+    members = read_archive(read_bundle_file(path))
+    manifest, signatures = read_envelope(members)
+    check_member_set(manifest, members)
+    check_digests(manifest, members)
+    trusted = trusted_keys_from(list(trusted_keys))
+    return {
+        "name": manifest.name,
+        "agent_id": manifest.agent_id,
+        "revision": manifest.revision,
+        "format": manifest.format,
+        "compiler_version": manifest.compiler_version,
+        "source_digest": manifest.source_digest,
+        "manifest_sha256": manifest.sha256(),
+        "validity": _validity(manifest),
+        "members": [
+            {"name": name, "sha256": digest.sha256, "size": digest.size}
+            for name, digest in manifest.members
+        ],
+        "signatures": _signatures(manifest, signatures, trusted),
+        "contract": _contract_summary(parse_contract(members[CONTRACT_NAME])),
+        "invariants": [spec.to_dict() for spec in parse_specs(members[SPECS_NAME])],
+    }
+
+
+def render_description(description: Mapping[str, Any]) -> str:
+    """The text form of ``describe_bundle``."""
+    validity = description["validity"]
+    lines = [
+        f"bundle {description['name']} revision {description['revision']} "
+        f"({description['format']}, compiler {description['compiler_version']})",
+        f"valid from {validity['not_before_time'] or 'any time'} "
+        f"until {validity['expires_time'] or 'no expiry'}",
+        "members:",
+        *(f"  {m['sha256']}  {m['size']:>8}  {m['name']}" for m in description["members"]),
+        "signatures:",
+        *(f"  key {s['key_id']}: {s['status']}" for s in description["signatures"]),
+    ]
+    contract = description["contract"]
+    lines.append(
+        "contract: none"
+        if contract is None
+        else "contract: " + ", ".join(f"{field}={contract[field]}" for field in contract)
+    )
+    lines.append(f"invariants ({len(description['invariants'])}):")
+    lines.extend(
+        f"  {spec['invariant_id']}: {spec['description'] or spec['type'] + ' ' + spec['metric']}"
+        for spec in description["invariants"]
+    )
+    return "\n".join(lines)
+
+
+def _validity(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "not_before": manifest.not_before,
+        "expires": manifest.expires,
+        "not_before_time": None
+        if manifest.not_before is None
+        else format_time(manifest.not_before),
+        "expires_time": None if manifest.expires is None else format_time(manifest.expires),
+    }
+
+
+def _signatures(
+    manifest: Manifest, signatures: tuple[ManifestSignature, ...], trusted: list[VerifyKey]
+) -> list[dict[str, str]]:
+    by_id = {key_id(key): key for key in trusted}
+    described = []
+    for signature in signatures:
+        key = by_id.get(signature.key_id)
+        if key is None:
+            status = "not checked (key not trusted here)"
+        else:
+            try:
+                verify_signatures(manifest.to_bytes(), (signature,), [key])
+                status = "verified"
+            except BundleError:
+                status = "INVALID"
+        described.append({"key_id": signature.key_id, "status": status})
+    return described
+
+
+def _contract_summary(contract: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if contract is None:
+        return None
+    summary = {
+        field: contract.get(field) for field in _CONTRACT_SUMMARY_FIELDS if field in contract
+    }
+    summary["invariants"] = len(contract.get("invariants") or ())
+    return summary

@@ -1,0 +1,249 @@
+"""The bundle manifest: what a bundle claims to hold, and the bytes that get signed.
+
+Input: member contents and bundle metadata (or manifest bytes read back).
+Output: a frozen ``Manifest`` and its canonical JSON bytes. Stage: sealed bundle.
+
+The manifest is canonical JSON (``nomotic_dsl.ir.canonical``): keys sorted, no
+whitespace, so one manifest has exactly one byte form and a signature over
+those bytes covers its meaning. A manifest read back that is not in canonical
+form is refused, because two byte forms of one manifest would let a bundle
+change without its digest changing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nomotic_dsl.ir.canonical import canonical_json
+from nomotic_dsl.runtime.bundle.errors import BundleError
+
+FORMAT_VERSION = "nomo-bundle/1"
+MANIFEST_NAME = "manifest.json"
+SIGNATURES_NAME = "signatures.json"
+CONTRACT_NAME = "contract.json"
+SPECS_NAME = "specs.json"
+EVALUATOR_NAME = "policy_evaluator.py"
+SOURCES_DIR = "sources/"
+# Members listed in every manifest; sources/ members are listed as well, but
+# their number depends on the policy. signatures.json is never listed: it signs
+# the manifest, so it cannot be covered by it.
+FIXED_MEMBERS: tuple[str, ...] = (CONTRACT_NAME, EVALUATOR_NAME, SPECS_NAME)
+
+_MANIFEST_KEYS = frozenset(
+    {
+        "format",
+        "name",
+        "agent_id",
+        "revision",
+        "not_before",
+        "expires",
+        "compiler_version",
+        "source_digest",
+        "members",
+    }
+)
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDigest:
+    """The SHA-256 (hex) and size in bytes of one member."""
+
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, content: bytes) -> MemberDigest:
+        """Digest a member's content."""
+        return cls(hashlib.sha256(content).hexdigest(), len(content))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"sha256": ..., "size": ...}``."""
+        return {"sha256": self.sha256, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """Bundle metadata and the digest of every member except signatures.json."""
+
+    name: str
+    agent_id: str | None
+    revision: int
+    not_before: int | None
+    expires: int | None
+    compiler_version: str
+    source_digest: str
+    members: tuple[tuple[str, MemberDigest], ...]
+    format: str = FORMAT_VERSION
+
+    def member_names(self) -> tuple[str, ...]:
+        """Names of the listed members, sorted."""
+        return tuple(name for name, _ in self.members)
+
+    def digest_of(self, name: str) -> MemberDigest | None:
+        """The listed digest of a member, or None when the manifest does not list it."""
+        return dict(self.members).get(name)
+
+    def source_names(self) -> tuple[str, ...]:
+        """The listed ``sources/`` members, sorted."""
+        return tuple(name for name in self.member_names() if name.startswith(SOURCES_DIR))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as stored in manifest.json."""
+        return {
+            "format": self.format,
+            "name": self.name,
+            "agent_id": self.agent_id,
+            "revision": self.revision,
+            "not_before": self.not_before,
+            "expires": self.expires,
+            "compiler_version": self.compiler_version,
+            "source_digest": self.source_digest,
+            "members": {name: digest.to_dict() for name, digest in self.members},
+        }
+
+    def to_bytes(self) -> bytes:
+        """The canonical bytes: what manifest.json holds and what signatures cover."""
+        return canonical_json(self.to_dict())
+
+    def sha256(self) -> str:
+        """SHA-256 of the canonical bytes; identifies this exact manifest."""
+        return hashlib.sha256(self.to_bytes()).hexdigest()
+
+
+def make_manifest(
+    *,
+    name: str,
+    agent_id: str | None,
+    revision: int,
+    not_before: int | None,
+    expires: int | None,
+    compiler_version: str,
+    members: Mapping[str, bytes],
+) -> Manifest:
+    """Describe ``members`` (name -> content); checks the metadata like a read-back would."""
+    digests = tuple((member, MemberDigest.of(members[member])) for member in sorted(members))
+    manifest = Manifest(
+        name=name,
+        agent_id=agent_id,
+        revision=revision,
+        not_before=not_before,
+        expires=expires,
+        compiler_version=compiler_version,
+        source_digest=sources_digest(members),
+        members=digests,
+    )
+    _check_metadata(manifest.to_dict())
+    return manifest
+
+
+def sources_digest(members: Mapping[str, bytes]) -> str:
+    """One digest over every source member, names and contents, in name order."""
+    hasher = hashlib.sha256()
+    for member in sorted(members):
+        if member.startswith(SOURCES_DIR):
+            hasher.update(canonical_json([member, hashlib.sha256(members[member]).hexdigest()]))
+    return hasher.hexdigest()
+
+
+def parse_manifest(content: bytes) -> Manifest:
+    """Read manifest.json back; refuse anything malformed or not in canonical form."""
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{MANIFEST_NAME} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BundleError(f"{MANIFEST_NAME} must be a JSON object")
+    _check_metadata(data)
+    manifest = Manifest(
+        format=data["format"],
+        name=data["name"],
+        agent_id=data["agent_id"],
+        revision=data["revision"],
+        not_before=data["not_before"],
+        expires=data["expires"],
+        compiler_version=data["compiler_version"],
+        source_digest=data["source_digest"],
+        members=_parse_members(data["members"]),
+    )
+    if manifest.to_bytes() != content:
+        raise BundleError(f"{MANIFEST_NAME} is not in canonical form")
+    return manifest
+
+
+def _check_metadata(data: Mapping[str, Any]) -> None:
+    keys = set(data)
+    if keys != _MANIFEST_KEYS:
+        missing = sorted(_MANIFEST_KEYS - keys)
+        unknown = sorted(keys - _MANIFEST_KEYS)
+        raise BundleError(
+            f"{MANIFEST_NAME} fields are wrong (missing: {', '.join(missing) or 'none'}; "
+            f"unknown: {', '.join(unknown) or 'none'})"
+        )
+    _require(isinstance(data["format"], str), "format must be a string")
+    _require(
+        isinstance(data["name"], str) and bool(_NAME.fullmatch(data["name"])),
+        f"name {data['name']!r} must be 1-128 characters of letters, digits, . _ : @ -",
+    )
+    agent_id = data["agent_id"]
+    _require(
+        agent_id is None or (isinstance(agent_id, str) and bool(agent_id)),
+        "agent_id must be a non-empty string or null",
+    )
+    _require(
+        _is_whole(data["revision"]) and data["revision"] >= 0,
+        "revision must be a whole number, 0 or more",
+    )
+    for field_name in ("not_before", "expires"):
+        value = data[field_name]
+        _require(
+            value is None or (_is_whole(value) and value >= 0),
+            f"{field_name} must be Unix seconds (a whole number, 0 or more) or null",
+        )
+    if data["not_before"] is not None and data["expires"] is not None:
+        _require(data["not_before"] < data["expires"], "not_before must be earlier than expires")
+    _require(
+        isinstance(data["compiler_version"], str) and bool(data["compiler_version"]),
+        "compiler_version must be a non-empty string",
+    )
+    _require(
+        isinstance(data["source_digest"], str)
+        and bool(_SHA256_HEX.fullmatch(data["source_digest"])),
+        "source_digest must be 64 lowercase hex characters",
+    )
+
+
+def _parse_members(raw: Any) -> tuple[tuple[str, MemberDigest], ...]:
+    _require(isinstance(raw, dict), "members must be an object")
+    members: list[tuple[str, MemberDigest]] = []
+    for name in sorted(raw):
+        entry = raw[name]
+        _require(
+            isinstance(entry, dict) and set(entry) == {"sha256", "size"},
+            f"members[{name!r}] must have exactly sha256 and size",
+        )
+        _require(
+            isinstance(entry["sha256"], str) and bool(_SHA256_HEX.fullmatch(entry["sha256"])),
+            f"members[{name!r}].sha256 must be 64 lowercase hex characters",
+        )
+        _require(
+            _is_whole(entry["size"]) and entry["size"] >= 0,
+            f"members[{name!r}].size must be a whole number",
+        )
+        members.append((name, MemberDigest(entry["sha256"], entry["size"])))
+    return tuple(members)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise BundleError(f"{MANIFEST_NAME}: {message}")

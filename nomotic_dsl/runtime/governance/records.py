@@ -1,0 +1,154 @@
+"""What the governance runtime hands back: verdict records, drift exceedances, provenance.
+
+Input: one evaluation's pieces (verdict, observation, contract, invariant
+results, drift scores). Output: frozen records with JSON-clean ``to_dict()``
+and the verdict metadata a caller stores with its own verdict. Stage: runtime
+output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from nomotic_dsl.ir.contract import BehavioralContract
+from nomotic_dsl.ir.frozen import freeze, thaw
+from nomotic_dsl.runtime.interpreter.judge import STATUSES
+from nomotic_dsl.runtime.interpreter.result import InvariantResult
+from nomotic_dsl.runtime.interpreter.state import Observation
+
+
+@dataclass(frozen=True, slots=True)
+class DriftExceedance:
+    """One distribution whose drift score went above the contract's threshold."""
+
+    distribution: str
+    score: float
+    threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"distribution", "score", "threshold"}``, as recorded in verdict metadata."""
+        return {"distribution": self.distribution, "score": self.score, "threshold": self.threshold}
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Running counts for one agent since the runtime started."""
+
+    agent_id: str
+    records: int
+    satisfied: int
+    approaching: int
+    violated: int
+    drift_exceedances: int
+
+    @property
+    def evaluations(self) -> int:
+        """Invariant results counted: satisfied + approaching + violated."""
+        return self.satisfied + self.approaching + self.violated
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-clean counts."""
+        return {
+            "agent_id": self.agent_id,
+            "records": self.records,
+            "satisfied": self.satisfied,
+            "approaching": self.approaching,
+            "violated": self.violated,
+            "drift_exceedances": self.drift_exceedances,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerdictRecord:
+    """One verdict on one action, and what the agent's contract said about it."""
+
+    agent_id: str
+    verdict: str
+    observation: Observation
+    contract_id: str | None
+    contract_version: int | None
+    results: tuple[InvariantResult, ...]
+    drift: Mapping[str, float]
+    exceedances: tuple[DriftExceedance, ...]
+    metadata: Mapping[str, Any]
+
+    @classmethod
+    def without_contract(
+        cls, agent_id: str, verdict: str, observation: Observation, drift: Mapping[str, float]
+    ) -> VerdictRecord:
+        """A record for an agent with no active contract (or with contracts disabled)."""
+        return cls(
+            agent_id=agent_id,
+            verdict=verdict,
+            observation=observation,
+            contract_id=None,
+            contract_version=None,
+            results=(),
+            drift=MappingProxyType(dict(drift)),
+            exceedances=(),
+            metadata=MappingProxyType({"contract_id": None, "contract_version": None}),
+        )
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        agent_id: str,
+        verdict: str,
+        observation: Observation,
+        contract: BehavioralContract,
+        results: tuple[InvariantResult, ...],
+        drift: Mapping[str, float],
+        drift_source: str,
+        exceedances: tuple[DriftExceedance, ...],
+    ) -> VerdictRecord:
+        """A record for an evaluated contract, with its metadata filled in."""
+        metadata = {
+            "contract_id": contract.contract_id,
+            "contract_version": contract.version,
+            "drift": dict(drift),
+            "drift_source": drift_source,
+            "drift_exceedances": [exceedance.to_dict() for exceedance in exceedances],
+            "invariants": _status_counts(results),
+            "violated_invariants": [r.invariant_id for r in results if r.status == "violated"],
+            "approaching_invariants": [
+                r.invariant_id for r in results if r.status == "approaching"
+            ],
+        }
+        return cls(
+            agent_id=agent_id,
+            verdict=verdict,
+            observation=observation,
+            contract_id=contract.contract_id,
+            contract_version=contract.version,
+            results=results,
+            drift=MappingProxyType(dict(drift)),
+            exceedances=exceedances,
+            metadata=freeze(metadata),
+        )
+
+    @property
+    def violated(self) -> tuple[str, ...]:
+        """Ids of the invariants this action left violated."""
+        return tuple(r.invariant_id for r in self.results if r.status == "violated")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-clean form of the whole record."""
+        return {
+            "agent_id": self.agent_id,
+            "verdict": self.verdict,
+            "observation": self.observation.to_dict(),
+            "contract_id": self.contract_id,
+            "contract_version": self.contract_version,
+            "results": [result.to_dict() for result in self.results],
+            "drift": dict(self.drift),
+            "exceedances": [exceedance.to_dict() for exceedance in self.exceedances],
+            "metadata": thaw(self.metadata),
+        }
+
+
+def _status_counts(results: tuple[InvariantResult, ...]) -> dict[str, int]:
+    return {status: sum(1 for r in results if r.status == status) for status in STATUSES}

@@ -1,0 +1,51 @@
+"""Result detail sentences: what a compliance reader sees for one evaluation.
+
+The spec-dependent phrases (``DetailText``, ``nomotic_dsl.ir.describe``) are
+computed once, by the interpreter when it compiles a set and by the code
+generator at build time; ``render_detail`` assembles the sentence at
+evaluation time, so the interpreter and generated evaluators produce
+identical text.
+"""
+
+from __future__ import annotations
+
+from nomotic_dsl.ir.describe import DetailText, format_number
+from nomotic_dsl.runtime.interpreter.judge import APPROACHING, SATISFIED
+
+# How a value was obtained; each reads differently in the detail sentence.
+BASIS_WINDOW = "window"  # measured over the invariant's window
+BASIS_HISTORY = "history"  # no window: measured over every recorded action
+BASIS_SNAPSHOT = "snapshot"  # no window: read from the state's snapshot fields
+BASIS_EMPTY = "empty"  # nothing to measure: value taken as 0.0
+BASIS_NO_DATA = "no_data"  # drift or semantic value absent: not measured
+
+
+def _where(text: DetailText, basis: str) -> str:
+    if basis == BASIS_SNAPSHOT:
+        return "in the reported snapshot"
+    if basis == BASIS_HISTORY:
+        return "over all recorded actions"
+    return text.window or "over all recorded actions"
+
+
+def _verdict(status: str, margin: float) -> str:
+    if status == SATISFIED:
+        return "satisfied"
+    if status == APPROACHING:
+        return f"satisfied, but close to the bound (margin {format_number(margin)})"
+    return "violated"
+
+
+def render_detail(text: DetailText, value: float, margin: float, status: str, basis: str) -> str:
+    """The detail sentence of one result."""
+    if basis == BASIS_NO_DATA:
+        return f"{text.subject} has no data, so it is not evaluated; it {text.requirement}."
+    if basis == BASIS_EMPTY:
+        return (
+            f"{text.subject} has nothing to measure {_where(text, basis)} (no actions), "
+            f"so it is taken as 0; it {text.requirement}: {_verdict(status, margin)}."
+        )
+    return (
+        f"{text.subject} is {format_number(value)} {_where(text, basis)}; "
+        f"it {text.requirement}: {_verdict(status, margin)}."
+    )

@@ -1,0 +1,133 @@
+"""CompiledInvariants: a validated set of specs and the reference interpreter over it.
+
+``compile()`` refuses any invalid spec (naming every one), groups the specs by
+evaluation strategy and precomputes their detail phrases; ``evaluate()``
+measures and judges each spec on a behavioral state, in spec order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from nomotic_dsl.ir.describe import DetailText, detail_text
+from nomotic_dsl.ir.spec import INVARIANT_TYPES, InvariantSpec, parse_specs
+from nomotic_dsl.runtime.interpreter.detail import BASIS_NO_DATA, render_detail
+from nomotic_dsl.runtime.interpreter.judge import STATUSES, judge, status_of
+from nomotic_dsl.runtime.interpreter.measure import measure
+from nomotic_dsl.runtime.interpreter.result import InvariantResult
+from nomotic_dsl.runtime.interpreter.state import BehavioralState, coerce_state
+
+
+def evaluation_strategy(spec: InvariantSpec) -> str:
+    """How a spec is evaluated: which data it reads and over what window."""
+    if spec.type == "drift":
+        return "drift_scores"
+    if spec.window is not None:
+        return f"count_window:{spec.window}"
+    if spec.window_seconds is not None:
+        return f"time_window:{spec.window_seconds:g}"
+    return "snapshot_or_history"
+
+
+def evaluate_spec(spec: InvariantSpec, text: DetailText, state: BehavioralState) -> InvariantResult:
+    """Evaluate one valid spec on a state: the reference meaning of an invariant."""
+    measurement = measure(spec, state)
+    if measurement.basis == BASIS_NO_DATA:
+        satisfied, margin = True, math.nan
+    else:
+        satisfied, margin = judge(
+            spec.operator, measurement.value, spec.threshold, spec.threshold_upper
+        )
+    status = status_of(satisfied, margin)
+    return InvariantResult(
+        invariant_id=spec.invariant_id,
+        satisfied=satisfied,
+        current_value=measurement.value,
+        threshold=spec.threshold,
+        margin=margin,
+        status=status,
+        detail=render_detail(text, measurement.value, margin, status, measurement.basis),
+    )
+
+
+class CompiledInvariants:
+    """A validated, grouped set of invariants, ready to evaluate."""
+
+    __slots__ = ("_groups", "_specs", "_texts")
+
+    def __init__(self, specs: Sequence[InvariantSpec]) -> None:
+        """Use ``CompiledInvariants.compile``; this trusts ``specs`` to be valid."""
+        self._specs = tuple(specs)
+        self._texts = tuple(detail_text(spec) for spec in self._specs)
+        groups: dict[str, list[str]] = {}
+        for spec in self._specs:
+            groups.setdefault(evaluation_strategy(spec), []).append(spec.invariant_id)
+        self._groups = {name: tuple(ids) for name, ids in sorted(groups.items())}
+
+    @classmethod
+    def compile(cls, specs: Iterable[InvariantSpec | Mapping[str, Any]]) -> CompiledInvariants:
+        """Validate every spec (objects or dicts); raise ValueError naming each invalid one."""
+        parsed, found = parse_specs(specs)
+        if found:
+            lines = [
+                str(problem.in_list("specs"))
+                + ("" if problem.invariant_id is None else f" (invariant {problem.invariant_id!r})")
+                for problem in found
+            ]
+            raise ValueError("invalid invariant specs:\n  " + "\n  ".join(lines))
+        return cls(parsed)
+
+    @property
+    def specs(self) -> tuple[InvariantSpec, ...]:
+        """The specs, in the order given."""
+        return self._specs
+
+    @property
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """Invariant ids by evaluation strategy."""
+        return dict(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def evaluate(self, state: BehavioralState | Mapping[str, Any]) -> list[InvariantResult]:
+        """Evaluate every invariant on ``state``; results in spec order."""
+        checked = coerce_state(state)
+        return [
+            evaluate_spec(spec, text, checked)
+            for spec, text in zip(self._specs, self._texts, strict=True)
+        ]
+
+    def summary(self, results: Sequence[InvariantResult] | None = None) -> dict[str, Any]:
+        """Counts by status and type for ``results``; without results, the compiled set."""
+        if results is None:
+            return {
+                "total": len(self._specs),
+                "by_type": _count_types(spec.type for spec in self._specs),
+                "by_strategy": {name: len(ids) for name, ids in self._groups.items()},
+            }
+        types = {spec.invariant_id: spec.type for spec in self._specs}
+        by_type: dict[str, dict[str, int]] = {}
+        for result in results:
+            counts = by_type.setdefault(types.get(result.invariant_id, "unknown"), _zero_statuses())
+            counts[result.status] += 1
+        by_status = Counter(result.status for result in results)
+        return {
+            "total": len(results),
+            "by_status": {status: by_status.get(status, 0) for status in STATUSES},
+            "by_type": {name: by_type[name] for name in sorted(by_type)},
+            "violated": [r.invariant_id for r in results if r.status == "violated"],
+            "approaching": [r.invariant_id for r in results if r.status == "approaching"],
+        }
+
+
+def _count_types(types: Iterable[str]) -> dict[str, int]:
+    counts = Counter(types)
+    return {name: counts[name] for name in INVARIANT_TYPES if counts[name]}
+
+
+def _zero_statuses() -> dict[str, int]:
+    return dict.fromkeys(STATUSES, 0)

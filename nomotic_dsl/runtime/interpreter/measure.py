@@ -1,0 +1,216 @@
+"""Measuring an invariant's metric on a behavioral state: the reference meaning.
+
+``measure(spec, state)`` returns the value and how it was obtained (its
+basis). Every rule here comes from the semantics page; generated evaluators and
+streaming monitors are tested against these functions, so they favour being
+obviously right over being fast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from nomotic_dsl.ir.spec import (
+    InvariantSpec,
+    TemporalWindow,
+    load_zone,
+    parse_temporal_metric,
+    split_ratio_metric,
+)
+from nomotic_dsl.runtime.interpreter.detail import (
+    BASIS_EMPTY,
+    BASIS_HISTORY,
+    BASIS_NO_DATA,
+    BASIS_SNAPSHOT,
+    BASIS_WINDOW,
+)
+from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A measured value and its basis (one of the ``BASIS_*`` names)."""
+
+    value: float
+    basis: str
+
+
+NO_DATA = Measurement(math.nan, BASIS_NO_DATA)
+EMPTY = Measurement(0.0, BASIS_EMPTY)
+
+
+def ratio_value(numerator: float, denominator: float) -> float:
+    """X / Y, with 0/0 = 0.0 and X/0 = +inf."""
+    if denominator == 0:
+        return 0.0 if numerator == 0 else math.inf
+    return numerator / denominator
+
+
+def exact_mean(values: Sequence[float]) -> float:
+    """The mean of floats, computed exactly and rounded once.
+
+    Exact arithmetic makes the mean independent of summation order, so a
+    streaming monitor that adds and removes values (``ScaledSum``) arrives at
+    the same float as a recomputation.
+    """
+    total = sum((Fraction(value) for value in values), Fraction(0))
+    return float(total / len(values))
+
+
+def local_hour(timestamp: float, zone: ZoneInfo | None) -> int:
+    """The hour (0..23) of the whole second containing ``timestamp``, UTC or in ``zone``."""
+    whole = math.floor(timestamp)
+    if zone is None:
+        return (whole // 3600) % 24
+    return datetime.fromtimestamp(whole, zone).hour
+
+
+@cache
+def temporal_window(metric: str) -> tuple[TemporalWindow, ZoneInfo | None]:
+    """Parsed allowed hours and their zone, cached per metric string."""
+    hours = parse_temporal_metric(metric)
+    return hours, (load_zone(hours.zone) if hours.zone else None)
+
+
+def select_window(spec: InvariantSpec, state: BehavioralState) -> Sequence[Observation]:
+    """The actions an invariant measures: its count or time window, else all actions."""
+    if spec.window is not None:
+        return state.actions[-spec.window :]
+    if spec.window_seconds is not None:
+        now = state.effective_now
+        if now is None:
+            return ()
+        start = now - spec.window_seconds
+        return [action for action in state.actions if start < action.timestamp <= now]
+    return state.actions
+
+
+def measure(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    """Measure ``spec``'s metric on ``state``; never raises on a valid spec and state."""
+    return _MEASURES[spec.type](spec, state)
+
+
+def _action_basis(spec: InvariantSpec) -> str:
+    return BASIS_HISTORY if spec.window is None and spec.window_seconds is None else BASIS_WINDOW
+
+
+def _snapshot(spec: InvariantSpec, field: Mapping[str, float] | None) -> Mapping[str, float] | None:
+    """The snapshot distribution to use: only without a window, and only when non-empty."""
+    if spec.window is None and spec.window_seconds is None and field:
+        return field
+    return None
+
+
+def _measure_ratio(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    numerator, denominator = split_ratio_metric(spec.metric)
+    snapshot = _snapshot(spec, state.action_distribution)
+    if snapshot is not None:
+        value = ratio_value(snapshot.get(numerator, 0.0), snapshot.get(denominator, 0.0))
+        return Measurement(value, BASIS_SNAPSHOT)
+    actions = select_window(spec, state)
+    if not actions:
+        return EMPTY
+    counts = Counter(action.action_type for action in actions)
+    return Measurement(ratio_value(counts[numerator], counts[denominator]), _action_basis(spec))
+
+
+def _measure_distribution(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    by_target = spec.metric in ("target_max", "target_count")
+    snapshot = _snapshot(
+        spec, state.target_distribution if by_target else state.action_distribution
+    )
+    if snapshot is not None:
+        return _measure_snapshot_distribution(spec.metric, snapshot)
+    actions = select_window(spec, state)
+    if not actions:
+        return EMPTY
+    counts = Counter(action.target if by_target else action.action_type for action in actions)
+    if spec.metric == "target_count":
+        return Measurement(float(len(counts)), _action_basis(spec))
+    return Measurement(max(counts.values()) / len(actions), _action_basis(spec))
+
+
+def _measure_snapshot_distribution(metric: str, snapshot: Mapping[str, float]) -> Measurement:
+    total = math.fsum(snapshot.values())
+    if total == 0:
+        return EMPTY
+    if metric == "target_count":
+        return Measurement(
+            float(sum(1 for share in snapshot.values() if share > 0)), BASIS_SNAPSHOT
+        )
+    return Measurement(max(snapshot.values()) / total, BASIS_SNAPSHOT)
+
+
+def _measure_drift(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    # Drift scores describe the contract's window; the runtime computes them for
+    # it, so the interpreter reads them whatever the spec's window says.
+    if state.drift is None or spec.metric not in state.drift:
+        return NO_DATA
+    return Measurement(state.drift[spec.metric], BASIS_SNAPSHOT)
+
+
+def _measure_semantic(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    snapshot = _snapshot(spec, state.semantic_drift)
+    if snapshot is not None and spec.metric in snapshot:
+        return Measurement(1.0 - snapshot[spec.metric], BASIS_SNAPSHOT)
+    fidelities = [
+        action.semantic[spec.metric]
+        for action in select_window(spec, state)
+        if spec.metric in action.semantic
+    ]
+    if not fidelities:
+        return NO_DATA
+    return Measurement(exact_mean(fidelities), _action_basis(spec))
+
+
+def _measure_temporal(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    actions = select_window(spec, state)
+    if not actions:
+        return EMPTY
+    hours, zone = temporal_window(spec.metric)
+    outside = sum(1 for action in actions if not hours.allows(local_hour(action.timestamp, zone)))
+    return Measurement(outside / len(actions), _action_basis(spec))
+
+
+def _measure_rate(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    actions = select_window(spec, state)
+    if not actions:
+        return EMPTY
+    if spec.window_seconds is not None:
+        return Measurement(len(actions) / spec.window_seconds, BASIS_WINDOW)
+    span = actions[-1].timestamp - actions[0].timestamp
+    if len(actions) < 2 or span <= 0:
+        return Measurement(0.0, _action_basis(spec))
+    return Measurement((len(actions) - 1) / span, _action_basis(spec))
+
+
+def _measure_count(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    by_target = spec.metric == "distinct_targets"
+    snapshot = _snapshot(
+        spec, state.target_distribution if by_target else state.action_distribution
+    )
+    if snapshot is not None:
+        return _measure_snapshot_distribution("target_count", snapshot)
+    actions = select_window(spec, state)
+    if not actions:
+        return EMPTY
+    names = {action.target if by_target else action.action_type for action in actions}
+    return Measurement(float(len(names)), _action_basis(spec))
+
+
+_MEASURES: dict[str, Callable[[InvariantSpec, BehavioralState], Measurement]] = {
+    "ratio": _measure_ratio,
+    "distribution": _measure_distribution,
+    "drift": _measure_drift,
+    "semantic": _measure_semantic,
+    "temporal": _measure_temporal,
+    "rate": _measure_rate,
+    "count": _measure_count,
+}
