@@ -55,3 +55,26 @@ def test_readme_python_example(tmp_path: Path) -> None:
     monitor = loaded.monitor()
     observed = monitor.observe(state["actions"][0])
     assert [r.invariant_id for r in observed] == [s.invariant_id for s in result.invariants]
+
+
+LAYOUT = re.search(r"^## Layout\n.*?^```\n(.*?)^```$", README, flags=re.S | re.M)
+
+
+def test_readme_layout_names_real_paths() -> None:
+    assert LAYOUT is not None
+    parents: list[tuple[int, str]] = []
+    checked = 0
+    for line in LAYOUT.group(1).splitlines():
+        indent = len(line) - len(line.lstrip())
+        entry = line.strip().split("  ")[0]
+        parents = [(depth, name) for depth, name in parents if depth < indent]
+        base = "".join(name for _, name in parents)
+        for name in (part.strip() for part in entry.split(",")):
+            if not name or " " in name:
+                continue
+            path = ROOT / (base + name)
+            assert path.exists(), f"README Layout names {base + name}, which does not exist"
+            checked += 1
+        if entry.endswith("/") and "," not in entry:
+            parents.append((indent, entry))
+    assert checked >= 20
