@@ -30,7 +30,7 @@ from nomotic_dsl.compiler.syntax.keywords import KEYWORDS
 from nomotic_dsl.compiler.syntax.parser import nomo_parser
 from nomotic_dsl.ir.spec import INVARIANT_TYPES
 from nomotic_dsl.lsp import vocabulary
-from nomotic_dsl.lsp.analysis import ARCHETYPE, CONSTANT, INVARIANT, PACK, Analysis
+from nomotic_dsl.lsp.analysis import ARCHETYPE, CONSTANT, INVARIANT, PACK, Analysis, analyse
 from nomotic_dsl.lsp.describe import constant_value
 from nomotic_dsl.lsp.lexer import COMMENT, STRING, Token, keyword_terminals, tokenize
 from nomotic_dsl.lsp.syntax_tree import walk
@@ -100,8 +100,8 @@ def complete(
         return []
     text = analysis.text
     offset = max(0, min(offset, len(text)))
-    scope = analysis if analysis.module is not None or names is None else names
     line_start = text.rfind("\n", 0, offset) + 1
+    scope = _scope(analysis, names, line_start, offset)
     line_tokens = tokenize(text, line_start, offset)
     last = line_tokens[-1] if line_tokens else None
     if last is not None and last.type == COMMENT:
@@ -127,6 +127,28 @@ def complete(
     return list(items.items.values())
 
 
+def _scope(analysis: Analysis, names: Analysis | None, line_start: int, offset: int) -> Analysis:
+    """Whose names to offer: the document's when it parses, else the last text that did.
+
+    With neither, the document without the line being typed (its open blocks
+    closed) usually parses, and its declarations are the ones in scope.
+    """
+    if analysis.module is not None:
+        return analysis
+    if names is not None and names.module is not None:
+        return names
+    text = analysis.text
+    line_end = text.find("\n", offset)
+    rest = "" if line_end < 0 else text[line_end:]
+    without = text[:line_start] + rest
+    closing = "\n" + "}" * len(_open_headers(without, len(without)))
+    for candidate in (without, without + closing):
+        attempt = analyse(candidate, analysis.path, name=analysis.name)
+        if attempt.module is not None:
+            return attempt
+    return analysis
+
+
 # ---- where the cursor is ------------------------------------------------------------------
 
 
@@ -136,10 +158,25 @@ def _feed(prefix: str) -> _Place | None:
     try:
         for token in parser.iter_parse():
             tokens.append(token)
-        accepted = frozenset(parser.accepts())
+        accepted = _accepts(parser)
     except (LarkError, ValueError, IndexError):
         return None
     return _Place(accepted, tokens, _blocks(tokens), parser)
+
+
+_ACCEPTS: dict[tuple[int, ...], frozenset[str]] = {}
+
+
+def _accepts(parser: Any) -> frozenset[str]:
+    """The terminals the parser accepts next; they depend on its state stack alone."""
+    stack = tuple(parser.parser_state.state_stack)
+    known = _ACCEPTS.get(stack)
+    if known is None:
+        known = frozenset(parser.accepts())
+        if len(_ACCEPTS) > 4096:
+            _ACCEPTS.clear()
+        _ACCEPTS[stack] = known
+    return known
 
 
 def _blocks(tokens: list[Any]) -> list[str]:

@@ -30,6 +30,7 @@ from nomotic_dsl.compiler.source import SourceFile, Span
 from nomotic_dsl.ir.describe import format_duration, format_number
 from nomotic_dsl.ir.spec import InvariantSpec
 from nomotic_dsl.lsp.analysis import CONSTANT, FILE, Analysis, Site
+from nomotic_dsl.lsp.syntax_tree import walk
 
 MAX_SNIPPET_LINES = 24
 _SPACES = re.compile(r"\s+")
@@ -154,20 +155,22 @@ def describe_rule(
     parts = [f"{heading}: `{written(analysis, file, rule.span)}`"]
     if decl is not None and decl.description:
         parts.append(f"_{decl.description}_")
+    baseline = uses_baseline(analysis, rule)
     for meaning in rule_meanings(analysis, file, rule):
-        parts.append(_meaning_text(meaning))
+        parts.append(_meaning_text(meaning, baseline))
     return "\n\n".join(parts)
 
 
-def _meaning_text(meaning: RuleMeaning) -> str:
+def _meaning_text(meaning: RuleMeaning, baseline: bool) -> str:
     where = f'In contract "{meaning.contract}": ' if meaning.contract else ""
     if meaning.spec is None:
-        if meaning.alone:
+        if meaning.alone and baseline:
             return (
-                "It does not lower on its own: it has errors (see the diagnostics), or its "
-                "threshold is a multiple of the baseline rate of the archetype of each contract "
-                "that uses it."
+                "Its threshold is a multiple of the archetype's baseline rate, so it lowers "
+                "once for each contract that uses it, with that contract's archetype."
             )
+        if meaning.alone:
+            return "It does not lower to an invariant: it has errors (see the diagnostics)."
         return f"{where}it does not make a valid invariant."
     try:
         sentence = explain_spec(meaning.spec)
@@ -176,6 +179,19 @@ def _meaning_text(meaning: RuleMeaning) -> str:
     spec = json.dumps(meaning.spec.to_dict(), indent=2, ensure_ascii=False)
     note = " (checked on its own, outside any contract)" if meaning.alone else ""
     return f"{where}{sentence}{note}\n\n```json\n{spec}\n```"
+
+
+def uses_baseline(analysis: Analysis, rule: ast.Rule) -> bool:
+    """True when a bound of the rule is `Nx baseline` (written, or through a constant)."""
+    resolver = ValueResolver(constants_of(analysis), _ignore)
+    for node in walk(rule):
+        if isinstance(node, ast.BaselineRef):
+            return True
+        if isinstance(node, ast.ConstRef):
+            quantity = resolver.resolve(node)
+            if quantity is not None and quantity.kind == BASELINE:
+                return True
+    return False
 
 
 # ---- declarations ---------------------------------------------------------------------------

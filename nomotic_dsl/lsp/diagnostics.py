@@ -71,26 +71,23 @@ def _imported(item: Diagnostic, analysis: Analysis) -> types.Diagnostic:
     path = analysis.path_of(item.file)
     source = analysis.source(item.file)
     if path is not None and source is not None:
-        where = LineIndex(source.text, analysis.index.encoding).range(item.span)
-        related.append(
-            types.DiagnosticRelatedInformation(
-                location=types.Location(uri=uri_of(path), range=where), message=item.message
-            )
+        where = types.Location(
+            uri=uri_of(path),
+            range=LineIndex(source.text, analysis.index.encoding).range(item.span),
         )
-    if item.help:
-        related.append(
-            types.DiagnosticRelatedInformation(
-                location=types.Location(uri=uri_of(path) if path else "", range=_zero()),
-                message=f"help: {item.help}",
+        related.append(types.DiagnosticRelatedInformation(location=where, message=item.message))
+        if item.help:
+            related.append(
+                types.DiagnosticRelatedInformation(location=where, message=f"help: {item.help}")
             )
-        )
     return types.Diagnostic(
         range=analysis.index.range(span),
         message=f"in {render_concise(item)}",
         severity=severity_of(item),
         code=item.code,
         source=SOURCE,
-        related_information=[info for info in related if info.location.uri] or None,
+        related_information=related or None,
+        data={"help": item.help} if item.help else None,
     )
 
 

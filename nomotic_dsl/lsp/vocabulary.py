@@ -143,8 +143,24 @@ def phrases_after(parser: object, keyword: str) -> tuple[str, ...]:
 
     ``parser`` is a Lark interactive parser positioned where ``keyword`` may
     come; when every terminal that may follow the keyword is itself a keyword,
-    each pair is a phrase.
+    each pair is a phrase. What follows depends only on the parser's state
+    stack, so answers are kept per stack.
     """
+    stack = tuple(getattr(getattr(parser, "parser_state", None), "state_stack", ()) or ())
+    key = (keyword, stack)
+    known = _PHRASES.get(key)
+    if known is None:
+        known = _phrases(parser, keyword)
+        if len(_PHRASES) > 4096:
+            _PHRASES.clear()
+        _PHRASES[key] = known
+    return known
+
+
+_PHRASES: dict[tuple[str, tuple[int, ...]], tuple[str, ...]] = {}
+
+
+def _phrases(parser: object, keyword: str) -> tuple[str, ...]:
     terminals = {spelling: name for name, spelling in keyword_terminals().items()}
     copy = parser.copy()  # type: ignore[attr-defined]
     try:
