@@ -27,12 +27,17 @@ class NomoTestClient(LanguageClient):
 
     published: list[types.PublishDiagnosticsParams]
 
-    async def diagnostics_at(self, uri: str, version: int | None) -> list[types.Diagnostic]:
-        """The diagnostics published for ``uri`` at ``version`` (waiting for them)."""
+    async def diagnostics_at(
+        self, uri: str, version: int | None, after: int = 0
+    ) -> list[types.Diagnostic]:
+        """The diagnostics published for ``uri`` at ``version`` (waiting for them).
+
+        ``after`` skips the notifications received before that count.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TIMEOUT
         while loop.time() < deadline:
-            for params in reversed(self.published):
+            for params in reversed(self.published[after:]):
                 if params.uri == uri and params.version == version:
                     return list(params.diagnostics)
             await asyncio.sleep(0.02)

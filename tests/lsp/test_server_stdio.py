@@ -112,14 +112,32 @@ async def test_diagnostics_match_nomo_check_then_clear_when_fixed(
     _change(client, uri, 2, FIXED)
     assert await client.diagnostics_at(uri, 2) == []
 
-    # Saving re-checks; closing clears.
+    # Saving an imported file re-checks the open files that import it.
+    shared = tmp_path / "shared.nomo"
+    shared.write_text("const LIMIT = 0.3\ndrift acton < 0.2\n", encoding="utf-8")
+    seen = len(client.published)
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=shared.as_uri())
+        )
+    )
+    [imported] = await client.diagnostics_at(uri, 2, after=seen)
+    assert imported.code == "NMO403"
+    assert imported.message == "in shared.nomo:2:7: error[NMO403] unknown drift key `acton`"
+    assert imported.range.start == types.Position(line=0, character=0)
+
+    # Saving the document re-checks it; closing clears its diagnostics.
+    shared.write_text("const LIMIT = 0.3\n", encoding="utf-8")
+    seen = len(client.published)
     client.text_document_did_save(
         types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
-    assert await client.diagnostics_at(uri, 2) == []
+    assert await client.diagnostics_at(uri, 2, after=seen) == []
+    seen = len(client.published)
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
+    assert await client.diagnostics_at(uri, None, after=seen) == []
 
 
 async def test_non_ascii_text_gets_utf16_columns(client: NomoTestClient, tmp_path: Path) -> None:
