@@ -37,6 +37,8 @@ from nomotic_dsl.lsp.syntax_tree import walk
 
 # How much text before the cursor is parsed: beyond it, only the enclosing blocks and the line.
 MAX_PREFIX_CHARS = 100_000
+# Beyond this size, a document that does not parse is not compiled again without its line.
+MAX_RECOMPILE_CHARS = 20_000
 _WORD_TYPES = frozenset({"IDENT", "NUMBER", "UNIT_NUMBER", "PERCENT"})
 _VALUE_TERMINALS = frozenset({"NUMBER", "PERCENT"})
 Kind = types.CompletionItemKind
@@ -138,6 +140,8 @@ def _scope(analysis: Analysis, names: Analysis | None, line_start: int, offset: 
     if names is not None and names.module is not None:
         return names
     text = analysis.text
+    if len(text) > MAX_RECOMPILE_CHARS:
+        return analysis
     line_end = text.find("\n", offset)
     rest = "" if line_end < 0 else text[line_end:]
     without = text[:line_start] + rest

@@ -61,7 +61,13 @@ class NomoLanguageServer(LanguageServer):
     def analysis(self, uri: str) -> Analysis:
         """The analysis of a document's current text, compiled when the text changed."""
         document = self.workspace.get_text_document(uri)
-        text = document.source
+        try:
+            text = document.source
+        except (
+            OSError,
+            UnicodeDecodeError,
+        ):  # asked about a file that is neither open nor readable
+            text = ""
         cached = self.analyses.get(uri)
         if cached is not None and cached.text == text and cached.index.encoding == self.encoding:
             return cached
