@@ -1,5 +1,6 @@
 """Benchmarks: streaming monitor cost by window size, generated vs interpreted evaluation,
-monitor vs recomputation, compile time of a 1,000-invariant file, bundle load time.
+monitor vs recomputation, compile time of a 1,000-invariant file, bundle load time,
+and the language server's work per keystroke on the customer-support example.
 
 Run ``python -m bench`` (or ``python bench/run.py``) from the repository root;
 ``--quick`` makes a fast smoke run. Prints a table of medians and ratios, all
@@ -199,6 +200,32 @@ def bundle_load_time(sizes: Sizes) -> dict[str, Any]:
         return {"load_s": seconds, "bytes": bundle.stat().st_size}
 
 
+EDITOR_EXAMPLE = Path(__file__).resolve().parents[1] / "examples/customer_support/policy.nomo"
+# What a keystroke may cost the language server on a hand-written policy before typing lags.
+EDITOR_FLOORS = {"analyse_s": 0.05, "complete_s": 0.02, "hover_s": 0.01}
+
+
+def editor_latency(sizes: Sizes) -> dict[str, Any]:
+    """Seconds for `nomo lsp` to compile the example after an edit, complete, and hover."""
+    try:
+        from nomotic_dsl.lsp.analysis import analyse
+        from nomotic_dsl.lsp.completion import complete
+        from nomotic_dsl.lsp.hover import hover
+    except ImportError as error:
+        return {"skipped": f"the lsp extra is not installed ({error.name})"}
+    text = EDITOR_EXAMPLE.read_text(encoding="utf-8")
+    middle = text.index("ratio reply/read")
+    analysis = analyse(text, EDITOR_EXAMPLE)
+    half = analyse(text[:middle], EDITOR_EXAMPLE)  # half-typed: does not parse
+    repeats = max(sizes.repeats, 5)
+    return {
+        "chars": len(text),
+        "analyse_s": median_seconds(lambda: analyse(text, EDITOR_EXAMPLE), repeats),
+        "complete_s": median_seconds(lambda: complete(half, middle, analysis), repeats),
+        "hover_s": median_seconds(lambda: hover(analysis, middle + 2), repeats),
+    }
+
+
 def run(sizes: Sizes) -> dict[str, Any]:
     """Every measurement, and the ratios the targets are stated in."""
     per_window = {str(window): monitor_cost(window, sizes) for window in sizes.windows}
@@ -217,6 +244,7 @@ def run(sizes: Sizes) -> dict[str, Any]:
         },
         "compile": compile_time(sizes),
         "bundle": bundle_load_time(sizes),
+        "editor": editor_latency(sizes),
         "ratios": {
             "monitor_largest_vs_smallest_window": per_window[largest] / per_window[smallest],
             "interpreter_vs_generated_evaluate": interpreted / generated,
@@ -267,6 +295,24 @@ def table(report: dict[str, Any]) -> str:
             "",
         )
     )
+    editor = report["editor"]
+    if "skipped" in editor:
+        rows.append(("language server", editor["skipped"], ""))
+    else:
+        for name, label in (
+            ("analyse_s", "compile after an edit"),
+            ("complete_s", "complete, half-typed"),
+            ("hover_s", "hover on a rule"),
+        ):
+            floor = EDITOR_FLOORS[name]
+            ok = "met" if editor[name] < floor else "MISSED"
+            rows.append(
+                (
+                    f"lsp: {label} ({editor['chars']:,} chars)",
+                    f"{editor[name] * 1e3:.2f} ms",
+                    f"< {floor * 1e3:.0f} ms: {ok}",
+                )
+            )
     for name, ratio in report["ratios"].items():
         wanted, check = TARGETS_TEXT.get(name, ("", lambda r: True))
         verdict = f"{wanted}: {'met' if check(ratio) else 'MISSED'}" if wanted else ""

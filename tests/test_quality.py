@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ("nomotic_dsl", "tests", "bench", "examples")
+CHECKED = ("nomotic_dsl", "tests", "bench", "examples", "editors")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
