@@ -18,7 +18,13 @@ import click
 
 from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json
 from nomotic_dsl.compiler.diagnostics import render
-from nomotic_dsl.compiler.pipeline import build_bundle, compile_file, policy_evaluator
+from nomotic_dsl.compiler.pipeline import (
+    build_bundle,
+    compile_file,
+    compile_path,
+    folder_bundle_name,
+    policy_evaluator,
+)
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.evaluator import PolicyMonitor
 from nomotic_dsl.runtime.bundle.inspect import describe_bundle, render_description
@@ -29,6 +35,7 @@ from nomotic_dsl.runtime.bundle.rollback import RollbackState
 from nomotic_dsl.runtime.bundle.verify import format_time
 
 _EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+_EXISTING_POLICY = click.Path(path_type=Path, exists=True)
 _PROGRESS_EVERY = 5_000
 _PROGRESS_MIN_BYTES = 1_000_000
 
@@ -84,7 +91,7 @@ def keygen_command(prefix: Path, force: bool) -> None:
 
 
 @click.command("build")
-@click.argument("policy", type=_EXISTING_FILE)
+@click.argument("policy", type=_EXISTING_POLICY)
 @click.option(
     "--key",
     "keys",
@@ -123,8 +130,12 @@ def build_command(
     name: str | None,
     output_format: str,
 ) -> None:
-    """Compile POLICY (.nomo) and seal it into a signed bundle at OUTPUT."""
-    result = compile_file(policy)
+    """Compile POLICY (a .nomo file, or a folder of them) and seal it into a bundle at OUTPUT.
+
+    Every contract the policy declares is sealed, each with its own generated
+    evaluator; --agent seals only that agent's contract.
+    """
+    result = compile_path(policy)
     if result.diagnostics:
         _show_diagnostics(result, output_format)
     if not result.ok:
@@ -138,7 +149,7 @@ def build_command(
             not_before=not_before,
             expires=expires,
             agent=agent,
-            name=name,
+            name=name or (folder_bundle_name(policy) if policy.is_dir() else None),
         )
     except BundleError as exc:
         fail_input(str(exc))

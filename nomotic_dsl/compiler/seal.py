@@ -67,7 +67,7 @@ def assemble_bundle(
     members = contents.members()
     manifest = make_manifest(
         name=contents.name,
-        agent_id=contents.agent_id,
+        agents=contents.agents,
         revision=revision,
         not_before=not_before,
         expires=expires,

@@ -23,7 +23,11 @@ from nomotic_dsl.runtime.bundle.signing import parse_signatures
 
 from .conftest import make_contents
 
-MEMBERS = {"manifest.json": b"{}", "specs.json": b"[]\n", "sources/a/b.nomo": b"rate < 1\n"}
+MEMBERS = {
+    "manifest.json": b"{}",
+    "policies/0/specs.json": b"[]\n",
+    "sources/a/b.nomo": b"rate < 1\n",
+}
 
 
 def _zip(entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
@@ -44,19 +48,19 @@ def test_the_archive_round_trips_and_is_deterministic() -> None:
 
 
 def _symlink_info() -> zipfile.ZipInfo:
-    info = entry_info("specs.json")
+    info = entry_info("policies/0/specs.json")
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
     return info
 
 
 def _dated_info() -> zipfile.ZipInfo:
-    info = entry_info("specs.json")
+    info = entry_info("policies/0/specs.json")
     info.date_time = (2024, 5, 1, 12, 0, 0)
     return info
 
 
 def _deflated_info() -> zipfile.ZipInfo:
-    info = entry_info("specs.json")
+    info = entry_info("policies/0/specs.json")
     info.compress_type = zipfile.ZIP_DEFLATED
     return info
 
@@ -64,11 +68,20 @@ def _deflated_info() -> zipfile.ZipInfo:
 @pytest.mark.parametrize(
     ("entries", "reason"),
     [
-        ([(entry_info("specs.json"), b"1"), (entry_info("specs.json"), b"2")], "more than once"),
+        (
+            [
+                (entry_info("policies/0/specs.json"), b"1"),
+                (entry_info("policies/0/specs.json"), b"2"),
+            ],
+            "more than once",
+        ),
         ([(entry_info("/etc/passwd"), b"x")], "absolute path"),
         ([(entry_info("sources/../manifest.json"), b"x")], "leaves or repeats a directory"),
         ([(entry_info("sources/.hidden.nomo"), b"x")], "not part of the bundle layout"),
         ([(entry_info("sources/a.py"), b"x")], "not part of the bundle layout"),
+        ([(entry_info("specs.json"), b"[]")], "not part of the bundle layout"),
+        ([(entry_info("policies/01/specs.json"), b"[]")], "not part of the bundle layout"),
+        ([(entry_info("policies/0/other.py"), b"x")], "not part of the bundle layout"),
         ([("sources/", b"")], "is a directory"),
         ([(_symlink_info(), b"/etc/passwd")], "not a regular file"),
         ([(_deflated_info(), b"[]")], "is compressed"),
@@ -80,6 +93,9 @@ def _deflated_info() -> zipfile.ZipInfo:
         "dotdot",
         "hidden",
         "python-source",
+        "format-1-layout",
+        "padded-policy-index",
+        "foreign-policy-file",
         "directory",
         "symlink",
         "compressed",
@@ -98,7 +114,7 @@ def test_the_reader_refuses_unsafe_or_foreign_archives(
 def test_oversize_members_are_refused_before_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("nomotic_dsl.runtime.bundle.archive.MAX_MEMBER_BYTES", 4)
     with pytest.raises(BundleError, match="more than 4"):
-        read_archive(write_archive({"specs.json": b"[1, 2]"}))
+        read_archive(write_archive({"policies/0/specs.json": b"[1, 2]"}))
 
 
 def test_garbage_and_trailing_bytes_are_refused() -> None:
@@ -139,11 +155,12 @@ def test_inspect_describes_without_running_anything(
         "verified",
     ]
     assert [m["name"] for m in description["members"]] == [
-        "contract.json",
-        "policy_evaluator.py",
+        "policies/0/contract.json",
+        "policies/0/policy_evaluator.py",
+        "policies/0/specs.json",
         "sources/policy0.nomo",
-        "specs.json",
     ]
+    assert description["agents"] == [] and len(description["policies"]) == 1
     assert [spec["invariant_id"] for spec in description["invariants"]] == [
         "few-targets",
         "write-read",

@@ -5,7 +5,8 @@ from the code generator when running a ``.nomo`` file) and the specs it must
 carry. Output: a fresh module object exposing ``SPECS``, ``evaluate(state)``
 and ``Monitor``. Stage: bundle loading / runtime.
 
-The module is compiled with a real filename (``<bundle:NAME>/policy_evaluator.py``)
+The module is compiled with a real filename
+(``<bundle:NAME>/policies/<i>/policy_evaluator.py``)
 registered in ``linecache`` so tracebacks show generated lines, and executed
 in a new module namespace that is never put in ``sys.modules``: two bundles,
 or two revisions of one, never share globals.
@@ -34,9 +35,9 @@ class PolicyMonitor(Protocol):
         ...
 
 
-def evaluator_filename(bundle_name: str) -> str:
+def evaluator_filename(bundle_name: str, member: str = "policy_evaluator.py") -> str:
     """The filename generated code is compiled under, shown in tracebacks."""
-    return f"<bundle:{bundle_name}>/policy_evaluator.py"
+    return f"<bundle:{bundle_name}>/{member}"
 
 
 def compile_evaluator(source: str, filename: str) -> types.CodeType:
