@@ -34,6 +34,22 @@ class PolicyMonitor(Protocol):
         """Take one observation; return every invariant's result after it."""
         ...
 
+    def results(self) -> list[InvariantResult]:
+        """Every invariant's result on the observations so far."""
+        ...
+
+    def set_drift(self, scores: Mapping[str, float] | None) -> None:
+        """Set the drift scores drift invariants read."""
+        ...
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything the monitor holds, as JSON-clean data (a checkpoint)."""
+        ...
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``export_state()`` data; StateError naming the field when invalid."""
+        ...
+
 
 def evaluator_filename(bundle_name: str, member: str = "policy_evaluator.py") -> str:
     """The filename generated code is compiled under, shown in tracebacks."""
