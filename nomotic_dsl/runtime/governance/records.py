@@ -15,9 +15,20 @@ from typing import Any
 
 from nomotic_dsl.ir.contract import BehavioralContract
 from nomotic_dsl.ir.frozen import freeze, thaw
-from nomotic_dsl.runtime.interpreter.judge import STATUSES
+from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import Observation
+
+# What counts and ``changed`` call a result: its status, or "unmeasured" when
+# nothing was measured (such a result is never counted as satisfied).
+UNMEASURED = "unmeasured"
+RESULT_STATES: tuple[str, ...] = ("satisfied", "approaching", "violated", UNMEASURED)
+
+
+def result_state(result: InvariantResult) -> str:
+    """``"unmeasured"`` for a result with nothing measured, else its status."""
+    # Until InvariantResult.measured exists (core's change), every result counts as measured.
+    return result.status if getattr(result, "measured", True) else UNMEASURED
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +44,17 @@ class DriftExceedance:
         return {"distribution": self.distribution, "score": self.score, "threshold": self.threshold}
 
 
+def exceedances(
+    scores: Mapping[str, float], thresholds: Mapping[str, float]
+) -> tuple[DriftExceedance, ...]:
+    """Each distribution whose score is above the contract's threshold, in the standard order."""
+    return tuple(
+        DriftExceedance(distribution=name, score=scores[name], threshold=thresholds[name])
+        for name in DRIFT_DISTRIBUTIONS
+        if name in thresholds and name in scores and scores[name] > thresholds[name]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """Running counts for one agent since the runtime started."""
@@ -43,11 +65,13 @@ class Provenance:
     approaching: int
     violated: int
     drift_exceedances: int
+    unmeasured: int = 0
+    scope_violations: int = 0
 
     @property
     def evaluations(self) -> int:
-        """Invariant results counted: satisfied + approaching + violated."""
-        return self.satisfied + self.approaching + self.violated
+        """Invariant results counted: satisfied + approaching + violated + unmeasured."""
+        return self.satisfied + self.approaching + self.violated + self.unmeasured
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-clean counts."""
@@ -57,7 +81,9 @@ class Provenance:
             "satisfied": self.satisfied,
             "approaching": self.approaching,
             "violated": self.violated,
+            "unmeasured": self.unmeasured,
             "drift_exceedances": self.drift_exceedances,
+            "scope_violations": self.scope_violations,
         }
 
 
@@ -104,14 +130,20 @@ class VerdictRecord:
         drift: Mapping[str, float],
         drift_source: str,
         exceedances: tuple[DriftExceedance, ...],
+        scope: Mapping[str, str] | None = None,
     ) -> VerdictRecord:
-        """A record for an evaluated contract, with its metadata filled in."""
+        """A record for an evaluated contract, with its metadata filled in.
+
+        ``scope`` names what of the action was outside the contract's
+        authorized scope (``{"action": ...}``, ``{"target": ...}``), or None.
+        """
         metadata = {
             "contract_id": contract.contract_id,
             "contract_version": contract.version,
             "drift": dict(drift),
             "drift_source": drift_source,
             "drift_exceedances": [exceedance.to_dict() for exceedance in exceedances],
+            "scope": None if scope is None else dict(scope),
             "invariants": _status_counts(results),
             "violated_invariants": [r.invariant_id for r in results if r.status == "violated"],
             "approaching_invariants": [
@@ -151,4 +183,5 @@ class VerdictRecord:
 
 
 def _status_counts(results: tuple[InvariantResult, ...]) -> dict[str, int]:
-    return {status: sum(1 for r in results if r.status == status) for status in STATUSES}
+    states = [result_state(result) for result in results]
+    return {state: states.count(state) for state in RESULT_STATES}
