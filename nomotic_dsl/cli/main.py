@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nomotic_dsl.cli.serve",
     "nomotic_dsl.cli.contracts",
     "nomotic_dsl.cli.bundles",
+    "nomotic_dsl.cli.fleet",
 )
 
 

@@ -18,6 +18,7 @@ record, whose ``heads`` digest covers every chain's last receipt and length.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -42,6 +43,17 @@ DECISION_FIELDS: tuple[str, ...] = (
     "receipt",
 )
 END_FIELDS: tuple[str, ...] = ("end", "line", "bundle", "decisions", "chains", "heads", "receipt")
+
+
+def encode_record(record: Mapping[str, Any]) -> bytes:
+    """The exact bytes of a record's log line (without the newline): compact JSON, field order.
+
+    A log is written in this form and ``nomo log verify`` requires it, so even
+    a change that keeps the JSON value (spacing, key order) is found.
+    """
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def receipt_of(previous: str, record: Mapping[str, Any]) -> str:

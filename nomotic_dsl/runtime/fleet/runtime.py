@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nomotic_dsl.ir.canonical import canonical_json
-from nomotic_dsl.runtime.fleet.agent import RESULT_STATES, AgentEvaluation, Step
+from nomotic_dsl.runtime.fleet.agent import AgentEvaluation, Step
 from nomotic_dsl.runtime.fleet.config import FleetConfig
-from nomotic_dsl.runtime.fleet.decision import decision_record, end_record
+from nomotic_dsl.runtime.fleet.decision import chain_sort_key, decision_record, end_record
 from nomotic_dsl.runtime.fleet.observation import (
     TraceItem,
     TraceLineError,
@@ -43,6 +43,7 @@ from nomotic_dsl.runtime.fleet.observation import (
     parse_line,
 )
 from nomotic_dsl.runtime.fleet.policy import Policy, make_policy
+from nomotic_dsl.runtime.governance.records import RESULT_STATES, UNMEASURED, result_state
 from nomotic_dsl.runtime.interpreter.state import StateError
 
 FLEET_STATE_FORMAT = "nomotic_dsl.fleet_state"
@@ -78,6 +79,8 @@ class Chain:
     seq: int = 0
     last_timestamp: float | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_FIELDS, 0))
+    # Invariants not measured after the agent's last evaluated observation.
+    unmeasured: tuple[str, ...] = ()
     evaluation: AgentEvaluation | None = None
 
     def head(self) -> tuple[str | None, int, str]:
@@ -93,6 +96,7 @@ class Chain:
             "last_receipt": self.receipt,
             "bundle": self.bundle,
             "last_timestamp": self.last_timestamp,
+            "unmeasured": list(self.unmeasured),
             "held": self.evaluation is not None,
         }
 
@@ -105,6 +109,7 @@ class Chain:
             "receipt": self.receipt,
             "last_timestamp": self.last_timestamp,
             "counts": dict(self.counts),
+            "unmeasured": list(self.unmeasured),
             "evaluation": None if self.evaluation is None else self.evaluation.export(),
         }
 
@@ -186,6 +191,14 @@ class FleetRuntime:
         policy, _key, _problem = self._route(agent_id)
         return policy
 
+    def unmeasured(self) -> dict[str | None, list[str]]:
+        """Per agent, the invariants not measured after its last observation (only non-empty)."""
+        return {
+            chain.agent_id: list(chain.unmeasured)
+            for chain in sorted(self._chains.values(), key=lambda c: chain_sort_key(c.agent_id))
+            if chain.unmeasured
+        }
+
     def provenance(self, agent_id: str | None) -> dict[str, Any] | None:
         """Running counts and chain head of ``agent_id``; None for an agent never seen."""
         chain = self._chains.get(agent_id)
@@ -205,6 +218,11 @@ class FleetRuntime:
         except TraceLineError as exc:
             return self._error(number, exc.agent_id, exc.session_id, exc.timestamp, str(exc))
         return self.process(item, number)
+
+    def reject(self, message: str, line: int | None = None) -> dict[str, Any]:
+        """An error decision for a line that could not even be read (too long, say)."""
+        number = self.next_line() if line is None else line
+        return self._error(number, None, None, None, message)
 
     def process_value(self, value: Any, line: int | None = None) -> dict[str, Any]:
         """Decide on one decoded JSON value (an observation object)."""
@@ -388,6 +406,9 @@ class FleetRuntime:
             previous=chain.receipt,
         )
         chain.receipt = record["receipt"]
+        chain.unmeasured = tuple(
+            result.invariant_id for result in step.results if result_state(result) == UNMEASURED
+        )
         counts = chain.counts
         counts["decisions"] += 1
         for state, number in step.counts.items():
@@ -551,7 +572,16 @@ class _StateReader:
         return chains, held, line, decisions, clock
 
     def _chain(self, raw: Any, where: str) -> Chain:
-        keys = {"agent_id", "bundle", "seq", "receipt", "last_timestamp", "counts", "evaluation"}
+        keys = {
+            "agent_id",
+            "bundle",
+            "seq",
+            "receipt",
+            "last_timestamp",
+            "counts",
+            "unmeasured",
+            "evaluation",
+        }
         if not isinstance(raw, Mapping) or set(raw) != keys:
             raise StateError(f"{where}: expected exactly {', '.join(sorted(keys))}")
         agent_id = raw["agent_id"]
@@ -581,6 +611,12 @@ class _StateReader:
             last_timestamp=_optional_number(raw["last_timestamp"], f"{where}.last_timestamp"),
             counts={name: _whole(counts[name], f"{where}.counts.{name}") for name in COUNT_FIELDS},
         )
+        unmeasured = raw["unmeasured"]
+        if not isinstance(unmeasured, list) or not all(
+            isinstance(ident, str) and ident for ident in unmeasured
+        ):
+            raise StateError(f"{where}.unmeasured: expected a list of invariant ids")
+        chain.unmeasured = tuple(unmeasured)
         if chain.counts["decisions"] != chain.seq:
             raise StateError(f"{where}.counts.decisions: must equal seq ({chain.seq})")
         if raw["evaluation"] is not None:
