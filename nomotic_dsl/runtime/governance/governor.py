@@ -176,7 +176,9 @@ class GovernanceRuntime:
         counts = self._counts.setdefault(record.agent_id, Counter())
         counts["records"] += 1
         counts["drift_exceedances"] += len(record.exceedances)
-        counts.update(result.status for result in record.results)
+        counts.update(
+            result.status if result.measured else "not_measured" for result in record.results
+        )
 
     def provenance(self, agent_id: str) -> Provenance:
         """Running counts for the agent: records, invariant results by status, exceedances."""
@@ -189,6 +191,7 @@ class GovernanceRuntime:
             approaching=counts["approaching"],
             violated=counts["violated"],
             drift_exceedances=counts["drift_exceedances"],
+            not_measured=counts["not_measured"],
         )
 
     def window(self, agent_id: str) -> tuple[Observation, ...]:
@@ -216,8 +219,5 @@ def _checked_action(observation: Observation | Mapping[str, Any], verdict: str) 
 
 
 def _checked_drift(drift: Mapping[str, float]) -> Mapping[str, float]:
-    checked = BehavioralState(drift=drift).drift or MappingProxyType({})
-    unknown = sorted(set(checked) - set(DRIFT_DISTRIBUTIONS))
-    if unknown:
-        raise StateError(f"drift: unknown distribution(s) {', '.join(map(repr, unknown))}")
-    return checked
+    # BehavioralState checks drift keys (did-you-mean included) as every other entry point does.
+    return BehavioralState(drift=drift).drift or MappingProxyType({})

@@ -43,20 +43,22 @@ class Provenance:
     approaching: int
     violated: int
     drift_exceedances: int
+    not_measured: int = 0
 
     @property
     def evaluations(self) -> int:
-        """Invariant results counted: satisfied + approaching + violated."""
+        """Measured invariant results counted: satisfied + approaching + violated."""
         return self.satisfied + self.approaching + self.violated
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-clean counts."""
+        """JSON-clean counts; ``not_measured`` results are in none of the status counts."""
         return {
             "agent_id": self.agent_id,
             "records": self.records,
             "satisfied": self.satisfied,
             "approaching": self.approaching,
             "violated": self.violated,
+            "not_measured": self.not_measured,
             "drift_exceedances": self.drift_exceedances,
         }
 
@@ -115,8 +117,9 @@ class VerdictRecord:
             "invariants": _status_counts(results),
             "violated_invariants": [r.invariant_id for r in results if r.status == "violated"],
             "approaching_invariants": [
-                r.invariant_id for r in results if r.status == "approaching"
+                r.invariant_id for r in results if r.measured and r.status == "approaching"
             ],
+            "not_measured_invariants": [r.invariant_id for r in results if not r.measured],
         }
         return cls(
             agent_id=agent_id,
@@ -151,4 +154,9 @@ class VerdictRecord:
 
 
 def _status_counts(results: tuple[InvariantResult, ...]) -> dict[str, int]:
-    return {status: sum(1 for r in results if r.status == status) for status in STATUSES}
+    """Measured results by status, and how many measured nothing."""
+    counts = {
+        status: sum(1 for r in results if r.measured and r.status == status) for status in STATUSES
+    }
+    counts["not_measured"] = sum(1 for r in results if not r.measured)
+    return counts
