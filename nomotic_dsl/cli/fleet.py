@@ -220,7 +220,7 @@ class RunReport:
             "error_count": self.error_count,
             "errors": self.errors,
             "drift_exceedances": self.exceedances,
-            "unmeasured": [
+            "not_measured": [
                 {"agent_id": agent, "invariants": ids} for agent, ids in unmeasured.items()
             ],
             "end": end,
@@ -435,10 +435,15 @@ def _skip_checked(reader: TraceReader, position: dict[str, Any], trace_name: str
         )
 
 
+def _show_progress(trace: str) -> bool:
+    """A progress count on stderr: only on a terminal, for a trace file of 1 MB or more."""
+    return (
+        trace != "-" and sys.stderr.isatty() and Path(trace).stat().st_size >= _PROGRESS_MIN_BYTES
+    )
+
+
 def _progress(trace: str, output_format: str) -> Callable[[int], None] | None:
-    if output_format == "jsonl" or trace == "-" or not sys.stderr.isatty():
-        return None
-    if Path(trace).stat().st_size < _PROGRESS_MIN_BYTES:
+    if output_format == "jsonl" or not _show_progress(trace):
         return None
 
     def report(count: int) -> None:
@@ -477,7 +482,7 @@ class _Run:
                         self._checkpoint()
             except TraceTruncated as exc:
                 problem = str(exc)
-        if self.progress is not None and self.observations >= _PROGRESS_EVERY:
+        if self.progress is not None:
             click.echo("", err=True)
         end = self.runtime.end_record(max(self.reader.line, start_line))
         if self.output_format == "jsonl":

@@ -218,16 +218,25 @@ class ResultBody(BaseModel):
     margin: JsonNumber
     status: Literal["satisfied", "approaching", "violated"]
     detail: str
+    measured: bool = Field(
+        description="False when the invariant had nothing to measure (absent data, an "
+        "empty window, a warm-up not reached): never a violation, never counted as satisfied."
+    )
 
 
 class SummaryBody(BaseModel):
-    """Counts by status and by type, and the ids of violated and approaching invariants."""
+    """Counts by status (measured results), by measurement and by type; ids by outcome."""
 
     total: int
     by_status: dict[str, int]
+    by_measurement: dict[str, int] = Field(
+        description='{"measured": N, "not_measured": M}: results that measured nothing '
+        "are in no status count."
+    )
     by_type: dict[str, dict[str, int]]
     violated: list[str]
     approaching: list[str]
+    not_measured: list[str]
 
 
 class EvaluateBody(BaseModel):

@@ -36,10 +36,14 @@ def evaluate(state):
 class Monitor:
     def __init__(self):
         self._actions = []
+        self._drift = None
+
+    def set_drift(self, scores):
+        self._drift = scores
 
     def observe(self, observation):
         self._actions.append(observation)
-        return _COMPILED.evaluate(BehavioralState(actions=tuple(self._actions)))
+        return _COMPILED.evaluate(BehavioralState(actions=tuple(self._actions), drift=self._drift))
 '''
 
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation, StateError
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -103,13 +102,8 @@ def checked_drift(drift: Any) -> Mapping[str, float]:
     """Drift scores a caller gives: known distribution names to numbers in 0..1."""
     if not isinstance(drift, Mapping):
         raise StateError("drift: expected an object of distribution names to scores")
+    # BehavioralState checks names (did-you-mean included) and values as every entry point does.
     checked = BehavioralState(drift=drift).drift or MappingProxyType({})
-    unknown = sorted(set(checked) - set(DRIFT_DISTRIBUTIONS))
-    if unknown:
-        raise StateError(
-            f"drift: unknown distribution(s) {', '.join(map(repr, unknown))} "
-            f"(known: {', '.join(DRIFT_DISTRIBUTIONS)})"
-        )
     return MappingProxyType({name: checked[name] for name in sorted(checked)})
 
 

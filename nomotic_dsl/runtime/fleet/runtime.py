@@ -43,7 +43,7 @@ from nomotic_dsl.runtime.fleet.observation import (
     parse_line,
 )
 from nomotic_dsl.runtime.fleet.policy import Policy, make_policy
-from nomotic_dsl.runtime.governance.records import RESULT_STATES, UNMEASURED, result_state
+from nomotic_dsl.runtime.governance.records import NOT_MEASURED, RESULT_STATES, result_state
 from nomotic_dsl.runtime.interpreter.state import StateError
 
 FLEET_STATE_FORMAT = "nomotic_dsl.fleet_state"
@@ -96,7 +96,7 @@ class Chain:
             "last_receipt": self.receipt,
             "bundle": self.bundle,
             "last_timestamp": self.last_timestamp,
-            "unmeasured": list(self.unmeasured),
+            "not_measured": list(self.unmeasured),
             "held": self.evaluation is not None,
         }
 
@@ -109,7 +109,7 @@ class Chain:
             "receipt": self.receipt,
             "last_timestamp": self.last_timestamp,
             "counts": dict(self.counts),
-            "unmeasured": list(self.unmeasured),
+            "not_measured": list(self.unmeasured),
             "evaluation": None if self.evaluation is None else self.evaluation.export(),
         }
 
@@ -407,7 +407,7 @@ class FleetRuntime:
         )
         chain.receipt = record["receipt"]
         chain.unmeasured = tuple(
-            result.invariant_id for result in step.results if result_state(result) == UNMEASURED
+            result.invariant_id for result in step.results if result_state(result) == NOT_MEASURED
         )
         counts = chain.counts
         counts["decisions"] += 1
@@ -579,7 +579,7 @@ class _StateReader:
             "receipt",
             "last_timestamp",
             "counts",
-            "unmeasured",
+            "not_measured",
             "evaluation",
         }
         if not isinstance(raw, Mapping) or set(raw) != keys:
@@ -611,11 +611,11 @@ class _StateReader:
             last_timestamp=_optional_number(raw["last_timestamp"], f"{where}.last_timestamp"),
             counts={name: _whole(counts[name], f"{where}.counts.{name}") for name in COUNT_FIELDS},
         )
-        unmeasured = raw["unmeasured"]
+        unmeasured = raw["not_measured"]
         if not isinstance(unmeasured, list) or not all(
             isinstance(ident, str) and ident for ident in unmeasured
         ):
-            raise StateError(f"{where}.unmeasured: expected a list of invariant ids")
+            raise StateError(f"{where}.not_measured: expected a list of invariant ids")
         chain.unmeasured = tuple(unmeasured)
         if chain.counts["decisions"] != chain.seq:
             raise StateError(f"{where}.counts.decisions: must equal seq ({chain.seq})")

@@ -208,7 +208,7 @@ class GovernanceRuntime:
             approaching=counts["approaching"],
             violated=counts["violated"],
             drift_exceedances=counts["drift_exceedances"],
-            unmeasured=counts["unmeasured"],
+            not_measured=counts["not_measured"],
             scope_violations=counts["scope_violations"],
         )
 

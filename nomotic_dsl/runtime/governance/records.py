@@ -19,16 +19,15 @@ from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import Observation
 
-# What counts and ``changed`` call a result: its status, or "unmeasured" when
+# What counts and ``changed`` call a result: its status, or "not_measured" when
 # nothing was measured (such a result is never counted as satisfied).
-UNMEASURED = "unmeasured"
-RESULT_STATES: tuple[str, ...] = ("satisfied", "approaching", "violated", UNMEASURED)
+NOT_MEASURED = "not_measured"
+RESULT_STATES: tuple[str, ...] = ("satisfied", "approaching", "violated", NOT_MEASURED)
 
 
 def result_state(result: InvariantResult) -> str:
-    """``"unmeasured"`` for a result with nothing measured, else its status."""
-    # Until InvariantResult.measured exists (core's change), every result counts as measured.
-    return result.status if getattr(result, "measured", True) else UNMEASURED
+    """``"not_measured"`` for a result with nothing measured, else its status."""
+    return result.status if result.measured else NOT_MEASURED
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +64,23 @@ class Provenance:
     approaching: int
     violated: int
     drift_exceedances: int
-    unmeasured: int = 0
+    not_measured: int = 0
     scope_violations: int = 0
 
     @property
     def evaluations(self) -> int:
-        """Invariant results counted: satisfied + approaching + violated + unmeasured."""
-        return self.satisfied + self.approaching + self.violated + self.unmeasured
+        """Measured invariant results counted: satisfied + approaching + violated."""
+        return self.satisfied + self.approaching + self.violated
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-clean counts."""
+        """JSON-clean counts; ``not_measured`` results are in none of the status counts."""
         return {
             "agent_id": self.agent_id,
             "records": self.records,
             "satisfied": self.satisfied,
             "approaching": self.approaching,
             "violated": self.violated,
-            "unmeasured": self.unmeasured,
+            "not_measured": self.not_measured,
             "drift_exceedances": self.drift_exceedances,
             "scope_violations": self.scope_violations,
         }
@@ -147,8 +146,9 @@ class VerdictRecord:
             "invariants": _status_counts(results),
             "violated_invariants": [r.invariant_id for r in results if r.status == "violated"],
             "approaching_invariants": [
-                r.invariant_id for r in results if r.status == "approaching"
+                r.invariant_id for r in results if r.measured and r.status == "approaching"
             ],
+            "not_measured_invariants": [r.invariant_id for r in results if not r.measured],
         }
         return cls(
             agent_id=agent_id,
