@@ -20,7 +20,7 @@ What is checked, line by line:
 - an end record counts every decision before it and its ``heads`` digest
   covers every chain's length and last receipt;
 - the log ends with an end record: a log cut anywhere, even after its last
-  decision, is refused.
+  decision, is refused; an end record never directly follows another.
 
 So an altered, dropped, inserted or reordered line is found at that line or
 at the first later line of the same agent (or at the end record). The chain
@@ -110,6 +110,8 @@ def verify_log(
     for number, raw in enumerate(lines, start=1):
         record = _parse(raw, number)
         if "end" in record:
+            if ended:
+                raise LogError(number, "an end record follows an end record: it was inserted")
             head = _check_end(record, number, identity, chains, decisions, last_line)
             ends += 1
             ended = True
