@@ -96,7 +96,7 @@ class Chain:
             "last_receipt": self.receipt,
             "bundle": self.bundle,
             "last_timestamp": self.last_timestamp,
-            "not_measured": list(self.unmeasured),
+            "not_measured_now": list(self.unmeasured),
             "held": self.evaluation is not None,
         }
 
@@ -109,7 +109,7 @@ class Chain:
             "receipt": self.receipt,
             "last_timestamp": self.last_timestamp,
             "counts": dict(self.counts),
-            "not_measured": list(self.unmeasured),
+            "not_measured_now": list(self.unmeasured),
             "evaluation": None if self.evaluation is None else self.evaluation.export(),
         }
 
@@ -579,7 +579,7 @@ class _StateReader:
             "receipt",
             "last_timestamp",
             "counts",
-            "not_measured",
+            "not_measured_now",
             "evaluation",
         }
         if not isinstance(raw, Mapping) or set(raw) != keys:
@@ -611,11 +611,11 @@ class _StateReader:
             last_timestamp=_optional_number(raw["last_timestamp"], f"{where}.last_timestamp"),
             counts={name: _whole(counts[name], f"{where}.counts.{name}") for name in COUNT_FIELDS},
         )
-        unmeasured = raw["not_measured"]
+        unmeasured = raw["not_measured_now"]
         if not isinstance(unmeasured, list) or not all(
             isinstance(ident, str) and ident for ident in unmeasured
         ):
-            raise StateError(f"{where}.not_measured: expected a list of invariant ids")
+            raise StateError(f"{where}.not_measured_now: expected a list of invariant ids")
         chain.unmeasured = tuple(unmeasured)
         if chain.counts["decisions"] != chain.seq:
             raise StateError(f"{where}.counts.decisions: must equal seq ({chain.seq})")
