@@ -23,7 +23,8 @@ from typing import Any
 from nomotic_dsl.runtime.fleet.policy import DriftBaseline
 from nomotic_dsl.runtime.governance.drift import (
     active_hours_distribution,
-    js_divergence,
+    js_of_shares,
+    normalise,
     overall_drift,
     semantic_fidelities,
     semantic_score,
@@ -45,6 +46,7 @@ class DriftWindow:
     __slots__ = (
         "_counts_by_kind",
         "_entries",
+        "_expected",
         "_expected_hours",
         "_fidelity",
         "_hours",
@@ -60,11 +62,14 @@ class DriftWindow:
         self._entries: deque[Entry] = deque()
         self._hours: Counter[str] = Counter()
         self._fidelity = ScaledSum()
+        # Normalised again, as js_divergence normalises both its arguments.
         self._expected_hours = (
-            active_hours_distribution(baseline.active_hours)
+            normalise(active_hours_distribution(baseline.active_hours))
             if baseline.active_hours is not None
             else None
         )
+        # The expected shares, normalised once (what js_divergence would do on every call).
+        self._expected = tuple(normalise(baseline.expected.get(name) or {}) for name in _COUNTED)
         # Counts per counted kind (action, target, outcome), in _COUNTED order.
         self._counts_by_kind: tuple[Counter[str], Counter[str], Counter[str]] = (
             Counter(),
@@ -119,12 +124,13 @@ class DriftWindow:
         if self.seen < min_observations or not self._entries:
             return {}
         scores: dict[str, float] = {}
-        for name, counts in zip(_COUNTED, self._counts_by_kind, strict=True):
-            expected = self.baseline.expected.get(name)
+        for name, counts, expected in zip(
+            _COUNTED, self._counts_by_kind, self._expected, strict=True
+        ):
             if expected and counts:
-                scores[name] = js_divergence(counts, expected)
+                scores[name] = js_of_shares(normalise(counts), expected)
         if self._expected_hours is not None:
-            scores["temporal"] = js_divergence(self._hours, self._expected_hours)
+            scores["temporal"] = js_of_shares(normalise(self._hours), self._expected_hours)
         if self._fidelity.count:
             scores["semantic"] = semantic_score(self._fidelity.mean())
         overall = overall_drift(scores, weights)

@@ -51,7 +51,11 @@ def js_divergence(p: Mapping[str, float], q: Mapping[str, float]) -> float:
     empty (all-zero) distribution has nothing to compare: the result is 0.0
     when both are empty and 1.0 when only one is.
     """
-    p_shares, q_shares = normalise(p), normalise(q)
+    return js_of_shares(normalise(p), normalise(q))
+
+
+def js_of_shares(p_shares: Mapping[str, float], q_shares: Mapping[str, float]) -> float:
+    """``js_divergence`` of two distributions already normalised by ``normalise``."""
     if not p_shares or not q_shares:
         return 0.0 if p_shares == q_shares else 1.0
     terms = []
