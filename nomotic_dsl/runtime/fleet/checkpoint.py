@@ -134,8 +134,15 @@ def restore(runtime: FleetRuntime, document: Mapping[str, Any]) -> None:
         raise StateMismatch(
             f"the checkpoint was made with bundle {document['bundle']}, not {runtime.digest}"
         )
+    state = document["runtime"]
+    decided = state.get("decisions") if isinstance(state, Mapping) else None
+    if decided != document["position"]["observations"]:
+        raise CheckpointError(
+            f"checkpoint position counts {document['position']['observations']} observations "
+            f"but its runtime state holds {decided!r} decisions"
+        )
     try:
-        runtime.import_state(document["runtime"])
+        runtime.import_state(state)
     except StateMismatch:
         raise
     except ValueError as exc:

@@ -169,10 +169,11 @@ def make_policy(
     )
     try:
         policy.monitor()
-    except TypeError as exc:
+    except TypeError:
         raise ValueError(
-            f"the evaluator of {policy.agent_id or 'the policy'} cannot make a monitor with "
-            f"these options: {exc}"
+            f"the generated monitor of {policy.agent_id or 'the policy'} does not support "
+            "session release (session_idle_seconds); rebuild the bundle with a compiler whose "
+            "monitors do, or leave session release off"
         ) from None
     return policy
 
