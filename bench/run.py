@@ -25,6 +25,9 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
+from bench.fleet import FULL as FLEET_FULL
+from bench.fleet import QUICK as FLEET_QUICK
+from bench.fleet import run_fleet
 from nomotic_dsl._version import __version__
 from nomotic_dsl.compiler.codegen import generate_module, load_generated
 from nomotic_dsl.compiler.pipeline import build_bundle, compile_source
@@ -228,6 +231,7 @@ def editor_latency(sizes: Sizes) -> dict[str, Any]:
 
 def run(sizes: Sizes) -> dict[str, Any]:
     """Every measurement, and the ratios the targets are stated in."""
+    fleet = run_fleet(FLEET_QUICK if sizes is QUICK else FLEET_FULL)
     per_window = {str(window): monitor_cost(window, sizes) for window in sizes.windows}
     generated, interpreted = evaluation_speed(sizes)
     recompute_generated, recompute_interpreted = recompute_cost(sizes)
@@ -245,7 +249,12 @@ def run(sizes: Sizes) -> dict[str, Any]:
         "compile": compile_time(sizes),
         "bundle": bundle_load_time(sizes),
         "editor": editor_latency(sizes),
+        "fleet": {
+            "observations_per_second": fleet["observations_per_second"],
+            "memory_bytes_per_agent": fleet["memory_bytes_per_agent"],
+        },
         "ratios": {
+            "fleet_largest_vs_one_agent": fleet["largest_vs_one_agent"],
             "monitor_largest_vs_smallest_window": per_window[largest] / per_window[smallest],
             "interpreter_vs_generated_evaluate": interpreted / generated,
             "recompute_vs_monitor": recompute_generated / monitor_at_middle,
@@ -255,6 +264,8 @@ def run(sizes: Sizes) -> dict[str, Any]:
 
 
 TARGETS_TEXT = {
+    # Per-observation work must not grow with the fleet: the largest fleet keeps half the rate.
+    "fleet_largest_vs_one_agent": (">= 0.5", lambda r: r >= 0.5),
     "monitor_largest_vs_smallest_window": ("<= 1.3", lambda r: r <= 1.3),
     "interpreter_vs_generated_evaluate": (">= 5", lambda r: r >= 5),
     "recompute_vs_monitor": (">= 50", lambda r: r >= 50),
@@ -313,6 +324,11 @@ def table(report: dict[str, Any]) -> str:
                     f"< {floor * 1e3:.0f} ms: {ok}",
                 )
             )
+    for agents, rate in report["fleet"]["observations_per_second"].items():
+        rows.append((f"fleet runtime, {int(agents):,} agents", f"{rate:,.0f} obs/s", ""))
+    rows.append(
+        ("fleet memory per agent", f"{report['fleet']['memory_bytes_per_agent']:,.0f} bytes", "")
+    )
     for name, ratio in report["ratios"].items():
         wanted, check = TARGETS_TEXT.get(name, ("", lambda r: True))
         verdict = f"{wanted}: {'met' if check(ratio) else 'MISSED'}" if wanted else ""

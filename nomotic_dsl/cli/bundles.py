@@ -1,4 +1,4 @@
-"""``nomo keygen | build | verify | inspect | run``: the sealed-bundle commands.
+"""``nomo keygen | build | verify | inspect``: the sealed-bundle commands (``run`` is in ``fleet``).
 
 Input: command-line arguments. Output: key files, bundle files, reports on
 stdout, reasons on stderr, exit codes (0 ok, 1 refused or problems in the
@@ -18,19 +18,19 @@ import click
 
 from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json
 from nomotic_dsl.compiler.diagnostics import render
-from nomotic_dsl.compiler.pipeline import build_bundle, compile_file, policy_evaluator
+from nomotic_dsl.compiler.pipeline import (
+    build_bundle,
+    compile_path,
+    folder_bundle_name,
+)
 from nomotic_dsl.runtime.bundle.errors import BundleError
-from nomotic_dsl.runtime.bundle.evaluator import PolicyMonitor
 from nomotic_dsl.runtime.bundle.inspect import describe_bundle, render_description
 from nomotic_dsl.runtime.bundle.keys import write_key_pair
-from nomotic_dsl.runtime.bundle.loader import load_bundle, verify_bundle
-from nomotic_dsl.runtime.bundle.replay import ReplayReport, TraceError, replay_trace
+from nomotic_dsl.runtime.bundle.loader import verify_bundle
 from nomotic_dsl.runtime.bundle.rollback import RollbackState
-from nomotic_dsl.runtime.bundle.verify import format_time
 
 _EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
-_PROGRESS_EVERY = 5_000
-_PROGRESS_MIN_BYTES = 1_000_000
+_EXISTING_POLICY = click.Path(path_type=Path, exists=True)
 
 
 class UnixTime(click.ParamType):
@@ -84,7 +84,7 @@ def keygen_command(prefix: Path, force: bool) -> None:
 
 
 @click.command("build")
-@click.argument("policy", type=_EXISTING_FILE)
+@click.argument("policy", type=_EXISTING_POLICY)
 @click.option(
     "--key",
     "keys",
@@ -123,8 +123,12 @@ def build_command(
     name: str | None,
     output_format: str,
 ) -> None:
-    """Compile POLICY (.nomo) and seal it into a signed bundle at OUTPUT."""
-    result = compile_file(policy)
+    """Compile POLICY (a .nomo file, or a folder of them) and seal it into a bundle at OUTPUT.
+
+    Every contract the policy declares is sealed, each with its own generated
+    evaluator; --agent seals only that agent's contract.
+    """
+    result = compile_path(policy)
     if result.diagnostics:
         _show_diagnostics(result, output_format)
     if not result.ok:
@@ -138,7 +142,7 @@ def build_command(
             not_before=not_before,
             expires=expires,
             agent=agent,
-            name=name,
+            name=name or (folder_bundle_name(policy) if policy.is_dir() else None),
         )
     except BundleError as exc:
         fail_input(str(exc))
@@ -190,63 +194,6 @@ def inspect_command(bundle: Path, trusted: Sequence[Path], output_format: str) -
         click.echo(render_description(description))
 
 
-@click.command("run")
-@click.argument("target", metavar="BUNDLE_OR_FILE", type=_EXISTING_FILE)
-@click.option(
-    "--trace",
-    "trace",
-    required=True,
-    type=_EXISTING_FILE,
-    help="JSON Lines file, one observation per line, oldest first.",
-)
-@TRUST_OPTION
-@STATE_OPTION
-@FORMAT_OPTION
-def run_command(
-    target: Path, trace: Path, trusted: Sequence[Path], state_path: Path | None, output_format: str
-) -> None:
-    """Replay TRACE through the monitor of a bundle (or of a .nomo file, compiled here).
-
-    Reports each violation (an invariant becoming violated) with its time and
-    detail. Exits 1 when any invariant was violated or the input is invalid.
-    """
-    monitor = _monitor_for(target, trusted, state_path, output_format)
-    try:
-        report = replay_trace(trace, monitor, _progress_reporter(trace))
-    except TraceError as exc:
-        _end_progress(trace)
-        fail_input(str(exc))
-    _end_progress(trace)
-    if output_format == "json":
-        print_json(report.to_dict())
-    else:
-        click.echo(_render_report(report))
-    if report.violations:
-        sys.exit(1)
-
-
-def _monitor_for(
-    target: Path, trusted: Sequence[Path], state_path: Path | None, output_format: str
-) -> PolicyMonitor:
-    if target.suffix == ".nomo":
-        result = compile_file(target)
-        if result.diagnostics:
-            _show_diagnostics(result, output_format, err=True)
-        if not result.ok:
-            sys.exit(1)
-        try:
-            monitor: PolicyMonitor = policy_evaluator(result).Monitor()
-            return monitor
-        except BundleError as exc:
-            fail_input(f"{target}: {exc}")
-    if not trusted:
-        raise click.UsageError("running a bundle needs --trust PUBLIC_KEY_FILE")
-    try:
-        return load_bundle(target, list(trusted), rollback=state_path).monitor()
-    except BundleError as exc:
-        fail_input(f"{target}: refused: {exc}")
-
-
 def _show_diagnostics(result: Any, output_format: str, *, err: bool = False) -> None:
     rendered = render(
         result.diagnostics, "json" if output_format == "json" else "full", result.sources
@@ -254,36 +201,7 @@ def _show_diagnostics(result: Any, output_format: str, *, err: bool = False) -> 
     click.echo(rendered, err=err or output_format != "json")
 
 
-def _render_report(report: ReplayReport) -> str:
-    lines = [
-        f"{format_time(v.timestamp)}  line {v.line}  {v.invariant_id}: {v.detail}"
-        for v in report.violations
-    ]
-    lines.append(f"{report.observations} observations, {len(report.violations)} violations")
-    return "\n".join(lines)
-
-
-def _progress_reporter(trace: Path) -> Any:
-    if not _show_progress(trace):
-        return None
-
-    def report(count: int) -> None:
-        if count % _PROGRESS_EVERY == 0:
-            click.echo(f"\rreplayed {count:,} observations", err=True, nl=False)
-
-    return report
-
-
-def _end_progress(trace: Path) -> None:
-    if _show_progress(trace):
-        click.echo("", err=True)
-
-
-def _show_progress(trace: Path) -> bool:
-    return sys.stderr.isatty() and trace.stat().st_size >= _PROGRESS_MIN_BYTES
-
-
 def register(group: click.Group) -> None:
     """Add the bundle commands to the ``nomo`` group."""
-    for command in (keygen_command, build_command, verify_command, inspect_command, run_command):
+    for command in (keygen_command, build_command, verify_command, inspect_command):
         group.add_command(command)

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nomotic_dsl.cli.contracts",
     "nomotic_dsl.cli.bundles",
     "nomotic_dsl.cli.editor",
+    "nomotic_dsl.cli.fleet",
 )
 
 

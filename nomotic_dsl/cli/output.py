@@ -36,6 +36,11 @@ def read_json_file(path: Path, what: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         fail_input(f"cannot read {what} {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        fail_input(
+            f"{path}: {what} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start}); JSON files are UTF-8"
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

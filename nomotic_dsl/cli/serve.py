@@ -19,8 +19,16 @@ from nomotic_dsl.http.settings import (
     SettingsError,
     settings_from_env,
 )
+from nomotic_dsl.runtime.bundle.errors import BundleError
+from nomotic_dsl.runtime.bundle.loader import load_bundle
+from nomotic_dsl.runtime.fleet.config import FleetConfig
+from nomotic_dsl.runtime.fleet.runtime import FleetRuntime
 
 DEFAULT_HOST = "127.0.0.1"
+# A server runs for long: agent state is released after a day of silence, and
+# at most this many agent ids are held.
+DEFAULT_AGENT_IDLE = 86_400.0
+DEFAULT_MAX_AGENTS = 100_000
 DEFAULT_PORT = 8000
 
 
@@ -46,28 +54,120 @@ DEFAULT_PORT = 8000
     default=False,
     help="Require the bearer token for reads too (also NOMO_API_READ_TOKEN_REQUIRED=1).",
 )
-def serve_command(db_path: Path | None, host: str, port: int, read_token_required: bool) -> None:
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A sealed bundle whose contracts POST /v1/observations enforces (repeatable).",
+)
+@click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Public key file to verify the bundles with (repeatable).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Anti-rollback state file for the bundles.",
+)
+@click.option(
+    "--agent-idle",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_AGENT_IDLE,
+    show_default=True,
+    help="Seconds (trace time) after which a silent agent starts afresh and is released.",
+)
+@click.option(
+    "--session-idle",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds after which a silent session is released inside each monitor.",
+)
+@click.option(
+    "--max-agents",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_AGENTS,
+    show_default=True,
+    help="At most this many agent ids are governed; more get error decisions.",
+)
+def serve_command(
+    db_path: Path | None,
+    host: str,
+    port: int,
+    read_token_required: bool,
+    bundles: tuple[Path, ...],
+    trusted: tuple[Path, ...],
+    state_path: Path | None,
+    agent_idle: float,
+    session_idle: float | None,
+    max_agents: int,
+) -> None:
     """Serve the contracts HTTP API (OpenAPI document at /docs).
 
     Writes need `Authorization: Bearer $NOMO_API_TOKEN`; without NOMO_API_TOKEN
     the service is read-only. NOMO_API_SIGNING_KEY names a key file written by
     `nomo keygen` to seal every stored contract; NOMO_API_MAX_BODY_BYTES sets the
-    request body limit (default 1 MiB). Configuration errors exit 2.
+    request body limit (default 1 MiB). With --bundle (and --trust), POST
+    /v1/observations governs agents with the bundles' contracts; a bundle that
+    fails verification stops the server before it starts (exit 1).
+    Configuration errors exit 2.
     """
     try:
         settings = settings_from_env(db_path=db_path, read_token_required=read_token_required)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
+    if bundles and not trusted:
+        raise click.UsageError("--bundle needs --trust PUBLIC_KEY_FILE")
+    fleet = _fleet(
+        bundles,
+        trusted,
+        state_path,
+        FleetConfig(
+            agent_idle_seconds=agent_idle,
+            session_idle_seconds=session_idle,
+            max_agents=max_agents,
+        ),
+    )
     import uvicorn  # the server stack loads only when serving
 
     from nomotic_dsl.http.app import create_app
 
     try:
-        app = create_app(settings)
+        app = create_app(settings, fleet=fleet)
     except (sqlite3.Error, OSError) as exc:
         fail_input(f"cannot open the contract store {settings.db_path}: {exc}")
     click.echo(startup_banner(settings, host, port), err=True)
+    if fleet is not None:
+        click.echo(
+            f"  governing {len(fleet.agents) or 'every'} agent(s) of {len(bundles)} bundle(s) "
+            f"({fleet.digest[:16]}...)",
+            err=True,
+        )
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _fleet(
+    bundles: tuple[Path, ...],
+    trusted: tuple[Path, ...],
+    state_path: Path | None,
+    config: FleetConfig,
+) -> FleetRuntime | None:
+    """The fleet runtime of the verified bundles (None without any); exit 1 when one is refused."""
+    if not bundles:
+        return None
+    loaded = []
+    for path in bundles:
+        try:
+            loaded.append(load_bundle(path, list(trusted), rollback=state_path))
+        except BundleError as exc:
+            fail_input(f"{path}: refused: {exc}")
+    try:
+        return FleetRuntime.from_bundles(loaded, config)
+    except ValueError as exc:
+        fail_input(str(exc))
 
 
 def startup_banner(settings: ApiSettings, host: str, port: int) -> str:

@@ -1,15 +1,20 @@
 """The generate stage: the spec IR of a policy -> the contents of its bundle.
 
 Input: ``Lowered`` (specs, contracts, sources). Output: ``GeneratedPolicy``:
-the chosen contract, its specs, the generated evaluator module's source and
-the policy sources under bundle-relative names (``BundleContents``); no
-contents when the program has errors.
+one ``PolicyContents`` per contract (the contract, its specs and its own
+generated evaluator module's source) and the policy sources under
+bundle-relative names (``BundleContents``); no contents when the program has
+errors.
 
 Decisions where the spec is silent:
-- one bundle holds at most one contract. With several in the program,
-  ``BuildOptions.agent`` chooses; the bundle's specs are then that contract's
-  invariants. Without a contract, the specs are every invariant the program
-  compiles to;
+- a bundle holds every contract the program declares, one policy (contract,
+  specs, generated evaluator) per contract, sorted by agent id;
+  ``BuildOptions.agent`` seals only that agent's contract. Without a
+  contract, the bundle holds one policy whose specs are every invariant the
+  program compiles to;
+- one generated module per contract, not one module for all: each is the
+  same module the code generator writes for a single contract, loaded in its
+  own namespace, so contracts never share state or globals;
 - sources are stored under names relative to the root file's directory, so
   the bundle does not depend on the directory the build ran from; standard
   library files keep their ``std/`` names, files outside the root file's
@@ -34,8 +39,10 @@ from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.manifest import (
     CONTRACT_NAME,
     EVALUATOR_NAME,
+    MAX_POLICIES,
     SOURCES_DIR,
     SPECS_NAME,
+    policy_member,
     sources_digest,
 )
 
@@ -43,24 +50,77 @@ _UNSAFE_SEGMENT_CHARS = re.compile(r"[^A-Za-z0-9_.+-]")
 
 
 @dataclass(frozen=True, slots=True)
-class BundleContents:
-    """Everything a bundle holds besides its manifest and signatures."""
+class PolicyContents:
+    """One policy of a bundle: a contract (or None), its specs, its generated evaluator."""
 
-    name: str
     agent_id: str | None
     contract: Mapping[str, Any] | None
     specs: tuple[InvariantSpec, ...]
     evaluator_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class BundleContents:
+    """Everything a bundle holds besides its manifest and signatures.
+
+    ``policies`` are sorted by agent id: one per contract, or exactly one
+    without a contract.
+    """
+
+    name: str
+    policies: tuple[PolicyContents, ...]
     # (relative name, text); stored as sources/<relative name>.
     sources: tuple[tuple[str, str], ...]
 
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """The agent ids of the contracts, in policy order (empty without a contract)."""
+        return tuple(policy.agent_id for policy in self.policies if policy.agent_id is not None)
+
+    @property
+    def only(self) -> PolicyContents:
+        """The only policy; BundleError when there are several."""
+        if len(self.policies) != 1:
+            raise BundleError(
+                f"the bundle holds {len(self.policies)} contracts; choose one with --agent"
+            )
+        return self.policies[0]
+
+    @property
+    def evaluator_source(self) -> str:
+        """The only policy's generated evaluator source."""
+        return self.only.evaluator_source
+
+    @property
+    def specs(self) -> tuple[InvariantSpec, ...]:
+        """The only policy's specs."""
+        return self.only.specs
+
+    def check(self) -> None:
+        """Refuse contents the runtime would refuse: policies out of order, too many, mixed."""
+        agents = [policy.agent_id for policy in self.policies]
+        if not self.policies:
+            raise BundleError("a bundle needs at least one policy")
+        if len(self.policies) > MAX_POLICIES:
+            raise BundleError(
+                f"{len(self.policies)} contracts are more than the {MAX_POLICIES} a bundle may hold"
+            )
+        if None in agents and len(agents) > 1:
+            raise BundleError("a policy without a contract must be a bundle's only policy")
+        named = [agent for agent in agents if agent is not None]
+        if named != sorted(set(named)):
+            raise BundleError("a bundle's contracts must be for distinct agents, sorted by id")
+
     def members(self) -> dict[str, bytes]:
         """Member name -> content, for every member the manifest lists."""
-        members = {
-            CONTRACT_NAME: canonical_json(self.contract) + b"\n",
-            SPECS_NAME: canonical_json([spec.to_dict() for spec in self.specs]) + b"\n",
-            EVALUATOR_NAME: self.evaluator_source.encode("utf-8"),
-        }
+        self.check()
+        members: dict[str, bytes] = {}
+        for index, policy in enumerate(self.policies):
+            members[policy_member(index, CONTRACT_NAME)] = canonical_json(policy.contract) + b"\n"
+            members[policy_member(index, SPECS_NAME)] = (
+                canonical_json([spec.to_dict() for spec in policy.specs]) + b"\n"
+            )
+            members[policy_member(index, EVALUATOR_NAME)] = policy.evaluator_source.encode("utf-8")
         for relative_name, text in self.sources:
             member = SOURCES_DIR + relative_name
             if member in members:
@@ -110,35 +170,63 @@ def bundle_contents(
     agent: str | None = None,
     name: str | None = None,
 ) -> BundleContents:
-    """Everything a bundle holds, from a successful compilation."""
-    contract = select_contract(contracts, agent)
-    specs = tuple(contract.invariant_specs()) if contract is not None else tuple(invariants)
+    """Everything a bundle holds, from a successful compilation.
+
+    Every contract (or only ``agent``'s) becomes a policy with its own
+    generated evaluator; without contracts, one policy holds ``invariants``.
+    """
+    chosen = select_contracts(contracts, agent)
     texts = tuple(sources.items())
     member_names = source_member_names([source for source, _ in texts], root)
     stored = tuple(sorted(zip(member_names, (text for _, text in texts), strict=True)))
     digest = sources_digest({SOURCES_DIR + rel: text.encode("utf-8") for rel, text in stored})
-    bundle_name = name or (contract.agent_id if contract is not None else _stem(root))
-    generated = generate_module(specs, module_name=bundle_name, source_digest=digest)
-    return BundleContents(
-        name=bundle_name,
-        agent_id=contract.agent_id if contract is not None else None,
-        contract=contract.to_dict() if contract is not None else None,
-        specs=specs,
-        evaluator_source=generated.source,
-        sources=stored,
+    bundle_name = name or (chosen[0].agent_id if len(chosen) == 1 else _stem(root))
+    if chosen:
+        policies = tuple(
+            _policy(contract.agent_id, contract.to_dict(), contract.invariant_specs(), digest)
+            for contract in chosen
+        )
+    else:
+        policies = (_policy(None, None, tuple(invariants), digest, bundle_name),)
+    return BundleContents(name=bundle_name, policies=policies, sources=stored)
+
+
+def _policy(
+    agent_id: str | None,
+    contract: Mapping[str, Any] | None,
+    specs: Sequence[InvariantSpec],
+    digest: str,
+    module_name: str | None = None,
+) -> PolicyContents:
+    generated = generate_module(
+        tuple(specs), module_name=module_name or agent_id or "policy", source_digest=digest
     )
+    return PolicyContents(agent_id, contract, tuple(specs), generated.source)
+
+
+def select_contracts(
+    contracts: Sequence[BehavioralContract], agent: str | None
+) -> tuple[BehavioralContract, ...]:
+    """The contracts to seal, sorted by agent id: every one, or only ``agent``'s."""
+    if agent is not None:
+        return (_contract_for(contracts, agent),)
+    return tuple(sorted(contracts, key=lambda contract: contract.agent_id))
+
+
+def _contract_for(contracts: Sequence[BehavioralContract], agent: str) -> BehavioralContract:
+    chosen = [contract for contract in contracts if contract.agent_id == agent]
+    if not chosen:
+        known = ", ".join(contract.agent_id for contract in contracts) or "none"
+        raise BundleError(f"no contract for agent {agent!r} (contracts: {known})")
+    return chosen[0]
 
 
 def select_contract(
     contracts: Sequence[BehavioralContract], agent: str | None
 ) -> BehavioralContract | None:
-    """The one contract to seal: the only one, or the one for ``agent``."""
+    """The one contract a single evaluator is generated for: the only one, or ``agent``'s."""
     if agent is not None:
-        chosen = [contract for contract in contracts if contract.agent_id == agent]
-        if not chosen:
-            known = ", ".join(contract.agent_id for contract in contracts) or "none"
-            raise BundleError(f"no contract for agent {agent!r} (contracts: {known})")
-        return chosen[0]
+        return _contract_for(contracts, agent)
     if len(contracts) > 1:
         known = ", ".join(contract.agent_id for contract in contracts)
         raise BundleError(
@@ -190,4 +278,4 @@ def _deduplicated(names: list[str]) -> list[str]:
 
 def _stem(root: str) -> str:
     stem = PurePosixPath(root).stem
-    return _UNSAFE_SEGMENT_CHARS.sub("-", stem).strip("-.") or "policy"
+    return _UNSAFE_SEGMENT_CHARS.sub("-", stem).strip("-._") or "policy"

@@ -18,6 +18,7 @@ one they need, and turn the record into the public result.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +26,12 @@ from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 from nomotic_dsl.compiler.diagnostics import Diagnostic, DiagnosticBag, render_all
-from nomotic_dsl.compiler.generate import GeneratedPolicy, bundle_contents, generate_policy
+from nomotic_dsl.compiler.generate import (
+    BundleContents,
+    GeneratedPolicy,
+    bundle_contents,
+    generate_policy,
+)
 from nomotic_dsl.compiler.lower import Lowered, lower_program
 from nomotic_dsl.compiler.request import (
     ALL_IMPORTS,
@@ -194,6 +200,73 @@ def compile_file(path: str | os.PathLike[str], *, created_at: float | None = Non
     return compile_request(request)
 
 
+FOLDER_ROOT_NAME = "__folder__.nomo"
+_FOLDER_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}\.nomo")
+
+
+def folder_root_text(folder: Path) -> str:
+    """The root a folder compiles as: one import per ``*.nomo`` file in it, in name order.
+
+    Only files directly in the folder are imported (they may import others);
+    a file name outside ``[A-Za-z0-9_.+-]`` is refused, as is a file named like
+    the synthesised root itself. ValueError names the problem.
+    """
+    try:
+        names = sorted(entry.name for entry in folder.iterdir() if entry.suffix == ".nomo")
+    except OSError as exc:
+        raise ValueError(f"cannot read folder {folder}: {exc.strerror or exc}") from None
+    if not names:
+        raise ValueError(f"folder {folder} holds no .nomo file")
+    for name in names:
+        if name == FOLDER_ROOT_NAME or not _FOLDER_FILE.fullmatch(name):
+            raise ValueError(
+                f"{folder / name}: a folder's .nomo files must be named with letters, digits "
+                f"and _ . + - (and not {FOLDER_ROOT_NAME})"
+            )
+    lines = [
+        f"# Every .nomo file of {folder.name or '.'}, compiled as one program.",
+        *(f'import "./{name}"' for name in names),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def compile_folder(
+    path: str | os.PathLike[str], *, created_at: float | None = None
+) -> CompileResult:
+    """Compile every ``*.nomo`` file of a folder as one program (one namespace, as imports do).
+
+    The program's root is a synthesised file, ``__folder__.nomo`` in the
+    folder, that imports each file; it is stored with the sources of a bundle
+    so the bundle records which files were part of the build.
+    """
+    folder = Path(path)
+    root = folder / FOLDER_ROOT_NAME
+    name = display_name(root)
+    try:
+        text = folder_root_text(folder)
+    except ValueError as error:
+        source = SourceFile(name, "")
+        bag = DiagnosticBag(source)
+        bag.report("NMO205", Span(0, 0), str(error))
+        return CompileResult(False, list(bag.items), sources={}, root=name)
+    stamp = source_date_epoch() if created_at is None else created_at
+    request = CompileRequest(SourceFile(name, text), root.resolve(), ALL_IMPORTS, stamp)
+    return compile_request(request)
+
+
+def folder_bundle_name(folder: Path) -> str:
+    """A folder's default bundle name: its own name, in the characters a bundle name allows."""
+    cleaned = re.sub(r"[^A-Za-z0-9._:@-]", "-", folder.resolve().name).strip("-._")
+    return cleaned[:128] or "policy"
+
+
+def compile_path(path: str | os.PathLike[str], *, created_at: float | None = None) -> CompileResult:
+    """``compile_folder`` for a directory, ``compile_file`` for anything else."""
+    if Path(path).is_dir():
+        return compile_folder(path, created_at=created_at)
+    return compile_file(path, created_at=created_at)
+
+
 def _with_build(lowered: Lowered, options: BuildOptions) -> Lowered:
     """The same program with the build options the generate and seal stages read."""
     loaded = replace(lowered.loaded, request=replace(lowered.loaded.request, build=options))
@@ -212,7 +285,12 @@ def build_bundle(
     name: str | None = None,
 ) -> bytes:
     """Compile (when given a path), generate, seal; write atomically to ``out`` when given."""
-    result = compile_file(source) if isinstance(source, str | os.PathLike) else source
+    if isinstance(source, str | os.PathLike):
+        if name is None and Path(source).is_dir():
+            name = folder_bundle_name(Path(source))
+        result = compile_path(source)
+    else:
+        result = source
     if not result.ok or result.program is None:
         raise BundleError("the policy has errors; run `nomo check` to see them")
     options = BuildOptions(
@@ -249,3 +327,10 @@ def policy_evaluator(result: CompileResult, agent: str | None = None) -> ModuleT
     return instantiate_evaluator(
         contents.evaluator_source, f"<policy:{contents.name}>/policy_evaluator.py", contents.specs
     )
+
+
+def policy_evaluators(result: CompileResult) -> BundleContents:
+    """Every policy of a compiled program (one per contract), as a bundle would hold them."""
+    if not result.ok or result.program is None:
+        raise BundleError("the policy has errors; run `nomo check` to see them")
+    return bundle_contents(result.contracts, result.invariants, result.sources, result.root)

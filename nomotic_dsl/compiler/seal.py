@@ -21,7 +21,12 @@ from nomotic_dsl.compiler.generate import BundleContents, GeneratedPolicy
 from nomotic_dsl.runtime.bundle.archive import write_archive
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.keys import load_signing_key, write_private_file
-from nomotic_dsl.runtime.bundle.manifest import MANIFEST_NAME, SIGNATURES_NAME, make_manifest
+from nomotic_dsl.runtime.bundle.manifest import (
+    MANIFEST_NAME,
+    SIGNATURES_NAME,
+    Manifest,
+    make_manifest,
+)
 from nomotic_dsl.runtime.bundle.signing import sign_manifest, signatures_to_bytes
 
 KeySource = SigningKey | str | os.PathLike[str]
@@ -67,7 +72,7 @@ def assemble_bundle(
     members = contents.members()
     manifest = make_manifest(
         name=contents.name,
-        agent_id=contents.agent_id,
+        agents=contents.agents,
         revision=revision,
         not_before=not_before,
         expires=expires,
@@ -79,6 +84,25 @@ def assemble_bundle(
     members[MANIFEST_NAME] = manifest_bytes
     members[SIGNATURES_NAME] = signatures_to_bytes(signatures)
     return write_archive(members)
+
+
+def unsigned_manifest(
+    contents: BundleContents,
+    *,
+    revision: int = 1,
+    not_before: int | None = None,
+    expires: int | None = None,
+) -> Manifest:
+    """The manifest a bundle of ``contents`` gets (signatures do not change it)."""
+    return make_manifest(
+        name=contents.name,
+        agents=contents.agents,
+        revision=revision,
+        not_before=not_before,
+        expires=expires,
+        compiler_version=__version__,
+        members=contents.members(),
+    )
 
 
 def write_bundle_file(path: str | os.PathLike[str], data: bytes) -> None:

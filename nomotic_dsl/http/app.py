@@ -12,16 +12,19 @@ from fastapi import FastAPI
 from nomotic_dsl._version import __version__
 from nomotic_dsl.http.auth import bearer_check
 from nomotic_dsl.http.errors import install_error_handlers
+from nomotic_dsl.http.fleet import FleetService, fleet_router
 from nomotic_dsl.http.limits import BodyLimitMiddleware
 from nomotic_dsl.http.routes import contract_router
 from nomotic_dsl.http.service import ContractService
 from nomotic_dsl.http.settings import ApiSettings
 from nomotic_dsl.runtime.contracts.store import ContractStore
+from nomotic_dsl.runtime.fleet.runtime import FleetRuntime
 
 DESCRIPTION = """\
 Behavioral contracts for AI agents: generate, store, read, diff and seal them,
-check `.nomo` policy source, and evaluate an agent's invariants on its
-behavioral state.
+check `.nomo` policy source, evaluate an agent's invariants on its behavioral
+state, and govern a fleet's observations with the verified bundles the server
+was started with (one decision per observation, receipts chained per agent).
 
 Writes need `Authorization: Bearer <token>` (the server's `NOMO_API_TOKEN`);
 reads need it too when the server is started with `--read-token-required`.
@@ -29,8 +32,15 @@ Every error is JSON: `{"error": message, ...}`.
 """
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    """A FastAPI app serving the contract API over the settings' SQLite store."""
+def create_app(
+    settings: ApiSettings | None = None, *, fleet: FleetRuntime | None = None
+) -> FastAPI:
+    """A FastAPI app serving the contract API over the settings' SQLite store.
+
+    ``fleet`` is the runtime ``POST /v1/observations`` feeds (``nomo serve
+    --bundle`` loads it from verified bundles); without one that endpoint
+    answers 409.
+    """
     settings = settings or ApiSettings()
     service = ContractService(
         store=ContractStore(settings.db_path),
@@ -45,6 +55,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
     )
     app.include_router(contract_router(service, write_check, read_check))
+    app.include_router(fleet_router(FleetService(fleet), write_check, read_check))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -218,16 +218,25 @@ class ResultBody(BaseModel):
     margin: JsonNumber
     status: Literal["satisfied", "approaching", "violated"]
     detail: str
+    measured: bool = Field(
+        description="False when the invariant had nothing to measure (absent data, an "
+        "empty window, a warm-up not reached): never a violation, never counted as satisfied."
+    )
 
 
 class SummaryBody(BaseModel):
-    """Counts by status and by type, and the ids of violated and approaching invariants."""
+    """Counts by status (measured results), by measurement and by type; ids by outcome."""
 
     total: int
     by_status: dict[str, int]
+    by_measurement: dict[str, int] = Field(
+        description='{"measured": N, "not_measured": M}: results that measured nothing '
+        "are in no status count."
+    )
     by_type: dict[str, dict[str, int]]
     violated: list[str]
     approaching: list[str]
+    not_measured: list[str]
 
 
 class EvaluateBody(BaseModel):
@@ -254,3 +263,69 @@ class ErrorBody(BaseModel):
     error: str
     problems: list[ProblemBody] | None = None
     diagnostics: list[DiagnosticBody] | None = None
+
+
+class DriftExceedanceBody(BaseModel):
+    """One drift score above the contract's threshold."""
+
+    distribution: str
+    score: float
+    threshold: float
+
+
+class ChangeBody(BaseModel):
+    """An invariant whose state changed with this observation (``from`` null: it just started)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    invariant: str
+    from_: str | None = Field(alias="from")
+    to: str
+    detail: str
+
+
+class DecisionBody(BaseModel):
+    """One decision record, as `nomo run --format jsonl` writes it."""
+
+    line: int
+    agent_id: str | None
+    session_id: str | None
+    timestamp: float | None
+    seq: int
+    bundle: str
+    contract: dict[str, Any] | None
+    violated: list[str]
+    changed: list[ChangeBody]
+    counts: dict[str, int] | None
+    drift: dict[str, float]
+    drift_source: str | None
+    drift_exceedances: list[DriftExceedanceBody]
+    scope: dict[str, str] | None
+    error: str | None
+    receipt: str
+
+
+class DecisionsBody(BaseModel):
+    """The decisions of one request, in body order."""
+
+    decisions: list[DecisionBody]
+
+
+class ProvenanceBody(BaseModel):
+    """An agent's running counts since the server started, and its receipt chain head."""
+
+    agent_id: str | None
+    decisions: int
+    satisfied: int
+    approaching: int
+    violated: int
+    not_measured: int
+    drift_exceedances: int
+    scope_violations: int
+    errors: int
+    seq: int
+    last_receipt: str
+    bundle: str
+    last_timestamp: float | None
+    not_measured_now: list[str]
+    held: bool

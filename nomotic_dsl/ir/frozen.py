@@ -83,7 +83,10 @@ def distribution_problems(shares: Mapping[str, float], where: str) -> list[Probl
         for key, share in shares.items()
         if share < 0
     ]
-    total = math.fsum(shares.values())
+    try:
+        total = math.fsum(shares.values())
+    except OverflowError:  # shares near the float maximum: certainly not summing to 1
+        total = math.inf
     if shares and abs(total - 1.0) > DISTRIBUTION_TOLERANCE:
         problems.append(
             Problem(where, f"sums to {total:g}, not 1.0 (tolerance {DISTRIBUTION_TOLERANCE:g})")

@@ -17,9 +17,11 @@ from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
+    UNMEASURED_BASES,
     render_detail,
 )
 from nomotic_dsl.runtime.interpreter.judge import status_of
+from nomotic_dsl.runtime.interpreter.measure import largest_share
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, StateError
 
@@ -63,32 +65,44 @@ def finish(
     basis: str,
     judged: tuple[bool, float],
 ) -> InvariantResult:
-    """The result of a judged measurement: status and detail as the interpreter gives them."""
-    satisfied, margin = judged
+    """The result of a judged measurement: status and detail as the interpreter gives them.
+
+    A basis that measured nothing (an empty window) overrides the judgement:
+    satisfied, margin NaN, ``measured`` False.
+    """
+    measured = basis not in UNMEASURED_BASES
+    satisfied, margin = judged if measured else (True, math.nan)
     status = status_of(satisfied, margin)
     detail = render_detail(text, value, margin, status, basis)
-    return InvariantResult(invariant_id, satisfied, value, threshold, margin, status, detail)
+    return InvariantResult(
+        invariant_id, satisfied, value, threshold, margin, status, detail, measured
+    )
 
 
-def not_measured(invariant_id: str, threshold: float, text: DetailText) -> InvariantResult:
-    """The result of a drift or semantic value that is absent: satisfied, nothing invented."""
-    return finish(invariant_id, threshold, text, math.nan, BASIS_NO_DATA, (True, math.nan))
+def not_measured(
+    invariant_id: str,
+    threshold: float,
+    text: DetailText,
+    value: float = math.nan,
+    basis: str = BASIS_NO_DATA,
+) -> InvariantResult:
+    """The result of an invariant that measured nothing (absent data by default)."""
+    return finish(invariant_id, threshold, text, value, basis, (True, math.nan))
 
 
 def snapshot_max_share(snapshot: Scores) -> tuple[float, str]:
     """Largest share in a non-empty snapshot distribution, and its basis."""
-    total = math.fsum(snapshot.values())
-    if total == 0:
+    if not any(share > 0 for share in snapshot.values()):
         return 0.0, BASIS_EMPTY
-    return max(snapshot.values()) / total, BASIS_SNAPSHOT
+    return largest_share(list(snapshot.values())), BASIS_SNAPSHOT
 
 
 def snapshot_distinct(snapshot: Scores) -> tuple[float, str]:
     """Number of names with a positive share in a non-empty snapshot distribution, and its basis."""
-    total = math.fsum(snapshot.values())
-    if total == 0:
+    present = sum(1 for share in snapshot.values() if share > 0)
+    if not present:
         return 0.0, BASIS_EMPTY
-    return float(sum(1 for share in snapshot.values() if share > 0)), BASIS_SNAPSHOT
+    return float(present), BASIS_SNAPSHOT
 
 
 def check_order(last: float | None, timestamp: float) -> None:

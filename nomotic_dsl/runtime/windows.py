@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
+from typing import Any
 
 from nomotic_dsl.ir.spec import load_zone
 from nomotic_dsl.runtime.interpreter.measure import local_hour
@@ -85,6 +86,19 @@ class KeyCounts:
         self._counts[name] = count - 1
         self._buckets[count - 1] = self._buckets.get(count - 1, 0) + 1
 
+    def export(self) -> dict[str, int]:
+        """The counts as a JSON-clean dict, sorted by name (for monitor state)."""
+        return {name: self._counts[name] for name in sorted(self._counts)}
+
+    @classmethod
+    def restore(cls, counts: Mapping[str, int]) -> KeyCounts:
+        """Counts from ``export()``; the caller has checked names and positive counts."""
+        restored = cls()
+        restored._counts = dict(counts)
+        restored._buckets = dict(Counter(restored._counts.values()))
+        restored.max_count = max(restored._buckets, default=0)
+        return restored
+
     def _drop_bucket(self, count: int) -> bool:
         """One name fewer has ``count``; True when no name has it any more."""
         left = self._buckets[count] - 1
@@ -148,6 +162,18 @@ class ScaledSum:
     def mean(self) -> float:
         """The exact mean, rounded once; the sum must not be empty."""
         return self.total / (self.count << SCALE_BITS)
+
+    def export(self) -> dict[str, Any]:
+        """``{"count", "total"}``, the exact total as lowercase hex (JSON numbers cannot hold it)."""
+        return {"count": self.count, "total": format(self.total, "x")}
+
+    @classmethod
+    def restore(cls, count: int, total: int) -> ScaledSum:
+        """A sum from its checked count and exact total."""
+        restored = cls()
+        restored.count = count
+        restored.total = total
+        return restored
 
 
 class HourRule:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from nomotic_dsl.compiler.generate import BundleContents
+from nomotic_dsl.compiler.generate import BundleContents, PolicyContents
 from nomotic_dsl.compiler.seal import assemble_bundle
 from nomotic_dsl.ir import InvariantBuilder, InvariantSpec
 
@@ -36,10 +36,14 @@ def evaluate(state):
 class Monitor:
     def __init__(self):
         self._actions = []
+        self._drift = None
+
+    def set_drift(self, scores):
+        self._drift = scores
 
     def observe(self, observation):
         self._actions.append(observation)
-        return _COMPILED.evaluate(BehavioralState(actions=tuple(self._actions)))
+        return _COMPILED.evaluate(BehavioralState(actions=tuple(self._actions), drift=self._drift))
 '''
 
 
@@ -65,10 +69,7 @@ def make_contents(
     specs = small_specs()
     return BundleContents(
         name=name,
-        agent_id=None,
-        contract=None,
-        specs=specs,
-        evaluator_source=stand_in_source(specs, marker),
+        policies=(PolicyContents(None, None, specs, stand_in_source(specs, marker)),),
         sources=tuple(
             (f"policy{index}.nomo", "count distinct_targets <= 2 over 3 actions\n")
             for index in range(sources)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import stat
 import zipfile
 from collections.abc import Callable
@@ -18,12 +19,16 @@ from nomotic_dsl.runtime.bundle.archive import entry_info, read_archive, write_a
 from nomotic_dsl.runtime.bundle.inspect import describe_bundle, render_description
 from nomotic_dsl.runtime.bundle.loader import load_bundle
 from nomotic_dsl.runtime.bundle.manifest import parse_manifest
-from nomotic_dsl.runtime.bundle.replay import TraceError, replay_trace
 from nomotic_dsl.runtime.bundle.signing import parse_signatures
+from nomotic_dsl.runtime.fleet import FleetRuntime
 
 from .conftest import make_contents
 
-MEMBERS = {"manifest.json": b"{}", "specs.json": b"[]\n", "sources/a/b.nomo": b"rate < 1\n"}
+MEMBERS = {
+    "manifest.json": b"{}",
+    "policies/0/specs.json": b"[]\n",
+    "sources/a/b.nomo": b"rate < 1\n",
+}
 
 
 def _zip(entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
@@ -44,19 +49,19 @@ def test_the_archive_round_trips_and_is_deterministic() -> None:
 
 
 def _symlink_info() -> zipfile.ZipInfo:
-    info = entry_info("specs.json")
+    info = entry_info("policies/0/specs.json")
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
     return info
 
 
 def _dated_info() -> zipfile.ZipInfo:
-    info = entry_info("specs.json")
+    info = entry_info("policies/0/specs.json")
     info.date_time = (2024, 5, 1, 12, 0, 0)
     return info
 
 
 def _deflated_info() -> zipfile.ZipInfo:
-    info = entry_info("specs.json")
+    info = entry_info("policies/0/specs.json")
     info.compress_type = zipfile.ZIP_DEFLATED
     return info
 
@@ -64,11 +69,20 @@ def _deflated_info() -> zipfile.ZipInfo:
 @pytest.mark.parametrize(
     ("entries", "reason"),
     [
-        ([(entry_info("specs.json"), b"1"), (entry_info("specs.json"), b"2")], "more than once"),
+        (
+            [
+                (entry_info("policies/0/specs.json"), b"1"),
+                (entry_info("policies/0/specs.json"), b"2"),
+            ],
+            "more than once",
+        ),
         ([(entry_info("/etc/passwd"), b"x")], "absolute path"),
         ([(entry_info("sources/../manifest.json"), b"x")], "leaves or repeats a directory"),
         ([(entry_info("sources/.hidden.nomo"), b"x")], "not part of the bundle layout"),
         ([(entry_info("sources/a.py"), b"x")], "not part of the bundle layout"),
+        ([(entry_info("specs.json"), b"[]")], "not part of the bundle layout"),
+        ([(entry_info("policies/01/specs.json"), b"[]")], "not part of the bundle layout"),
+        ([(entry_info("policies/0/other.py"), b"x")], "not part of the bundle layout"),
         ([("sources/", b"")], "is a directory"),
         ([(_symlink_info(), b"/etc/passwd")], "not a regular file"),
         ([(_deflated_info(), b"[]")], "is compressed"),
@@ -80,6 +94,9 @@ def _deflated_info() -> zipfile.ZipInfo:
         "dotdot",
         "hidden",
         "python-source",
+        "format-1-layout",
+        "padded-policy-index",
+        "foreign-policy-file",
         "directory",
         "symlink",
         "compressed",
@@ -98,7 +115,7 @@ def test_the_reader_refuses_unsafe_or_foreign_archives(
 def test_oversize_members_are_refused_before_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("nomotic_dsl.runtime.bundle.archive.MAX_MEMBER_BYTES", 4)
     with pytest.raises(BundleError, match="more than 4"):
-        read_archive(write_archive({"specs.json": b"[1, 2]"}))
+        read_archive(write_archive({"policies/0/specs.json": b"[1, 2]"}))
 
 
 def test_garbage_and_trailing_bytes_are_refused() -> None:
@@ -139,11 +156,12 @@ def test_inspect_describes_without_running_anything(
         "verified",
     ]
     assert [m["name"] for m in description["members"]] == [
-        "contract.json",
-        "policy_evaluator.py",
+        "policies/0/contract.json",
+        "policies/0/policy_evaluator.py",
+        "policies/0/specs.json",
         "sources/policy0.nomo",
-        "specs.json",
     ]
+    assert description["agents"] == [] and len(description["policies"]) == 1
     assert [spec["invariant_id"] for spec in description["invariants"]] == [
         "few-targets",
         "write-read",
@@ -162,50 +180,62 @@ def _line(timestamp: int, action: str, target: str) -> str:
     return json.dumps({"timestamp": timestamp, "action_type": action, "target": target})
 
 
-def test_replay_reports_each_violation_onset_once(
+def test_a_loaded_bundle_runs_in_the_fleet_runtime_reporting_each_onset_once(
     write_bundle: Callable[..., Path], old_key: SigningKey, tmp_path: Path
 ) -> None:
-    loaded = load_bundle(write_bundle(), [old_key.verify_key])
-    trace = _trace(
-        tmp_path,
-        [
-            _line(100, "read", "a"),
-            _line(101, "read", "b"),
-            "",
-            _line(102, "read", "c"),
-            _line(103, "read", "d"),
-            _line(104, "read", "a"),
-            _line(105, "read", "a"),
-            _line(106, "read", "a"),
-        ],
-    )
-    seen: list[int] = []
-    report = replay_trace(trace, loaded.monitor(), seen.append)
-    assert seen == list(range(1, 8)) and report.observations == 7
-    assert [(v.line, v.invariant_id) for v in report.violations] == [(4, "few-targets")]
-    assert report.violations[0].to_dict()["time"] == "1970-01-01T00:01:42Z"
-    assert dict(report.violated_observations) == {"few-targets": 3, "write-read": 0}
-    assert [r.status for r in report.final] == ["satisfied", "satisfied"]
+    runtime = FleetRuntime.from_bundles([load_bundle(write_bundle(), [old_key.verify_key])])
+    lines = [
+        _line(100, "read", "a"),
+        _line(101, "read", "b"),
+        "",
+        _line(102, "read", "c"),
+        _line(103, "read", "d"),
+        _line(104, "read", "a"),
+        _line(105, "read", "a"),
+        _line(106, "read", "a"),
+    ]
+    decisions = [
+        runtime.process_line(text, number)
+        for number, text in enumerate(lines, start=1)
+        if text.strip()
+    ]
+    assert [d["line"] for d in decisions] == [1, 2, 4, 5, 6, 7, 8]
+    onsets = [
+        (d["line"], c["invariant"])
+        for d in decisions
+        for c in d["changed"]
+        if c["to"] == "violated"
+    ]
+    assert onsets == [(4, "few-targets")]
+    assert [d["violated"] for d in decisions].count(["few-targets"]) == 3
+    assert decisions[-1]["counts"] == {
+        "satisfied": 2,
+        "approaching": 0,
+        "violated": 0,
+        "not_measured": 0,
+    }
 
 
 @pytest.mark.parametrize(
     ("lines", "reason"),
     [
-        (["{not json"], r"trace\.jsonl:1: not valid JSON"),
+        (["{not json"], r"not valid JSON"),
         (
             [_line(5, "read", "a"), '{"timestamp": 6, "action_type": "read"}'],
-            r"trace\.jsonl:2: .*missing 'target'",
+            r"missing 'target'",
         ),
-        ([_line(5, "read", "a"), _line(4, "read", "a")], r"trace\.jsonl:2: .*earlier"),
+        ([_line(5, "read", "a"), _line(4, "read", "a")], r"earlier"),
     ],
 )
-def test_a_bad_trace_line_is_named_by_file_and_line(
+def test_a_bad_trace_line_gets_an_error_decision_and_the_stream_goes_on(
     write_bundle: Callable[..., Path],
     old_key: SigningKey,
-    tmp_path: Path,
     lines: list[str],
     reason: str,
 ) -> None:
-    loaded = load_bundle(write_bundle(), [old_key.verify_key])
-    with pytest.raises(TraceError, match=reason):
-        replay_trace(_trace(tmp_path, lines), loaded.monitor())
+    runtime = FleetRuntime.from_bundles([load_bundle(write_bundle(), [old_key.verify_key])])
+    decisions = [runtime.process_line(text) for text in [*lines, _line(9, "read", "a")]]
+    bad = decisions[len(lines) - 1]
+    assert bad["error"] is not None and re.search(reason, bad["error"])
+    assert bad["counts"] is None and bad["violated"] == [] and bad["changed"] == []
+    assert decisions[-1]["error"] is None and decisions[-1]["counts"] is not None

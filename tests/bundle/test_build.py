@@ -103,8 +103,6 @@ def test_a_contract_is_sealed_with_its_invariants(tmp_path: Path, old_key: Signi
     )
     result = compile_file(path)
     assert result.ok, result.render()
-    with pytest.raises(BundleError, match="several contracts"):
-        build_bundle(result, old_key)
     out = tmp_path / "bot.nomob"
     build_bundle(result, old_key, out, agent="support-bot")
     loaded = load_bundle(out, [old_key.verify_key])
@@ -113,6 +111,43 @@ def test_a_contract_is_sealed_with_its_invariants(tmp_path: Path, old_key: Signi
     assert [spec.invariant_id for spec in loaded.invariants] == ["careful"]
     with pytest.raises(BundleError, match="no contract for agent 'other'"):
         build_bundle(result, old_key, agent="other")
+
+
+def test_every_contract_is_sealed_when_no_agent_is_chosen(
+    tmp_path: Path, old_key: SigningKey
+) -> None:
+    path = tmp_path / "fleet.nomo"
+    path.write_text(
+        'contract "support-bot" {\n'
+        "    invariant careful: ratio write/read < 0.3 over 100 actions\n"
+        "}\n"
+        'contract "other-bot" {\n'
+        "    invariant calm: rate < 1 over 1m\n"
+        "}\n"
+    )
+    out = tmp_path / "fleet.nomob"
+    build_bundle(path, old_key, out)
+    loaded = load_bundle(out, [old_key.verify_key])
+    manifest = loaded.manifest
+    assert manifest.name == "fleet" and manifest.agent_id is None
+    assert manifest.agents == ("other-bot", "support-bot") == loaded.agents
+    assert [policy.agent_id for policy in loaded.policies] == ["other-bot", "support-bot"]
+    assert [spec.invariant_id for spec in loaded.policy("support-bot").invariants] == ["careful"]
+    assert [spec.invariant_id for spec in loaded.policy("other-bot").invariants] == ["calm"]
+    assert loaded.policy("other-bot").module is not loaded.policy("support-bot").module
+    assert (
+        loaded.policy("other-bot")
+        .monitor()
+        .observe({"timestamp": 1.0, "action_type": "read", "target": "a"})[0]
+        .invariant_id
+        == "calm"
+    )
+    for attribute in ("contract", "invariants", "module"):
+        with pytest.raises(BundleError, match="holds 2 contracts"):
+            getattr(loaded, attribute)
+    with pytest.raises(BundleError, match="no contract for agent 'nobody'"):
+        loaded.policy("nobody")
+    assert {m.split("/")[0] for m in manifest.member_names()} == {"policies", "sources"}
 
 
 def test_cli_build_then_verify_then_run(
@@ -181,3 +216,36 @@ def test_cli_build_shows_diagnostics_and_writes_nothing(
     )
     assert wrong_key.exit_code == 1 and "this is a public key file" in wrong_key.output
     assert not out.exists()
+
+
+def test_a_folder_builds_into_one_bundle_of_every_contract(
+    tmp_path: Path, key_files: tuple[Path, Path]
+) -> None:
+    secret, public = key_files
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    (folder / "a.nomo").write_text('contract "a-bot" {\n    invariant x: rate < 1 over 1m\n}\n')
+    (folder / "b.nomo").write_text(
+        'contract "b-bot" {\n    invariant y: count distinct_targets <= 5 over 10 actions\n}\n'
+    )
+    out = tmp_path / "fleet.nomob"
+    built = CliRunner().invoke(cli, ["build", str(folder), "--key", str(secret), "-o", str(out)])
+    assert built.exit_code == 0, built.output
+    loaded = load_bundle(out, [public])
+    assert loaded.agents == ("a-bot", "b-bot")
+    assert loaded.manifest.name == "fleet"
+    assert loaded.manifest.source_names() == (
+        "sources/__folder__.nomo",
+        "sources/a.nomo",
+        "sources/b.nomo",
+    )
+    only_b = tmp_path / "b.nomob"
+    chosen = CliRunner().invoke(
+        cli, ["build", str(folder), "--key", str(secret), "-o", str(only_b), "--agent", "b-bot"]
+    )
+    assert chosen.exit_code == 0, chosen.output
+    assert load_bundle(only_b, [public]).agents == ("b-bot",)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = CliRunner().invoke(cli, ["build", str(empty), "--key", str(secret), "-o", str(out)])
+    assert refused.exit_code == 1 and "holds no .nomo file" in refused.output

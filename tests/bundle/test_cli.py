@@ -130,14 +130,17 @@ def test_run_reports_violations_with_time_and_detail(
     assert text.exit_code == 1
     lines = text.output.splitlines()
     assert lines[0].startswith("1970-01-01T00:01:42Z  line 3  few-targets: ")
-    assert lines[-1] == "5 observations, 1 violations"
+    assert lines[-1] == (
+        "5 observations from 1 agent: 1 violations, 0 out of scope, 0 drift exceedances, 0 errors"
+    )
     as_json = runner.invoke(
         cli,
         ["run", str(bundle), "--trace", str(trace), "--trust", str(trusted), "--format", "json"],
     )
     report = json.loads(as_json.output)
     assert [v["line"] for v in report["violations"]] == [3]
-    assert report["violated_observations"] == {"few-targets": 1, "write-read": 0}
+    assert report["violation_count"] == 1 and report["observations"] == 5
+    assert report["end"]["end"] is True and report["end"]["decisions"] == 5
 
 
 def test_run_names_the_bad_trace_line_and_needs_trust_for_a_bundle(
@@ -148,7 +151,7 @@ def test_run_names_the_bad_trace_line_and_needs_trust_for_a_bundle(
     trace.write_text('{"timestamp": 1, "action_type": "read", "target": "a"}\n[1, 2]\n')
     bad = runner.invoke(cli, ["run", str(bundle), "--trace", str(trace), "--trust", str(trusted)])
     assert bad.exit_code == 1
-    assert f"{trace}:2: observation: expected an object" in bad.output
+    assert f"{trace}:2: error: observation: expected an object" in bad.output
     assert "Traceback" not in bad.output
     assert runner.invoke(cli, ["run", str(bundle), "--trace", str(trace)]).exit_code == 2
 
@@ -172,14 +175,14 @@ def test_progress_is_shown_on_stderr_only_for_long_traces_on_a_terminal(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from nomotic_dsl.cli import bundles
+    from nomotic_dsl.cli import fleet
 
     bundle, trace = write_bundle(), _trace(tmp_path)
     args = ["run", str(bundle), "--trace", str(trace), "--trust", str(trusted), "--format", "json"]
     quiet = runner.invoke(cli, args)
     assert "replayed" not in quiet.stderr
-    monkeypatch.setattr(bundles, "_show_progress", lambda trace: True)
-    monkeypatch.setattr(bundles, "_PROGRESS_EVERY", 2)
+    monkeypatch.setattr(fleet, "_show_progress", lambda trace: True)
+    monkeypatch.setattr(fleet, "_PROGRESS_EVERY", 2)
     shown = runner.invoke(cli, args)
     assert "\rreplayed 4 observations" in shown.stderr
     assert json.loads(shown.stdout)["observations"] == 5

@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from nomotic_dsl.runtime.interpreter import CompiledInvariants, Observation
 from .conftest import make_contents, small_specs
 
 NOW = 1_700_000_000
+SPECS = "policies/0/specs.json"
+EVALUATOR = "policies/0/policy_evaluator.py"
 
 
 def _observations() -> list[Observation]:
@@ -49,7 +52,7 @@ def test_a_valid_bundle_loads_and_evaluates_like_the_interpreter(
     monitor = loaded.monitor()
     statuses = [[r.status for r in monitor.observe(o)] for o in _observations()]
     assert statuses[-1] == ["violated", "violated"]
-    assert loaded.module.__file__ == "<bundle:demo-agent>/policy_evaluator.py"
+    assert loaded.module.__file__ == "<bundle:demo-agent>/policies/0/policy_evaluator.py"
 
 
 def test_two_loads_get_separate_module_namespaces(
@@ -111,7 +114,7 @@ def _repack(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
         (lambda m: m.__setitem__("signatures.json", b"[]"), "no signatures"),
         (lambda m: m.pop("signatures.json"), "no signatures.json"),
         (lambda m: m.pop("sources/policy0.nomo"), "missing member"),
-        (lambda m: m.pop("policy_evaluator.py"), "missing member"),
+        (lambda m: m.pop("policies/0/policy_evaluator.py"), "missing member"),
         (lambda m: m.__setitem__("sources/extra.nomo", b"rate < 1\n"), "does not list"),
         (lambda m: m.__setitem__("evil.py", b"import os\n"), "not part of the bundle layout"),
         (
@@ -119,12 +122,16 @@ def _repack(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
             "missing member",
         ),
         (
-            lambda m: m.__setitem__("specs.json", m["specs.json"].replace(b"lte", b"gte")),
+            lambda m: m.__setitem__(SPECS, m[SPECS].replace(b"lte", b"gte")),
             "specs.json does not match its SHA-256",
         ),
         (
-            lambda m: m.__setitem__("policy_evaluator.py", m["policy_evaluator.py"] + b"#\n"),
+            lambda m: m.__setitem__(EVALUATOR, m[EVALUATOR] + b"#\n"),
             "policy_evaluator.py is .* bytes, the manifest says",
+        ),
+        (
+            lambda m: m.__setitem__("policies/1/specs.json", m[SPECS]),
+            "does not list",
         ),
     ],
     ids=[
@@ -137,6 +144,7 @@ def _repack(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
         "renamed",
         "changed-specs",
         "appended-code",
+        "added-policy",
     ],
 )
 def test_changed_member_sets_are_refused_and_nothing_runs(
@@ -247,12 +255,10 @@ def test_a_corrupt_rollback_state_refuses_instead_of_resetting(
 
 def test_specs_that_differ_from_the_module_are_refused(old_key: SigningKey, tmp_path: Path) -> None:
     contents = make_contents()
+    policy = contents.policies[0]
     lying = type(contents)(
         name=contents.name,
-        agent_id=None,
-        contract=None,
-        specs=contents.specs[:1],
-        evaluator_source=contents.evaluator_source,
+        policies=(replace(policy, specs=policy.specs[:1]),),
         sources=contents.sources,
     )
     path = tmp_path / "lying.nomob"

@@ -115,7 +115,8 @@ def traces(draw: st.DrawFn, max_size: int = 25) -> list[dict[str, Any]]:
 
 def shares(names: tuple[str, ...]) -> st.SearchStrategy[dict[str, float]]:
     return st.dictionaries(
-        st.sampled_from(names), st.sampled_from((0.0, 0.2, 0.5, 1.0, 3.0)) | st.floats(0.0, 10.0)
+        st.sampled_from(names),
+        st.sampled_from((0.0, 0.2, 0.5, 1.0, 3.0, 1.7e308)) | st.floats(0.0, 10.0),
     )
 
 

@@ -25,4 +25,7 @@ def test_quick_benchmark_writes_a_report(
         "recompute_vs_monitor",
     }
     assert "skipped" not in report["compile"] and "skipped" not in report["bundle"]
+    assert set(report["fleet"]["observations_per_second"]) == {"1", "10", "100"}
+    assert report["fleet"]["memory_bytes_per_agent"] > 0
+    assert "fleet_largest_vs_one_agent" in report["ratios"]
     assert "ratio recompute vs monitor" in capsys.readouterr().out

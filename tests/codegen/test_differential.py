@@ -126,11 +126,32 @@ def test_monitor_refuses_malformed_observations_and_drift() -> None:
         monitor.observe({"action_type": "read", "target": "a"})
     with pytest.raises(ValueError, match="between 0 and 1"):
         monitor.set_drift({"action": 1.5})
+    with pytest.raises(ValueError, match=r"drift\['acton'\]: .*\(did you mean `action`\?\)"):
+        monitor.set_drift({"acton": 0.1})
+    [unmeasured] = monitor.results()
+    assert not unmeasured.measured and unmeasured.satisfied
     monitor.set_drift({"action": 0.5})
     [result] = monitor.results()
     assert result.status == "violated" and result.current_value == 0.5
     monitor.set_drift(None)
     assert math.isnan(monitor.results()[0].current_value)
+    assert not monitor.results()[0].measured
+
+
+def test_distributions_near_the_float_maximum_are_measured_alike() -> None:
+    specs = [
+        {
+            "invariant_id": "share",
+            "type": "distribution",
+            "metric": "action_max",
+            "operator": "lt",
+            "threshold": 0.5,
+        }
+    ]
+    state = {"action_distribution": {"a": 1.7e308, "b": 1.7e308, "c": 1e308}}
+    [result] = build(specs).evaluate(state)
+    assert result.same_as(CompiledInvariants.compile(specs).evaluate(state)[0])
+    assert result.current_value == pytest.approx(1.7 / 4.4)
 
 
 def test_large_windows_agree_on_a_long_trace() -> None:

@@ -84,8 +84,10 @@ def test_caller_drift_scores_are_used_and_overall_filled_in() -> None:
     assert record.drift["action"] == 0.15
     assert "overall" in record.drift
     assert [e.distribution for e in record.exceedances] == ["action"]
-    with pytest.raises(StateError, match="unknown distribution"):
+    with pytest.raises(StateError, match="unknown drift distribution"):
         runtime.record("bot", action(1), "allow", drift={"mood": 0.1})
+    with pytest.raises(StateError, match=r"drift\['acton'\]: .*did you mean `action`\?"):
+        runtime.record("bot", action(1), "allow", drift={"acton": 0.1})
     with pytest.raises(StateError):
         runtime.record("bot", action(1), "allow", drift={"action": 1.5})
 
@@ -107,9 +109,14 @@ def test_provenance_counts_add_up() -> None:
         for i in range(12)
     ]
     provenance = runtime.provenance("bot")
-    statuses = [result.status for record in records for result in record.results]
+    results = [result for record in records for result in record.results]
+    statuses = [result.status for result in results if result.measured]
     assert provenance.records == 12
-    assert provenance.evaluations == len(statuses) == 24
+    assert provenance.evaluations == len(statuses)
+    assert provenance.evaluations + provenance.not_measured == len(results) == 24
+    # Drift is computed once 10 actions are seen; the results before measured nothing.
+    assert provenance.not_measured == sum(not result.measured for result in results) > 0
+    assert provenance.to_dict()["not_measured"] == provenance.not_measured
     assert provenance.satisfied == statuses.count("satisfied")
     assert provenance.approaching == statuses.count("approaching")
     assert provenance.violated == statuses.count("violated")

@@ -61,6 +61,20 @@ def test_infinite_and_unmeasured_values_are_json(agent: TestClient) -> None:
     ratio, drift = body["results"]
     assert (ratio["current_value"], ratio["margin"]) == ("inf", "-inf")
     assert drift["current_value"] is None and drift["status"] == "satisfied"
+    assert (ratio["measured"], drift["measured"]) == (True, False)
+    assert body["summary"]["by_measurement"] == {"measured": 1, "not_measured": 1}
+    assert body["summary"]["not_measured"] == ["steady"]
+    assert body["summary"]["by_status"] == {"satisfied": 0, "approaching": 0, "violated": 1}
+
+
+def test_a_misspelt_drift_key_is_422_with_a_suggestion(agent: TestClient) -> None:
+    state = {"actions": _actions("read"), "drift": {"acton": 0.1}}
+    response = agent.post("/v1/evaluate", json={"agent_id": "bot", "state": state})
+    assert response.status_code == 422
+    assert (
+        "drift['acton']: unknown drift distribution (did you mean `action`?)"
+        in (response.json()["error"])
+    )
 
 
 @pytest.mark.parametrize(

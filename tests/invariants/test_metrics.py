@@ -212,18 +212,26 @@ class TestMissingData:
         ],
     )
     @pytest.mark.parametrize("window", [{}, {"window": 5}, {"window_seconds": 60.0}])
-    def test_empty_window_measures_zero(
+    def test_empty_window_is_not_measured_and_never_violated(
         self, type_: str, metric: str, window: dict[str, object]
     ) -> None:
         result = evaluate(make(type_, metric, "gte", 1, **window), {})
         assert result.current_value == 0.0
-        assert not result.satisfied
+        assert result.satisfied and not result.measured
+        assert math.isnan(result.margin) and result.status == "satisfied"
         assert "nothing to measure" in result.detail
+        assert "so it is not measured; it must stay at or above 1." in result.detail
+        assert result.to_dict()["measured"] is False
 
     def test_time_window_with_no_recent_actions(self) -> None:
         state = {"actions": [action(0.0, target="a")], "now": 1000.0}
         result = evaluate(make("count", "distinct_targets", "lte", 5, window_seconds=60), state)
-        assert result.current_value == 0.0 and result.satisfied
+        assert result.current_value == 0.0 and result.satisfied and not result.measured
+
+    def test_a_measured_result_says_so(self) -> None:
+        result = evaluate(make("count", "distinct_targets", "gte", 2), {"actions": [action(0.0)]})
+        assert result.measured and not result.satisfied and result.status == "violated"
+        assert result.to_dict()["measured"] is True
 
 
 def test_detail_names_value_bound_and_window() -> None:

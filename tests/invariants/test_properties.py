@@ -38,9 +38,19 @@ def test_evaluate_never_raises_and_status_agrees_with_margin(
     assert [r.invariant_id for r in results] == [s.invariant_id for s in items]
     from_mapping = compiled.evaluate(state.to_dict())
     assert all(a.same_as(b) for a, b in zip(from_mapping, results, strict=True))
-    assert sum(compiled.summary(results)["by_status"].values()) == len(items)
+    summary = compiled.summary(results)
+    measured = [r for r in results if r.measured]
+    assert sum(summary["by_status"].values()) == summary["by_measurement"]["measured"]
+    assert summary["by_measurement"] == {
+        "measured": len(measured),
+        "not_measured": len(items) - len(measured),
+    }
+    assert summary["not_measured"] == [r.invariant_id for r in results if not r.measured]
     for result in results:
-        if not result.satisfied:
+        if not result.measured:
+            assert result.satisfied and math.isnan(result.margin)
+            assert result.status == "satisfied" and "not measured" in result.detail
+        elif not result.satisfied:
             assert result.status == "violated"
             assert not result.margin > 0
         elif result.margin < 0.2:

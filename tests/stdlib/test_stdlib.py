@@ -136,10 +136,12 @@ def test_baseline_pack_is_refused_for_the_general_archetype() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLE_POLICIES, ids=[p.parent.name for p in EXAMPLE_POLICIES])
 def test_example_contract_covers_its_archetype(path: Path) -> None:
-    (contract,) = compile_file(path).contracts
-    prior = get_archetype(contract.archetype)
-    assert prior is not None and prior.has_prior
-    scope = contract.authorized_scope
-    assert set(prior.action_distribution) <= set(scope["actions"])
-    assert set(prior.target_distribution) <= set(scope["targets"])
-    assert dict(contract.expected_action_distribution) == dict(prior.action_distribution)
+    contracts = compile_file(path).contracts
+    assert contracts
+    for contract in contracts:
+        prior = get_archetype(contract.archetype)
+        assert prior is not None and prior.has_prior
+        scope = contract.authorized_scope
+        assert set(prior.action_distribution) <= set(scope["actions"])
+        assert set(prior.target_distribution) <= set(scope["targets"])
+        assert dict(contract.expected_action_distribution) == dict(prior.action_distribution)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nomotic_dsl._version import __version__
+from nomotic_dsl.ir.canonical import canonical_digest
 from nomotic_dsl.ir.describe import DetailText, detail_text
 from nomotic_dsl.ir.spec import (
     SPEC_VERSION,
@@ -88,6 +89,35 @@ class WindowView:
         return "Every action seen"
 
     @property
+    def state_key(self) -> str:
+        """The window's name in an exported monitor state: what it holds, not where."""
+        if self.kind == "count":
+            return f"count:{self.size}"
+        if self.kind == "time":
+            return f"time:{self.seconds!r}"
+        return "history"
+
+    @property
+    def state_fields(self) -> tuple[str, ...]:
+        """The fields of a history window's state."""
+        names = ["n", "first_ts", "last_ts"]
+        names += ["by_action"] if self.by_action else []
+        names += ["by_target"] if self.by_target else []
+        names += ["outside"] if self.hours else []
+        names += ["fidelity"] if self.terms else []
+        return tuple(names)
+
+    @property
+    def hour_metrics(self) -> tuple[str, ...]:
+        """The temporal metrics whose outside-hours counts this window keeps."""
+        return tuple(rule.metric for rule in self.hours)
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        """The semantic terms whose fidelity this window sums."""
+        return tuple(term.term for term in self.terms)
+
+    @property
     def slots(self) -> tuple[str, ...]:
         """Instance attributes, sorted."""
         names = ["first_ts", "last_ts", "n"]
@@ -135,6 +165,7 @@ class ModuleView:
 
     module_name: str
     source_digest: str
+    specs_digest: str
     compiler_version: str
     spec_version: int
     specs: tuple[dict[str, Any], ...]
@@ -148,6 +179,21 @@ class ModuleView:
     def monitor_slots(self) -> tuple[str, ...]:
         """The Monitor's attributes, sorted."""
         return tuple(sorted(["_last", "_snapshot", *(window.attr for window in self.windows)]))
+
+    @property
+    def bounded_windows(self) -> tuple[WindowView, ...]:
+        """The windows that keep observations (count and time windows)."""
+        return tuple(window for window in self.windows if window.kind != "history")
+
+    @property
+    def window_state_keys(self) -> tuple[str, ...]:
+        """Each window's name in an exported monitor state, in layout order."""
+        return tuple(window.state_key for window in self.windows)
+
+    @property
+    def state_keys(self) -> tuple[str, ...]:
+        """The top-level fields of an exported monitor state after its header."""
+        return ("last", "drift", "semantic_drift", "observations", "windows")
 
     @property
     def uses_deque(self) -> bool:
@@ -172,6 +218,7 @@ def build_module_view(
     return ModuleView(
         module_name=module_name,
         source_digest=source_digest,
+        specs_digest=canonical_digest([spec.to_dict() for spec in by_id]),
         compiler_version=__version__,
         spec_version=SPEC_VERSION,
         specs=tuple(spec.to_dict() for spec in by_id),
@@ -291,6 +338,8 @@ def _runtime_imports(
     """The runtime names the module uses, sorted as ruff's isort orders them."""
     names = {"BehavioralState", "EMPTY_SNAPSHOT", "InvariantResult", "Observation", "Snapshot"}
     names |= {"check_order", "checked_scores", "coerce_state"}
+    names |= {"StateReader", "check_retained", "export_observations", "export_scores"}
+    names |= {"state_header"}
     for view in invariants:
         names |= _invariant_imports(view)
     for window in windows:

@@ -8,8 +8,9 @@ The package keeps its concerns apart: ``keys`` (key files), ``manifest``
 (member digests), ``archive`` (the strict container), ``signing``
 (signatures over the manifest), ``verify`` (the refusal checks in order),
 ``rollback`` (accepted revisions), ``evaluator`` (the one place generated
-code runs), ``loader`` (verify, then load), ``inspect`` and ``replay``
-(tooling behind the CLI).
+code runs), ``loader`` (verify, then load) and ``inspect`` (tooling behind
+the CLI). Running bundles over traces is the fleet runtime's
+(``nomotic_dsl.runtime.fleet``).
 """
 
 from nomotic_dsl.runtime.bundle.errors import BundleError, KeyFileError

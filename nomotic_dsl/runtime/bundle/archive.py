@@ -28,12 +28,12 @@ from collections.abc import Mapping
 
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.manifest import (
-    CONTRACT_NAME,
-    EVALUATOR_NAME,
     MANIFEST_NAME,
+    MAX_POLICIES,
+    POLICIES_DIR,
+    POLICY_FILES,
     SIGNATURES_NAME,
     SOURCES_DIR,
-    SPECS_NAME,
 )
 
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
@@ -42,9 +42,9 @@ MAX_MEMBERS = 1024
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 REGULAR_FILE_MODE = stat.S_IFREG | 0o644
 _UNIX = 3
-TOP_LEVEL_MEMBERS = frozenset(
-    {MANIFEST_NAME, SIGNATURES_NAME, CONTRACT_NAME, SPECS_NAME, EVALUATOR_NAME}
-)
+TOP_LEVEL_MEMBERS = frozenset({MANIFEST_NAME, SIGNATURES_NAME})
+# A policy index: a decimal number without leading zeros.
+_POLICY_INDEX = re.compile(r"0|[1-9][0-9]{0,3}")
 # One path segment of a source name: no leading dot, so no "..", no hidden files.
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}")
 
@@ -58,11 +58,24 @@ def check_member_name(name: str) -> None:
     segments = name.split("/")
     if ".." in segments or "." in segments or "" in segments:
         raise BundleError(f"archive member {name!r} leaves or repeats a directory")
-    if name in TOP_LEVEL_MEMBERS:
+    if name in TOP_LEVEL_MEMBERS or is_policy_member(name):
         return
     if is_source_member(name):
         return
     raise BundleError(f"archive member {name!r} is not part of the bundle layout")
+
+
+def is_policy_member(name: str) -> bool:
+    """True for ``policies/<index>/<file>`` with a canonical index below the policy limit."""
+    if not name.startswith(POLICIES_DIR):
+        return False
+    parts = name[len(POLICIES_DIR) :].split("/")
+    return (
+        len(parts) == 2
+        and bool(_POLICY_INDEX.fullmatch(parts[0]))
+        and int(parts[0]) < MAX_POLICIES
+        and parts[1] in POLICY_FILES
+    )
 
 
 def is_source_member(name: str) -> bool:

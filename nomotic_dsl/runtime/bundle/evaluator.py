@@ -5,7 +5,8 @@ from the code generator when running a ``.nomo`` file) and the specs it must
 carry. Output: a fresh module object exposing ``SPECS``, ``evaluate(state)``
 and ``Monitor``. Stage: bundle loading / runtime.
 
-The module is compiled with a real filename (``<bundle:NAME>/policy_evaluator.py``)
+The module is compiled with a real filename
+(``<bundle:NAME>/policies/<i>/policy_evaluator.py``)
 registered in ``linecache`` so tracebacks show generated lines, and executed
 in a new module namespace that is never put in ``sys.modules``: two bundles,
 or two revisions of one, never share globals.
@@ -33,10 +34,26 @@ class PolicyMonitor(Protocol):
         """Take one observation; return every invariant's result after it."""
         ...
 
+    def results(self) -> list[InvariantResult]:
+        """Every invariant's result on the observations so far."""
+        ...
 
-def evaluator_filename(bundle_name: str) -> str:
+    def set_drift(self, scores: Mapping[str, float] | None) -> None:
+        """Set the drift scores drift invariants read."""
+        ...
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything the monitor holds, as JSON-clean data (a checkpoint)."""
+        ...
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``export_state()`` data; StateError naming the field when invalid."""
+        ...
+
+
+def evaluator_filename(bundle_name: str, member: str = "policy_evaluator.py") -> str:
     """The filename generated code is compiled under, shown in tracebacks."""
-    return f"<bundle:{bundle_name}>/policy_evaluator.py"
+    return f"<bundle:{bundle_name}>/{member}"
 
 
 def compile_evaluator(source: str, filename: str) -> types.CodeType:

@@ -19,15 +19,15 @@ from nomotic_dsl.runtime.bundle.archive import read_archive
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.keys import key_id
 from nomotic_dsl.runtime.bundle.loader import TrustSource, read_bundle_file, trusted_keys_from
-from nomotic_dsl.runtime.bundle.manifest import CONTRACT_NAME, SPECS_NAME, Manifest
+from nomotic_dsl.runtime.bundle.manifest import Manifest
 from nomotic_dsl.runtime.bundle.signing import ManifestSignature, verify_signatures
 from nomotic_dsl.runtime.bundle.verify import (
+    VerifiedPolicy,
     check_digests,
     check_member_set,
     format_time,
-    parse_contract,
-    parse_specs,
     read_envelope,
+    read_policies,
 )
 
 _CONTRACT_SUMMARY_FIELDS = ("agent_id", "version", "archetype", "certificate_id", "contract_id")
@@ -42,9 +42,12 @@ def describe_bundle(
     check_member_set(manifest, members)
     check_digests(manifest, members)
     trusted = trusted_keys_from(list(trusted_keys))
+    policies = [_policy(policy) for policy in read_policies(manifest, members)]
+    only = policies[0] if len(policies) == 1 else None
     return {
         "name": manifest.name,
         "agent_id": manifest.agent_id,
+        "agents": list(manifest.agents),
         "revision": manifest.revision,
         "format": manifest.format,
         "compiler_version": manifest.compiler_version,
@@ -56,8 +59,19 @@ def describe_bundle(
             for name, digest in manifest.members
         ],
         "signatures": _signatures(manifest, signatures, trusted),
-        "contract": _contract_summary(parse_contract(members[CONTRACT_NAME])),
-        "invariants": [spec.to_dict() for spec in parse_specs(members[SPECS_NAME])],
+        # The only policy's contract and invariants; null when the bundle holds several.
+        "contract": None if only is None else only["contract"],
+        "invariants": None if only is None else only["invariants"],
+        "policies": policies,
+    }
+
+
+def _policy(policy: VerifiedPolicy) -> dict[str, Any]:
+    return {
+        "agent_id": policy.agent_id,
+        "directory": policy.member("").rstrip("/"),
+        "contract": _contract_summary(policy.contract),
+        "invariants": [spec.to_dict() for spec in policy.specs],
     }
 
 
@@ -74,17 +88,24 @@ def render_description(description: Mapping[str, Any]) -> str:
         "signatures:",
         *(f"  key {s['key_id']}: {s['status']}" for s in description["signatures"]),
     ]
-    contract = description["contract"]
-    lines.append(
-        "contract: none"
-        if contract is None
-        else "contract: " + ", ".join(f"{field}={contract[field]}" for field in contract)
-    )
-    lines.append(f"invariants ({len(description['invariants'])}):")
-    lines.extend(
-        f"  {spec['invariant_id']}: {spec['description'] or spec['type'] + ' ' + spec['metric']}"
-        for spec in description["invariants"]
-    )
+    several = len(description["policies"]) > 1
+    if several:
+        lines.append(f"contracts ({len(description['policies'])}):")
+    for policy in description["policies"]:
+        indent = "  " if several else ""
+        contract = policy["contract"]
+        lines.append(
+            f"{indent}contract: none"
+            if contract is None
+            else f"{indent}contract: "
+            + ", ".join(f"{field}={contract[field]}" for field in contract)
+        )
+        lines.append(f"{indent}invariants ({len(policy['invariants'])}):")
+        lines.extend(
+            f"{indent}  {spec['invariant_id']}: "
+            f"{spec['description'] or spec['type'] + ' ' + spec['metric']}"
+            for spec in policy["invariants"]
+        )
     return "\n".join(lines)
 
 

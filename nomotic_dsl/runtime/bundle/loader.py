@@ -7,8 +7,15 @@ package defines.
 
 Loading runs ``verify.verify_bundle_bytes`` (structure, member set, digests,
 signatures, compatibility, validity), then the anti-rollback check, and only
-then compiles and runs the generated module in a fresh namespace; the accepted
-revision is recorded once the module has loaded and its SPECS matched.
+then compiles and runs each policy's generated module in a fresh namespace;
+the accepted revision is recorded once every module has loaded and its SPECS
+matched.
+
+A bundle holds one policy per contract (or one policy without a contract).
+``LoadedBundle.policies`` lists them in the manifest's agent order;
+``contract``, ``invariants``, ``module``, ``evaluate`` and ``monitor`` are
+those of the only policy and raise ``BundleError`` on a bundle of several
+(choose one with ``policy(agent_id)``).
 """
 
 from __future__ import annotations
@@ -33,10 +40,17 @@ from nomotic_dsl.runtime.bundle.evaluator import (
 from nomotic_dsl.runtime.bundle.keys import load_verify_key
 from nomotic_dsl.runtime.bundle.manifest import (
     CONTRACT_NAME,
+    EVALUATOR_NAME,
+    SPECS_NAME,
     Manifest,
 )
 from nomotic_dsl.runtime.bundle.rollback import RollbackState
-from nomotic_dsl.runtime.bundle.verify import VerifiedBundle, verify_bundle_bytes
+from nomotic_dsl.runtime.bundle.verify import (
+    VerifiedBundle,
+    VerifiedPolicy,
+    only_policy,
+    verify_bundle_bytes,
+)
 from nomotic_dsl.runtime.interpreter import BehavioralState, InvariantResult, coerce_state
 
 TrustSource = VerifyKey | bytes | str | os.PathLike[str]
@@ -44,17 +58,17 @@ RollbackSource = RollbackState | str | os.PathLike[str]
 
 
 @dataclass(frozen=True, slots=True)
-class LoadedBundle:
-    """A verified bundle with its generated evaluator loaded in a fresh module."""
+class LoadedPolicy:
+    """One policy of a loaded bundle: its contract and its generated evaluator module."""
 
-    verified: VerifiedBundle
+    verified: VerifiedPolicy
     contract: BehavioralContract | None
     module: ModuleType
 
     @property
-    def manifest(self) -> Manifest:
-        """The signed manifest."""
-        return self.verified.manifest
+    def agent_id(self) -> str | None:
+        """The contract's agent id, or None for a policy without a contract."""
+        return self.verified.agent_id
 
     @property
     def invariants(self) -> tuple[InvariantSpec, ...]:
@@ -65,10 +79,72 @@ class LoadedBundle:
         """Snapshot evaluation by the generated module, one result per invariant."""
         return list(self.module.evaluate(coerce_state(state)))
 
-    def monitor(self) -> PolicyMonitor:
-        """A fresh streaming monitor: ``observe(observation) -> list[InvariantResult]``."""
-        monitor: PolicyMonitor = self.module.Monitor()
+    def monitor(self, **options: Any) -> PolicyMonitor:
+        """A fresh streaming monitor: ``observe(observation) -> list[InvariantResult]``.
+
+        ``options`` go to the generated ``Monitor`` (``session_idle_seconds``).
+        """
+        monitor: PolicyMonitor = self.module.Monitor(**options)
         return monitor
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedBundle:
+    """A verified bundle with each policy's generated evaluator loaded in a fresh module."""
+
+    verified: VerifiedBundle
+    policies: tuple[LoadedPolicy, ...]
+
+    @property
+    def manifest(self) -> Manifest:
+        """The signed manifest."""
+        return self.verified.manifest
+
+    @property
+    def digest(self) -> str:
+        """The manifest's SHA-256 (``manifest_sha256`` in ``nomo inspect --format json``)."""
+        return self.verified.manifest.sha256()
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """The agent ids of the bundle's contracts, sorted (empty without a contract)."""
+        return self.verified.manifest.agents
+
+    def policy(self, agent_id: str | None = None) -> LoadedPolicy:
+        """The policy of ``agent_id``, or the only one; BundleError when there is none."""
+        if agent_id is None:
+            return only_policy(self.policies, self.manifest)
+        for policy in self.policies:
+            if policy.agent_id == agent_id:
+                return policy
+        known = ", ".join(self.agents) or "none"
+        raise BundleError(
+            f"bundle {self.manifest.name} has no contract for agent {agent_id!r} "
+            f"(contracts: {known})"
+        )
+
+    @property
+    def contract(self) -> BehavioralContract | None:
+        """The only policy's contract (None for a bundle without a contract)."""
+        return self.policy().contract
+
+    @property
+    def module(self) -> ModuleType:
+        """The only policy's generated module."""
+        return self.policy().module
+
+    @property
+    def invariants(self) -> tuple[InvariantSpec, ...]:
+        """The only policy's specs."""
+        return self.policy().invariants
+
+    def evaluate(self, state: BehavioralState | Mapping[str, Any]) -> list[InvariantResult]:
+        """Snapshot evaluation by the only policy's generated module."""
+        return self.policy().evaluate(state)
+
+    def monitor(self, **options: Any) -> PolicyMonitor:
+        """A fresh streaming monitor of the only policy."""
+        return self.policy().monitor(**options)
 
 
 def read_bundle_file(path: str | os.PathLike[str]) -> bytes:
@@ -106,26 +182,45 @@ def load_bundle(
     its file); without one, revisions are not compared with earlier loads.
     """
     verified = verify_bundle(path, trusted_keys, now=now)
-    contract = contract_from(verified.contract)
+    contracts = [
+        contract_from(policy.contract, policy.member(CONTRACT_NAME)) for policy in verified.policies
+    ]
+    for policy, contract in zip(verified.policies, contracts, strict=True):
+        if contract is not None and contract.invariant_specs() != policy.specs:
+            raise BundleError(
+                f"{policy.member(SPECS_NAME)} differs from the invariants of "
+                f"{policy.member(CONTRACT_NAME)}"
+            )
     state = rollback_state_from(rollback)
     if state is not None:
         state.check(verified.manifest)
-    module = instantiate_evaluator(
-        verified.evaluator_source, evaluator_filename(verified.manifest.name), verified.specs
+    policies = tuple(
+        LoadedPolicy(
+            verified=policy,
+            contract=contract,
+            module=instantiate_evaluator(
+                policy.evaluator_source,
+                evaluator_filename(verified.manifest.name, policy.member(EVALUATOR_NAME)),
+                policy.specs,
+            ),
+        )
+        for policy, contract in zip(verified.policies, contracts, strict=True)
     )
     if state is not None:
         state.accept(verified.manifest)
-    return LoadedBundle(verified=verified, contract=contract, module=module)
+    return LoadedBundle(verified=verified, policies=policies)
 
 
-def contract_from(data: Mapping[str, Any] | None) -> BehavioralContract | None:
+def contract_from(
+    data: Mapping[str, Any] | None, name: str = CONTRACT_NAME
+) -> BehavioralContract | None:
     """The contract in contract.json, checked like any contract."""
     if data is None:
         return None
     try:
         return BehavioralContract.from_dict(data)
     except ValueError as exc:
-        raise BundleError(f"{CONTRACT_NAME} is not a valid contract: {exc}") from None
+        raise BundleError(f"{name} is not a valid contract: {exc}") from None
 
 
 def trusted_keys_from(keys: TrustSource | Iterable[TrustSource]) -> list[VerifyKey]:

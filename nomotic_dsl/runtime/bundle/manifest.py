@@ -3,6 +3,14 @@
 Input: member contents and bundle metadata (or manifest bytes read back).
 Output: a frozen ``Manifest`` and its canonical JSON bytes. Stage: sealed bundle.
 
+Format 2 (``nomo-bundle/2``) holds one or more *policies*: policy ``i`` is the
+three members ``policies/<i>/contract.json``, ``policies/<i>/specs.json`` and
+``policies/<i>/policy_evaluator.py``. The manifest's ``agents`` lists the
+agent ids of the contracts, sorted, and policy ``i`` is the contract of
+``agents[i]``; a bundle without a contract has ``agents`` empty and exactly
+one policy (``policies/0/``) whose ``contract.json`` is ``null``.
+``agent_id`` is the only agent's id when there is exactly one, else null.
+
 The manifest is canonical JSON (``nomotic_dsl.ir.canonical``): keys sorted, no
 whitespace, so one manifest has exactly one byte form and a signature over
 those bytes covers its meaning. A manifest read back that is not in canonical
@@ -22,23 +30,25 @@ from typing import Any
 from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.runtime.bundle.errors import BundleError
 
-FORMAT_VERSION = "nomo-bundle/1"
+FORMAT_VERSION = "nomo-bundle/2"
 MANIFEST_NAME = "manifest.json"
 SIGNATURES_NAME = "signatures.json"
+# The three files of one policy, under policies/<index>/.
 CONTRACT_NAME = "contract.json"
 SPECS_NAME = "specs.json"
 EVALUATOR_NAME = "policy_evaluator.py"
+POLICY_FILES: tuple[str, ...] = (CONTRACT_NAME, EVALUATOR_NAME, SPECS_NAME)
+POLICIES_DIR = "policies/"
 SOURCES_DIR = "sources/"
-# Members listed in every manifest; sources/ members are listed as well, but
-# their number depends on the policy. signatures.json is never listed: it signs
-# the manifest, so it cannot be covered by it.
-FIXED_MEMBERS: tuple[str, ...] = (CONTRACT_NAME, EVALUATOR_NAME, SPECS_NAME)
+# At most this many contracts in one bundle (three members each).
+MAX_POLICIES = 256
 
 _MANIFEST_KEYS = frozenset(
     {
         "format",
         "name",
         "agent_id",
+        "agents",
         "revision",
         "not_before",
         "expires",
@@ -49,6 +59,17 @@ _MANIFEST_KEYS = frozenset(
 )
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+_MAX_AGENT_ID_CHARS = 200
+
+
+def policy_member(index: int, file: str) -> str:
+    """The member name of one of policy ``index``'s files: ``policies/<index>/<file>``."""
+    return f"{POLICIES_DIR}{index}/{file}"
+
+
+def policy_members(count: int) -> tuple[str, ...]:
+    """Every member name of ``count`` policies, policy by policy."""
+    return tuple(policy_member(index, file) for index in range(count) for file in POLICY_FILES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +101,18 @@ class Manifest:
     compiler_version: str
     source_digest: str
     members: tuple[tuple[str, MemberDigest], ...]
+    # Agent ids of the bundle's contracts, sorted; empty for a bundle without one.
+    agents: tuple[str, ...] = ()
     format: str = FORMAT_VERSION
+
+    @property
+    def policy_count(self) -> int:
+        """How many policies the bundle holds: one per contract, or one without a contract."""
+        return max(1, len(self.agents))
+
+    def required_members(self) -> tuple[str, ...]:
+        """The policy members the manifest must list (``sources/`` members come on top)."""
+        return policy_members(self.policy_count)
 
     def member_names(self) -> tuple[str, ...]:
         """Names of the listed members, sorted."""
@@ -100,6 +132,7 @@ class Manifest:
             "format": self.format,
             "name": self.name,
             "agent_id": self.agent_id,
+            "agents": list(self.agents),
             "revision": self.revision,
             "not_before": self.not_before,
             "expires": self.expires,
@@ -120,7 +153,7 @@ class Manifest:
 def make_manifest(
     *,
     name: str,
-    agent_id: str | None,
+    agents: tuple[str, ...] | list[str],
     revision: int,
     not_before: int | None,
     expires: int | None,
@@ -129,9 +162,11 @@ def make_manifest(
 ) -> Manifest:
     """Describe ``members`` (name -> content); checks the metadata like a read-back would."""
     digests = tuple((member, MemberDigest.of(members[member])) for member in sorted(members))
+    agent_ids = tuple(agents)
     manifest = Manifest(
         name=name,
-        agent_id=agent_id,
+        agent_id=agent_ids[0] if len(agent_ids) == 1 else None,
+        agents=agent_ids,
         revision=revision,
         not_before=not_before,
         expires=expires,
@@ -165,6 +200,7 @@ def parse_manifest(content: bytes) -> Manifest:
         format=data["format"],
         name=data["name"],
         agent_id=data["agent_id"],
+        agents=tuple(data["agents"]),
         revision=data["revision"],
         not_before=data["not_before"],
         expires=data["expires"],
@@ -196,6 +232,7 @@ def _check_metadata(data: Mapping[str, Any]) -> None:
         agent_id is None or (isinstance(agent_id, str) and bool(agent_id)),
         "agent_id must be a non-empty string or null",
     )
+    _check_agents(data["agents"], agent_id)
     _require(
         _is_whole(data["revision"]) and data["revision"] >= 0,
         "revision must be a whole number, 0 or more",
@@ -216,6 +253,26 @@ def _check_metadata(data: Mapping[str, Any]) -> None:
         isinstance(data["source_digest"], str)
         and bool(_SHA256_HEX.fullmatch(data["source_digest"])),
         "source_digest must be 64 lowercase hex characters",
+    )
+
+
+def _check_agents(agents: Any, agent_id: Any) -> None:
+    _require(isinstance(agents, list), "agents must be a list of agent ids")
+    _require(
+        len(agents) <= MAX_POLICIES,
+        f"agents lists {len(agents)} contracts, more than the {MAX_POLICIES} a bundle may hold",
+    )
+    for index, agent in enumerate(agents):
+        _require(
+            isinstance(agent, str) and 0 < len(agent) <= _MAX_AGENT_ID_CHARS,
+            f"agents[{index}] must be a non-empty string of at most {_MAX_AGENT_ID_CHARS} "
+            "characters",
+        )
+    _require(agents == sorted(set(agents)), "agents must be sorted and distinct")
+    expected = agents[0] if len(agents) == 1 else None
+    _require(
+        agent_id == expected,
+        "agent_id must be the only agent's id when agents lists exactly one, else null",
     )
 
 

@@ -13,7 +13,8 @@ The checks, in order:
 4. at least one valid signature from a trusted key over the manifest bytes;
 5. format and compiler compatibility;
 6. the validity window (``not_before`` <= now < ``expires``);
-7. the members' own content: contract, specs, evaluator text.
+7. the members' own content: each policy's contract (for the agent the
+   manifest names at its index), specs and evaluator text.
 Anti-rollback comes after these, in ``loader``, because it needs the state file.
 """
 
@@ -25,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from nacl.signing import VerifyKey
 
@@ -36,13 +37,14 @@ from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.manifest import (
     CONTRACT_NAME,
     EVALUATOR_NAME,
-    FIXED_MEMBERS,
     FORMAT_VERSION,
     MANIFEST_NAME,
     SIGNATURES_NAME,
+    SOURCES_DIR,
     SPECS_NAME,
     Manifest,
     parse_manifest,
+    policy_member,
     sources_digest,
 )
 from nomotic_dsl.runtime.bundle.signing import (
@@ -53,16 +55,62 @@ from nomotic_dsl.runtime.bundle.signing import (
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedPolicy:
+    """One policy of a verified bundle: its contract (or None), specs and evaluator source."""
+
+    index: int
+    agent_id: str | None
+    contract: Mapping[str, Any] | None
+    specs: tuple[InvariantSpec, ...]
+    evaluator_source: str
+
+    def member(self, file: str) -> str:
+        """The member name of one of this policy's files."""
+        return policy_member(self.index, file)
+
+
+@dataclass(frozen=True, slots=True)
 class VerifiedBundle:
     """A bundle whose bytes, signatures and metadata have passed every check."""
 
     manifest: Manifest
     signatures: tuple[ManifestSignature, ...]
     verified_key_ids: tuple[str, ...]
-    contract: Mapping[str, Any] | None
-    specs: tuple[InvariantSpec, ...]
-    evaluator_source: str
+    policies: tuple[VerifiedPolicy, ...]
     sources: tuple[tuple[str, str], ...]
+
+    @property
+    def only_policy(self) -> VerifiedPolicy:
+        """The bundle's policy when it holds exactly one; BundleError when it holds several."""
+        return only_policy(self.policies, self.manifest)
+
+    @property
+    def contract(self) -> Mapping[str, Any] | None:
+        """The only policy's contract.json (None for a bundle without a contract)."""
+        return self.only_policy.contract
+
+    @property
+    def specs(self) -> tuple[InvariantSpec, ...]:
+        """The only policy's specs."""
+        return self.only_policy.specs
+
+    @property
+    def evaluator_source(self) -> str:
+        """The only policy's generated evaluator source."""
+        return self.only_policy.evaluator_source
+
+
+PolicyT = TypeVar("PolicyT")
+
+
+def only_policy(policies: Sequence[PolicyT], manifest: Manifest) -> PolicyT:
+    """The one policy of a bundle; BundleError naming the agents when there are several."""
+    if len(policies) != 1:
+        raise BundleError(
+            f"bundle {manifest.name} holds {len(policies)} contracts "
+            f"({', '.join(manifest.agents)}); choose one by agent id"
+        )
+    return policies[0]
 
 
 def verify_bundle_bytes(
@@ -80,11 +128,37 @@ def verify_bundle_bytes(
         manifest=manifest,
         signatures=signatures,
         verified_key_ids=key_ids,
-        contract=parse_contract(members[CONTRACT_NAME]),
-        specs=parse_specs(members[SPECS_NAME]),
-        evaluator_source=decode_text(members[EVALUATOR_NAME], EVALUATOR_NAME),
+        policies=read_policies(manifest, members),
         sources=tuple((name, decode_text(members[name], name)) for name in manifest.source_names()),
     )
+
+
+def read_policies(manifest: Manifest, members: Mapping[str, bytes]) -> tuple[VerifiedPolicy, ...]:
+    """Every policy's members, parsed; policy ``i`` must be the contract of ``agents[i]``."""
+    policies = []
+    for index in range(manifest.policy_count):
+        agent = manifest.agents[index] if manifest.agents else None
+        contract_name = policy_member(index, CONTRACT_NAME)
+        contract = parse_contract(members[contract_name], contract_name)
+        found = None if contract is None else contract.get("agent_id")
+        if found != agent:
+            expected = "null" if agent is None else f"the contract of agent {agent!r}"
+            raise BundleError(
+                f"{contract_name} must hold {expected} (the manifest's agents), "
+                f"not {'null' if contract is None else repr(found)}"
+            )
+        specs_name = policy_member(index, SPECS_NAME)
+        evaluator_name = policy_member(index, EVALUATOR_NAME)
+        policies.append(
+            VerifiedPolicy(
+                index=index,
+                agent_id=agent,
+                contract=contract,
+                specs=parse_specs(members[specs_name], specs_name),
+                evaluator_source=decode_text(members[evaluator_name], evaluator_name),
+            )
+        )
+    return tuple(policies)
 
 
 def read_envelope(members: Mapping[str, bytes]) -> tuple[Manifest, tuple[ManifestSignature, ...]]:
@@ -98,11 +172,17 @@ def read_envelope(members: Mapping[str, bytes]) -> tuple[Manifest, tuple[Manifes
 def check_member_set(manifest: Manifest, members: Mapping[str, bytes]) -> None:
     """The archive holds exactly the listed members plus the envelope."""
     listed = set(manifest.member_names())
-    for name in FIXED_MEMBERS:
+    required = set(manifest.required_members())
+    for name in manifest.required_members():
         if name not in listed:
             raise BundleError(f"{MANIFEST_NAME} does not list the required member {name}")
     if {MANIFEST_NAME, SIGNATURES_NAME} & listed:
         raise BundleError(f"{MANIFEST_NAME} lists a member that cannot be covered by it")
+    stray = sorted(name for name in listed - required if not name.startswith(SOURCES_DIR))
+    if stray:
+        raise BundleError(
+            f"{MANIFEST_NAME} lists member(s) of no policy it declares: {', '.join(stray)}"
+        )
     present = set(members) - {MANIFEST_NAME, SIGNATURES_NAME}
     missing = sorted(listed - present)
     extra = sorted(present - listed)
@@ -153,28 +233,28 @@ def check_validity(manifest: Manifest, now: float) -> None:
         )
 
 
-def parse_contract(content: bytes) -> Mapping[str, Any] | None:
+def parse_contract(content: bytes, name: str = CONTRACT_NAME) -> Mapping[str, Any] | None:
     """contract.json: a contract object, or null for a policy without a contract."""
-    value = _load_json(content, CONTRACT_NAME)
+    value = _load_json(content, name)
     if value is not None and not isinstance(value, dict):
-        raise BundleError(f"{CONTRACT_NAME} must be an object or null")
+        raise BundleError(f"{name} must be an object or null")
     return value
 
 
-def parse_specs(content: bytes) -> tuple[InvariantSpec, ...]:
+def parse_specs(content: bytes, name: str = SPECS_NAME) -> tuple[InvariantSpec, ...]:
     """specs.json: a list of valid InvariantSpec dicts with distinct ids."""
-    value = _load_json(content, SPECS_NAME)
+    value = _load_json(content, name)
     if not isinstance(value, list):
-        raise BundleError(f"{SPECS_NAME} must be a list of invariant specs")
+        raise BundleError(f"{name} must be a list of invariant specs")
     specs: list[InvariantSpec] = []
     for index, item in enumerate(value):
         try:
             spec = InvariantSpec.from_dict(item)
         except ValueError as exc:
-            raise BundleError(f"{SPECS_NAME}[{index}]: {exc}") from None
+            raise BundleError(f"{name}[{index}]: {exc}") from None
         problems = spec.validate()
         if problems:
-            raise BundleError(f"{SPECS_NAME}[{index}]: {'; '.join(problems)}")
+            raise BundleError(f"{name}[{index}]: {'; '.join(problems)}")
         specs.append(spec)
     return tuple(specs)
 

@@ -8,18 +8,23 @@ verdict. Every function here is pure.
 
 Scores are Jensen-Shannon divergences with base-2 logarithms, so 0 means the
 observed shares equal the expected ones and 1 means they share no name at all.
+
+Every score is computed in a fixed order (names sorted) with exactly rounded
+sums (``math.fsum``) and exact means, so the same window gives the same bits
+in any process, whatever its hash seed: the fleet runtime's receipts and
+checkpoints depend on that.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from nomotic_dsl.ir.prior import ActiveHours
 from nomotic_dsl.ir.spec import load_zone
-from nomotic_dsl.runtime.interpreter.measure import local_hour
+from nomotic_dsl.runtime.interpreter.measure import exact_mean, local_hour
 from nomotic_dsl.runtime.interpreter.state import Observation
 
 # Weights of each distribution in ``overall`` (renormalised over the scores
@@ -46,16 +51,21 @@ def js_divergence(p: Mapping[str, float], q: Mapping[str, float]) -> float:
     empty (all-zero) distribution has nothing to compare: the result is 0.0
     when both are empty and 1.0 when only one is.
     """
-    p_shares, q_shares = normalise(p), normalise(q)
+    return js_of_shares(normalise(p), normalise(q))
+
+
+def js_of_shares(p_shares: Mapping[str, float], q_shares: Mapping[str, float]) -> float:
+    """``js_divergence`` of two distributions already normalised by ``normalise``."""
     if not p_shares or not q_shares:
         return 0.0 if p_shares == q_shares else 1.0
-    total = 0.0
-    for name in p_shares.keys() | q_shares.keys():
+    terms = []
+    for name in sorted(p_shares.keys() | q_shares.keys()):
         pi, qi = p_shares.get(name, 0.0), q_shares.get(name, 0.0)
         mi = (pi + qi) / 2
-        total += _kl_term(pi, mi) + _kl_term(qi, mi)
+        terms.append(_kl_term(pi, mi))
+        terms.append(_kl_term(qi, mi))
     # Rounding can leave the sum a hair outside the mathematical range.
-    return min(1.0, max(0.0, total / 2))
+    return min(1.0, max(0.0, math.fsum(terms) / 2))
 
 
 def _kl_term(x: float, m: float) -> float:
@@ -83,12 +93,31 @@ def active_hours_distribution(hours: ActiveHours) -> dict[str, float]:
     return normalise({str(hour % HOURS_PER_DAY): 1.0 for hour in active})
 
 
-def semantic_drift(window: Sequence[Observation]) -> float | None:
-    """1 minus the mean fidelity of every semantic term reported in the window; None without any."""
-    fidelities = [score for action in window for score in action.semantic.values()]
+def semantic_fidelities(
+    action: Observation, terms: Collection[str] | None = None
+) -> tuple[float, ...]:
+    """The fidelities an action reports, for ``terms`` only when given, in term order."""
+    return tuple(
+        action.semantic[term] for term in sorted(action.semantic) if terms is None or term in terms
+    )
+
+
+def semantic_drift(
+    window: Sequence[Observation], terms: Collection[str] | None = None
+) -> float | None:
+    """1 minus the exact mean fidelity reported in the window; None without any.
+
+    With ``terms`` (a contract's anchor terms) only those terms count.
+    """
+    fidelities = [score for action in window for score in semantic_fidelities(action, terms)]
     if not fidelities:
         return None
-    return min(1.0, max(0.0, 1.0 - math.fsum(fidelities) / len(fidelities)))
+    return semantic_score(exact_mean(fidelities))
+
+
+def semantic_score(mean_fidelity: float) -> float:
+    """The semantic drift of a mean fidelity: ``1 - mean``, within 0..1."""
+    return min(1.0, max(0.0, 1.0 - mean_fidelity))
 
 
 def overall_drift(scores: Mapping[str, float], weights: Mapping[str, float]) -> float | None:
@@ -105,6 +134,7 @@ def window_drift(
     expected: Mapping[str, Mapping[str, float]],
     active_hours: ActiveHours | None = None,
     weights: Mapping[str, float] = DEFAULT_DRIFT_WEIGHTS,
+    terms: Collection[str] | None = None,
 ) -> dict[str, float]:
     """Drift scores of ``window`` against ``expected`` (``action``/``target``/``outcome`` shares).
 
@@ -112,7 +142,8 @@ def window_drift(
     and the window observed something for it: an empty expectation is no
     baseline, and a window without outcomes says nothing about outcomes.
     ``temporal`` needs the archetype's active hours, ``semantic`` needs
-    per-action fidelities. ``overall`` is the weighted mean of the others.
+    per-action fidelities (of ``terms`` only, when given: the contract's
+    anchor terms). ``overall`` is the weighted mean of the others.
     """
     observed = {
         "action": counts_of(action.action_type for action in window),
@@ -126,7 +157,7 @@ def window_drift(
     if active_hours is not None and window:
         expected_hours = active_hours_distribution(active_hours)
         scores["temporal"] = js_divergence(hour_counts(window, active_hours.zone), expected_hours)
-    semantic = semantic_drift(window)
+    semantic = semantic_drift(window, terms)
     if semantic is not None:
         scores["semantic"] = semantic
     overall = overall_drift(scores, weights)

@@ -5,6 +5,17 @@ Input: an agent id, one observed action and the governance verdict on it
 contract's invariant results, the drift scores, every drift-threshold
 exceedance in its metadata, and running provenance counts per agent. Stage:
 runtime, after the contract store.
+
+It is served by the fleet runtime's per-agent evaluation
+(``nomotic_dsl.runtime.fleet.agent.AgentEvaluation``): a streaming monitor of
+the contract's evaluator module and an incremental drift window per agent.
+Contracts come from the ``ContractStore``, so their evaluator modules come
+from ``RuntimeConfig.evaluators``: the compiler's generated code when a shell
+wires it in (``nomotic_dsl.compiler.evaluators.generated_evaluators()``),
+else the reference interpreter behind the same interface. When an agent's
+active contract changes, its evaluation restarts under the new version and
+is first given the agent's retained window (the last ``window_size``
+actions), so windows carry over; no records are made for that replay.
 """
 
 from __future__ import annotations
@@ -13,25 +24,31 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any
 
 from nomotic_dsl.ir.contract import BehavioralContract
-from nomotic_dsl.ir.prior import ActiveHours, ArchetypePrior
-from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
-from nomotic_dsl.runtime import priors as archetypes
+from nomotic_dsl.ir.prior import ArchetypePrior
 from nomotic_dsl.runtime.contracts.store import ContractStore
-from nomotic_dsl.runtime.governance.drift import DEFAULT_DRIFT_WEIGHTS, overall_drift, window_drift
-from nomotic_dsl.runtime.governance.records import DriftExceedance, Provenance, VerdictRecord
-from nomotic_dsl.runtime.interpreter.evaluate import CompiledInvariants
-from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation, StateError
+from nomotic_dsl.runtime.fleet.agent import AgentEvaluation
+from nomotic_dsl.runtime.fleet.config import FleetConfig, standard_archetype
+from nomotic_dsl.runtime.fleet.observation import checked_drift
+from nomotic_dsl.runtime.fleet.policy import EvaluatorProvider, Policy, make_policy
+from nomotic_dsl.runtime.fleet.reference import reference_evaluators
+from nomotic_dsl.runtime.governance.drift import DEFAULT_DRIFT_WEIGHTS
+from nomotic_dsl.runtime.governance.records import (
+    Provenance,
+    VerdictRecord,
+    exceedances,
+    result_state,
+)
+from nomotic_dsl.runtime.interpreter.state import Observation, StateError
 
 ArchetypeLookup = Callable[[str], ArchetypePrior | None]
+# Contracts from a store have no bundle; their decisions would chain from this.
+STORE_DIGEST = "0" * 64
+_CACHED_POLICIES = 256
 
-
-def _standard_archetype(name: str) -> ArchetypePrior | None:
-    # Looked up through the module so a patched get_archetype is honoured.
-    return archetypes.get_archetype(name)
+__all__ = ["GovernanceRuntime", "RuntimeConfig", "exceedances"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,10 +56,14 @@ class RuntimeConfig:
     """How the runtime governs agents; contract support is on by default.
 
     ``contract_store`` shares a store with other components (an in-memory one
-    is made when None). ``window_size`` actions are kept per agent and are what
-    invariants are measured over; drift uses the last ``drift_window`` of them
-    and is measured only once ``min_drift_observations`` actions were seen, so
-    the first few actions of an agent do not raise alarms.
+    is made when None). ``window_size`` actions are retained per agent
+    (``window()``, and the replay into a new contract version's monitor);
+    invariants are measured by each agent's streaming monitor over its own
+    windows. Drift uses the last ``drift_window`` actions and is measured
+    only once ``min_drift_observations`` actions were seen, so the first few
+    actions of an agent do not raise alarms. ``evaluators`` makes the
+    evaluator module of a contract's specs (default: the reference
+    interpreter); ``session_idle_seconds`` goes to each monitor.
     """
 
     contracts_enabled: bool = True
@@ -51,22 +72,42 @@ class RuntimeConfig:
     drift_window: int = 100
     min_drift_observations: int = 10
     drift_weights: Mapping[str, float] = field(default_factory=lambda: DEFAULT_DRIFT_WEIGHTS)
-    archetype_lookup: ArchetypeLookup = _standard_archetype
+    archetype_lookup: ArchetypeLookup = standard_archetype
+    evaluators: EvaluatorProvider | None = None
+    session_idle_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        problems = [
-            f"{name} must be a whole number, at least 1"
-            for name in ("window_size", "drift_window", "min_drift_observations")
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1
-        ]
-        unknown = sorted(set(self.drift_weights) - set(DRIFT_DISTRIBUTIONS))
-        if unknown:
-            problems.append(f"drift_weights: unknown distribution(s) {', '.join(unknown)}")
-        if any(weight < 0 for weight in self.drift_weights.values()):
-            problems.append("drift_weights must not be negative")
+        problems = []
+        if not isinstance(self.window_size, int) or self.window_size < 1:
+            problems.append("window_size must be a whole number, at least 1")
+        try:
+            fleet = self.fleet_config()
+        except ValueError as exc:
+            problems.append(str(exc).removeprefix("invalid runtime config: "))
         if problems:
             raise ValueError("invalid runtime config: " + "; ".join(problems))
-        object.__setattr__(self, "drift_weights", MappingProxyType(dict(self.drift_weights)))
+        object.__setattr__(self, "drift_weights", fleet.drift_weights)
+
+    def fleet_config(self) -> FleetConfig:
+        """The fleet runtime options these settings amount to."""
+        return FleetConfig(
+            drift_window=self.drift_window,
+            min_drift_observations=self.min_drift_observations,
+            drift_weights=self.drift_weights,
+            session_idle_seconds=self.session_idle_seconds,
+            archetype_lookup=self.archetype_lookup,
+        )
+
+
+class _Agent:
+    """What the runtime keeps for one agent: its window, evaluation and counts."""
+
+    __slots__ = ("counts", "evaluation", "window")
+
+    def __init__(self, size: int) -> None:
+        self.window: deque[Observation] = deque(maxlen=size)
+        self.evaluation: AgentEvaluation | None = None
+        self.counts: Counter[str] = Counter()
 
 
 class GovernanceRuntime:
@@ -75,11 +116,11 @@ class GovernanceRuntime:
     def __init__(self, config: RuntimeConfig | None = None) -> None:
         self.config = config or RuntimeConfig()
         self.store = self.config.contract_store or ContractStore()
+        self._fleet = self.config.fleet_config()
+        self._evaluators = self.config.evaluators or reference_evaluators
         self._lock = threading.Lock()
-        self._windows: dict[str, deque[Observation]] = {}
-        self._counts: dict[str, Counter[str]] = {}
-        self._compiled: dict[str, tuple[str, int, CompiledInvariants]] = {}
-        self._priors: dict[str, ArchetypePrior | None] = {}
+        self._agents: dict[str, _Agent] = {}
+        self._policies: dict[tuple[str, int, str], Policy] = {}
 
     def record(
         self,
@@ -96,92 +137,70 @@ class GovernanceRuntime:
         last, or caller drift scores that are not distribution -> 0..1.
         """
         action = _checked_action(observation, verdict)
-        given = None if drift is None else _checked_drift(drift)
+        given = None if drift is None else checked_drift(drift)
         with self._lock:
-            window = self._windows.setdefault(agent_id, deque(maxlen=self.config.window_size))
-            if window and action.timestamp < window[-1].timestamp:
+            agent = self._agents.get(agent_id) or _Agent(self.config.window_size)
+            if agent.window and action.timestamp < agent.window[-1].timestamp:
                 raise StateError(
                     f"observation at {action.timestamp!r} is older than agent {agent_id!r}'s "
-                    f"last one at {window[-1].timestamp!r}"
+                    f"last one at {agent.window[-1].timestamp!r}"
                 )
-            window.append(action)
+            self._agents[agent_id] = agent
             contract = self.store.get_active(agent_id) if self.config.contracts_enabled else None
-            record = self._evaluate(agent_id, action, verdict, contract, given)
-            self._count(record)
+            if contract is None:
+                agent.window.append(action)
+                record = VerdictRecord.without_contract(agent_id, verdict, action, given or {})
+            else:
+                evaluation = self._evaluation(agent, contract)
+                agent.window.append(action)
+                step = evaluation.step(action, given)
+                record = VerdictRecord.build(
+                    agent_id=agent_id,
+                    verdict=verdict,
+                    observation=action,
+                    contract=contract,
+                    results=step.results,
+                    drift=step.drift,
+                    drift_source="caller" if given is not None else "computed",
+                    exceedances=step.exceedances,
+                    scope=step.scope,
+                )
+            self._count(agent, record)
         return record
 
-    def _evaluate(
-        self,
-        agent_id: str,
-        action: Observation,
-        verdict: str,
-        contract: BehavioralContract | None,
-        given: Mapping[str, float] | None,
-    ) -> VerdictRecord:
-        if contract is None:
-            return VerdictRecord.without_contract(agent_id, verdict, action, given or {})
-        scores = self._drift_scores(agent_id, contract, given)
-        state = BehavioralState(
-            actions=tuple(self._windows[agent_id]), drift=scores or None, now=action.timestamp
-        )
-        results = tuple(self._compiled_for(contract).evaluate(state))
-        return VerdictRecord.build(
-            agent_id=agent_id,
-            verdict=verdict,
-            observation=action,
-            contract=contract,
-            results=results,
-            drift=scores,
-            drift_source="caller" if given is not None else "computed",
-            exceedances=exceedances(scores, contract.drift_thresholds),
-        )
+    def _evaluation(self, agent: _Agent, contract: BehavioralContract) -> AgentEvaluation:
+        policy = self._policy_for(contract)
+        if agent.evaluation is None or agent.evaluation.policy is not policy:
+            agent.evaluation = AgentEvaluation(policy, self._fleet)
+            for earlier in agent.window:
+                agent.evaluation.step(earlier)
+        return agent.evaluation
 
-    def _drift_scores(
-        self, agent_id: str, contract: BehavioralContract, given: Mapping[str, float] | None
-    ) -> dict[str, float]:
-        if given is not None:
-            scores = dict(given)
-            overall = overall_drift(scores, self.config.drift_weights)
-            if "overall" not in scores and overall is not None:
-                scores["overall"] = overall
-            return scores
-        window = self._windows[agent_id]
-        if len(window) < self.config.min_drift_observations:
-            return {}
-        recent = list(window)[-self.config.drift_window :]
-        expected = {
-            "action": contract.expected_action_distribution,
-            "target": contract.expected_target_distribution,
-            "outcome": contract.expected_outcome_distribution,
-        }
-        return window_drift(
-            recent, expected, self._active_hours(contract), self.config.drift_weights
-        )
+    def _policy_for(self, contract: BehavioralContract) -> Policy:
+        key = (contract.agent_id, contract.version, contract.contract_id)
+        policy = self._policies.get(key)
+        if policy is None:
+            specs = contract.invariant_specs()
+            policy = make_policy(
+                contract, self._evaluators(specs), STORE_DIGEST, self._fleet, specs
+            )
+            if len(self._policies) >= _CACHED_POLICIES:
+                self._policies.pop(next(iter(self._policies)))
+            self._policies[key] = policy
+        return policy
 
-    def _active_hours(self, contract: BehavioralContract) -> ActiveHours | None:
-        if contract.archetype not in self._priors:
-            self._priors[contract.archetype] = self.config.archetype_lookup(contract.archetype)
-        prior = self._priors[contract.archetype]
-        return None if prior is None else prior.active_hours
-
-    def _compiled_for(self, contract: BehavioralContract) -> CompiledInvariants:
-        cached = self._compiled.get(contract.agent_id)
-        if cached is not None and cached[:2] == (contract.contract_id, contract.version):
-            return cached[2]
-        compiled = CompiledInvariants.compile(contract.invariants)
-        self._compiled[contract.agent_id] = (contract.contract_id, contract.version, compiled)
-        return compiled
-
-    def _count(self, record: VerdictRecord) -> None:
-        counts = self._counts.setdefault(record.agent_id, Counter())
+    def _count(self, agent: _Agent, record: VerdictRecord) -> None:
+        counts = agent.counts
         counts["records"] += 1
         counts["drift_exceedances"] += len(record.exceedances)
-        counts.update(result.status for result in record.results)
+        counts["scope_violations"] += record.metadata.get("scope") is not None
+        counts.update(result_state(result) for result in record.results)
 
     def provenance(self, agent_id: str) -> Provenance:
         """Running counts for the agent: records, invariant results by status, exceedances."""
         with self._lock:
-            counts = Counter(self._counts.get(agent_id, Counter()))
+            agent = self._agents.get(agent_id)
+            counts = Counter(agent.counts) if agent is not None else Counter()
         return Provenance(
             agent_id=agent_id,
             records=counts["records"],
@@ -189,23 +208,15 @@ class GovernanceRuntime:
             approaching=counts["approaching"],
             violated=counts["violated"],
             drift_exceedances=counts["drift_exceedances"],
+            not_measured=counts["not_measured"],
+            scope_violations=counts["scope_violations"],
         )
 
     def window(self, agent_id: str) -> tuple[Observation, ...]:
         """The agent's retained actions, oldest first."""
         with self._lock:
-            return tuple(self._windows.get(agent_id, ()))
-
-
-def exceedances(
-    scores: Mapping[str, float], thresholds: Mapping[str, float]
-) -> tuple[DriftExceedance, ...]:
-    """Each distribution whose score is above the contract's threshold, in the standard order."""
-    return tuple(
-        DriftExceedance(distribution=name, score=scores[name], threshold=thresholds[name])
-        for name in DRIFT_DISTRIBUTIONS
-        if name in thresholds and name in scores and scores[name] > thresholds[name]
-    )
+            agent = self._agents.get(agent_id)
+            return tuple(agent.window) if agent is not None else ()
 
 
 def _checked_action(observation: Observation | Mapping[str, Any], verdict: str) -> Observation:
@@ -213,11 +224,3 @@ def _checked_action(observation: Observation | Mapping[str, Any], verdict: str) 
         raise StateError(f"verdict: expected a non-empty string, got {verdict!r}")
     action = Observation.from_mapping(observation)
     return action if action.outcome == verdict else replace(action, outcome=verdict)
-
-
-def _checked_drift(drift: Mapping[str, float]) -> Mapping[str, float]:
-    checked = BehavioralState(drift=drift).drift or MappingProxyType({})
-    unknown = sorted(set(checked) - set(DRIFT_DISTRIBUTIONS))
-    if unknown:
-        raise StateError(f"drift: unknown distribution(s) {', '.join(map(repr, unknown))}")
-    return checked

@@ -15,9 +15,19 @@ from typing import Any
 
 from nomotic_dsl.ir.contract import BehavioralContract
 from nomotic_dsl.ir.frozen import freeze, thaw
-from nomotic_dsl.runtime.interpreter.judge import STATUSES
+from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import Observation
+
+# What counts and ``changed`` call a result: its status, or "not_measured" when
+# nothing was measured (such a result is never counted as satisfied).
+NOT_MEASURED = "not_measured"
+RESULT_STATES: tuple[str, ...] = ("satisfied", "approaching", "violated", NOT_MEASURED)
+
+
+def result_state(result: InvariantResult) -> str:
+    """``"not_measured"`` for a result with nothing measured, else its status."""
+    return result.status if result.measured else NOT_MEASURED
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,17 @@ class DriftExceedance:
         return {"distribution": self.distribution, "score": self.score, "threshold": self.threshold}
 
 
+def exceedances(
+    scores: Mapping[str, float], thresholds: Mapping[str, float]
+) -> tuple[DriftExceedance, ...]:
+    """Each distribution whose score is above the contract's threshold, in the standard order."""
+    return tuple(
+        DriftExceedance(distribution=name, score=scores[name], threshold=thresholds[name])
+        for name in DRIFT_DISTRIBUTIONS
+        if name in thresholds and name in scores and scores[name] > thresholds[name]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """Running counts for one agent since the runtime started."""
@@ -43,21 +64,25 @@ class Provenance:
     approaching: int
     violated: int
     drift_exceedances: int
+    not_measured: int = 0
+    scope_violations: int = 0
 
     @property
     def evaluations(self) -> int:
-        """Invariant results counted: satisfied + approaching + violated."""
+        """Measured invariant results counted: satisfied + approaching + violated."""
         return self.satisfied + self.approaching + self.violated
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-clean counts."""
+        """JSON-clean counts; ``not_measured`` results are in none of the status counts."""
         return {
             "agent_id": self.agent_id,
             "records": self.records,
             "satisfied": self.satisfied,
             "approaching": self.approaching,
             "violated": self.violated,
+            "not_measured": self.not_measured,
             "drift_exceedances": self.drift_exceedances,
+            "scope_violations": self.scope_violations,
         }
 
 
@@ -104,19 +129,26 @@ class VerdictRecord:
         drift: Mapping[str, float],
         drift_source: str,
         exceedances: tuple[DriftExceedance, ...],
+        scope: Mapping[str, str] | None = None,
     ) -> VerdictRecord:
-        """A record for an evaluated contract, with its metadata filled in."""
+        """A record for an evaluated contract, with its metadata filled in.
+
+        ``scope`` names what of the action was outside the contract's
+        authorized scope (``{"action": ...}``, ``{"target": ...}``), or None.
+        """
         metadata = {
             "contract_id": contract.contract_id,
             "contract_version": contract.version,
             "drift": dict(drift),
             "drift_source": drift_source,
             "drift_exceedances": [exceedance.to_dict() for exceedance in exceedances],
+            "scope": None if scope is None else dict(scope),
             "invariants": _status_counts(results),
             "violated_invariants": [r.invariant_id for r in results if r.status == "violated"],
             "approaching_invariants": [
-                r.invariant_id for r in results if r.status == "approaching"
+                r.invariant_id for r in results if r.measured and r.status == "approaching"
             ],
+            "not_measured_invariants": [r.invariant_id for r in results if not r.measured],
         }
         return cls(
             agent_id=agent_id,
@@ -151,4 +183,5 @@ class VerdictRecord:
 
 
 def _status_counts(results: tuple[InvariantResult, ...]) -> dict[str, int]:
-    return {status: sum(1 for r in results if r.status == status) for status in STATUSES}
+    states = [result_state(result) for result in results]
+    return {state: states.count(state) for state in RESULT_STATES}

@@ -19,6 +19,9 @@ BASIS_SNAPSHOT = "snapshot"  # no window: read from the state's snapshot fields
 BASIS_EMPTY = "empty"  # nothing to measure: value taken as 0.0
 BASIS_NO_DATA = "no_data"  # drift or semantic value absent: not measured
 
+# Bases of results that measured nothing: never violated, never counted as satisfied.
+UNMEASURED_BASES = frozenset({BASIS_EMPTY, BASIS_NO_DATA})
+
 
 def _where(text: DetailText, basis: str) -> str:
     if basis == BASIS_SNAPSHOT:
@@ -39,11 +42,11 @@ def _verdict(status: str, margin: float) -> str:
 def render_detail(text: DetailText, value: float, margin: float, status: str, basis: str) -> str:
     """The detail sentence of one result."""
     if basis == BASIS_NO_DATA:
-        return f"{text.subject} has no data, so it is not evaluated; it {text.requirement}."
+        return f"{text.subject} has no data, so it is not measured; it {text.requirement}."
     if basis == BASIS_EMPTY:
         return (
             f"{text.subject} has nothing to measure {_where(text, basis)} (no actions), "
-            f"so it is taken as 0; it {text.requirement}: {_verdict(status, margin)}."
+            f"so it is not measured; it {text.requirement}."
         )
     return (
         f"{text.subject} is {format_number(value)} {_where(text, basis)}; "

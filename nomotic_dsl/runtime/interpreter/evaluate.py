@@ -14,11 +14,13 @@ from typing import Any
 
 from nomotic_dsl.ir.describe import DetailText, detail_text
 from nomotic_dsl.ir.spec import INVARIANT_TYPES, InvariantSpec, parse_specs
-from nomotic_dsl.runtime.interpreter.detail import BASIS_NO_DATA, render_detail
+from nomotic_dsl.runtime.interpreter.detail import UNMEASURED_BASES, render_detail
 from nomotic_dsl.runtime.interpreter.judge import STATUSES, judge, status_of
 from nomotic_dsl.runtime.interpreter.measure import measure
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, coerce_state
+
+NOT_MEASURED = "not_measured"
 
 
 def evaluation_strategy(spec: InvariantSpec) -> str:
@@ -35,12 +37,13 @@ def evaluation_strategy(spec: InvariantSpec) -> str:
 def evaluate_spec(spec: InvariantSpec, text: DetailText, state: BehavioralState) -> InvariantResult:
     """Evaluate one valid spec on a state: the reference meaning of an invariant."""
     measurement = measure(spec, state)
-    if measurement.basis == BASIS_NO_DATA:
-        satisfied, margin = True, math.nan
-    else:
+    measured = measurement.basis not in UNMEASURED_BASES
+    if measured:
         satisfied, margin = judge(
             spec.operator, measurement.value, spec.threshold, spec.threshold_upper
         )
+    else:
+        satisfied, margin = True, math.nan
     status = status_of(satisfied, margin)
     return InvariantResult(
         invariant_id=spec.invariant_id,
@@ -50,6 +53,7 @@ def evaluate_spec(spec: InvariantSpec, text: DetailText, state: BehavioralState)
         margin=margin,
         status=status,
         detail=render_detail(text, measurement.value, margin, status, measurement.basis),
+        measured=measured,
     )
 
 
@@ -109,19 +113,38 @@ class CompiledInvariants:
                 "by_type": _count_types(spec.type for spec in self._specs),
                 "by_strategy": {name: len(ids) for name, ids in self._groups.items()},
             }
-        types = {spec.invariant_id: spec.type for spec in self._specs}
-        by_type: dict[str, dict[str, int]] = {}
-        for result in results:
-            counts = by_type.setdefault(types.get(result.invariant_id, "unknown"), _zero_statuses())
-            counts[result.status] += 1
-        by_status = Counter(result.status for result in results)
-        return {
-            "total": len(results),
-            "by_status": {status: by_status.get(status, 0) for status in STATUSES},
-            "by_type": {name: by_type[name] for name in sorted(by_type)},
-            "violated": [r.invariant_id for r in results if r.status == "violated"],
-            "approaching": [r.invariant_id for r in results if r.status == "approaching"],
-        }
+        return summarize(results, {spec.invariant_id: spec.type for spec in self._specs})
+
+
+def summarize(
+    results: Sequence[InvariantResult], types: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Counts of results: by status (measured results only), by measurement, by type; ids.
+
+    A result that measured nothing is counted as ``not_measured``, never under
+    a status: ``by_status`` counts add up to ``by_measurement["measured"]``.
+    """
+    known = types or {}
+    by_type: dict[str, dict[str, int]] = {}
+    by_status = dict.fromkeys(STATUSES, 0)
+    for result in results:
+        counts = by_type.setdefault(known.get(result.invariant_id, "unknown"), _zero_counts())
+        key = result.status if result.measured else NOT_MEASURED
+        counts[key] += 1
+        if result.measured:
+            by_status[result.status] += 1
+    measured = sum(by_status.values())
+    return {
+        "total": len(results),
+        "by_status": by_status,
+        "by_measurement": {"measured": measured, NOT_MEASURED: len(results) - measured},
+        "by_type": {name: by_type[name] for name in sorted(by_type)},
+        "violated": [r.invariant_id for r in results if r.status == "violated"],
+        "approaching": [
+            r.invariant_id for r in results if r.measured and r.status == "approaching"
+        ],
+        NOT_MEASURED: [r.invariant_id for r in results if not r.measured],
+    }
 
 
 def _count_types(types: Iterable[str]) -> dict[str, int]:
@@ -129,5 +152,5 @@ def _count_types(types: Iterable[str]) -> dict[str, int]:
     return {name: counts[name] for name in INVARIANT_TYPES if counts[name]}
 
 
-def _zero_statuses() -> dict[str, int]:
-    return dict.fromkeys(STATUSES, 0)
+def _zero_counts() -> dict[str, int]:
+    return dict.fromkeys((*STATUSES, NOT_MEASURED), 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -51,6 +51,18 @@ def ratio_value(numerator: float, denominator: float) -> float:
     if denominator == 0:
         return 0.0 if numerator == 0 else math.inf
     return numerator / denominator
+
+
+def largest_share(shares: Collection[float]) -> float:
+    """The largest of non-negative ``shares`` over their total (which must not be 0).
+
+    Shares near the float maximum make the total overflow; they are then
+    scaled by 2**-64 first, which keeps their proportions.
+    """
+    try:
+        return max(shares) / math.fsum(shares)
+    except OverflowError:
+        return math.ldexp(max(shares), -64) / math.fsum(math.ldexp(v, -64) for v in shares)
 
 
 def exact_mean(values: Sequence[float]) -> float:
@@ -138,14 +150,12 @@ def _measure_distribution(spec: InvariantSpec, state: BehavioralState) -> Measur
 
 
 def _measure_snapshot_distribution(metric: str, snapshot: Mapping[str, float]) -> Measurement:
-    total = math.fsum(snapshot.values())
-    if total == 0:
+    present = sum(1 for share in snapshot.values() if share > 0)
+    if not present:
         return EMPTY
     if metric == "target_count":
-        return Measurement(
-            float(sum(1 for share in snapshot.values() if share > 0)), BASIS_SNAPSHOT
-        )
-    return Measurement(max(snapshot.values()) / total, BASIS_SNAPSHOT)
+        return Measurement(float(present), BASIS_SNAPSHOT)
+    return Measurement(largest_share(list(snapshot.values())), BASIS_SNAPSHOT)
 
 
 def _measure_drift(spec: InvariantSpec, state: BehavioralState) -> Measurement:

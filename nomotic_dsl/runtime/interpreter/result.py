@@ -11,9 +11,12 @@ from typing import Any
 class InvariantResult:
     """Whether an invariant held, the measured value, its margin and a readable detail.
 
-    ``current_value`` and ``margin`` are NaN when the metric had no data (a
-    drift score or semantic fidelity that was never measured); such a result
-    is satisfied, since nothing was invented.
+    ``measured`` is False when the invariant had nothing to measure: an absent
+    drift or semantic score, an empty window, or a warm-up not yet reached.
+    Such a result is never a violation (satisfied, margin NaN, status by the
+    status rules) and is never counted as satisfied: summaries and provenance
+    count it as not measured. ``current_value`` is NaN when no value exists
+    (absent data, warm-up) and 0.0 for an empty window.
     """
 
     invariant_id: str
@@ -23,6 +26,7 @@ class InvariantResult:
     margin: float
     status: str
     detail: str
+    measured: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-clean form: NaN becomes null, infinities become the strings "inf"/"-inf"."""

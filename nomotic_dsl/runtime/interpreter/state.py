@@ -8,11 +8,14 @@ name the offending field (``actions[3].timestamp: ...``).
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 
 # Timestamps are Unix seconds from 1970 up to the last day datetime can show in
 # any time zone, so every well-formed action has a local hour.
@@ -130,6 +133,8 @@ class BehavioralState:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _check_scores(value, name, unit_interval=True))
+        if self.drift is not None:
+            check_drift_keys(self.drift)
         if self.now is not None:
             _check_timestamp(self.now, "now")
             object.__setattr__(self, "now", float(self.now))
@@ -189,13 +194,35 @@ def coerce_state(state: BehavioralState | Mapping[str, Any]) -> BehavioralState:
     return BehavioralState.from_mapping(state)
 
 
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean `x`?)`` when a known name is close to ``word``, else empty."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
 def _refuse_unknown(data: Mapping[Any, Any], allowed: frozenset[str], where: str) -> None:
     unknown = sorted(str(key) for key in data if key not in allowed)
     if unknown:
+        hints = "".join(did_you_mean(key, allowed) for key in unknown[:1])
         raise StateError(
-            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}{hints}; "
             f"expected some of {', '.join(sorted(allowed))}"
         )
+
+
+def check_drift_keys(scores: Mapping[str, float], where: str = "drift") -> None:
+    """Drift scores are keyed by the six distributions; a misspelt key is refused.
+
+    The one check of drift keys: behavioral states (``nomo evaluate``,
+    ``/v1/evaluate``), ``Monitor.set_drift`` and the governance runtime all
+    come through here.
+    """
+    for key in scores:
+        if key not in DRIFT_DISTRIBUTIONS:
+            raise StateError(
+                f"{where}[{key!r}]: unknown drift distribution{did_you_mean(key, DRIFT_DISTRIBUTIONS)}; "
+                f"the distributions are {', '.join(DRIFT_DISTRIBUTIONS)}"
+            )
 
 
 def _check_timestamp(value: Any, name: str) -> None:

@@ -22,15 +22,20 @@ from nomotic_dsl.runtime import (
     KeyCounts,
     Observation,
     Snapshot,
+    StateReader,
     check_order,
+    check_retained,
     checked_scores,
     coerce_state,
+    export_observations,
+    export_scores,
     finish,
     judge_eq,
     judge_lt,
     judge_lte,
     not_measured,
     ratio_value,
+    state_header,
     time_window,
 )
 
@@ -38,6 +43,8 @@ MODULE_NAME: Final = 'quickstart'
 SOURCE_DIGEST: Final = '6ed36379521d55367b142545996e8985f8adf7b85b7b4dc6a71c5d0a5debd33e'
 COMPILER_VERSION: Final = '0.1.0'
 SPEC_VERSION: Final = 1
+# Digest of the specs by id (their order is INVARIANT_IDS); monitor states carry both.
+SPECS_DIGEST: Final = '0aeba1119580afcfcbe6593b9332ab5b62074c8b5aeedbe9aa2226a587d6ba13'
 
 # The module is laid out by invariant_id; _DECLARED_ORDER, the only line that
 # depends on the order the specs were given in, puts results in that order.
@@ -122,6 +129,20 @@ class _Window0:
         self.n -= 1
         self.by_target.remove(observation.target)
 
+    def export(self) -> dict[str, Any]:
+        """This window's part of the monitor state."""
+        return {"n": self.n}
+
+    @classmethod
+    def restore(
+        cls, reader: StateReader, observations: Sequence[Observation], last: float | None
+    ) -> _Window0:
+        """The window a state describes; StateError naming the field when it is not valid."""
+        entries = reader.count_window(observations, 50)
+        window = cls.of(entries)
+        window.entries = deque(entries)
+        return window
+
 
 class _Window1:
     """The last 100 actions, with the aggregates its invariants read."""
@@ -164,6 +185,20 @@ class _Window1:
         self.n -= 1
         self.by_action.remove(observation.action_type)
 
+    def export(self) -> dict[str, Any]:
+        """This window's part of the monitor state."""
+        return {"n": self.n}
+
+    @classmethod
+    def restore(
+        cls, reader: StateReader, observations: Sequence[Observation], last: float | None
+    ) -> _Window1:
+        """The window a state describes; StateError naming the field when it is not valid."""
+        entries = reader.count_window(observations, 100)
+        window = cls.of(entries)
+        window.entries = deque(entries)
+        return window
+
 
 class _Window2:
     """The actions of the last 60.0 seconds, with the aggregates its invariants read."""
@@ -205,6 +240,20 @@ class _Window2:
     def _remove(self, observation: Observation) -> None:
         self.n -= 1
 
+    def export(self) -> dict[str, Any]:
+        """This window's part of the monitor state."""
+        return {"n": self.n}
+
+    @classmethod
+    def restore(
+        cls, reader: StateReader, observations: Sequence[Observation], last: float | None
+    ) -> _Window2:
+        """The window a state describes; StateError naming the field when it is not valid."""
+        entries = reader.time_window(observations, 60.0, last)
+        window = cls.of(entries)
+        window.entries = deque(entries)
+        return window
+
 
 class _Window3:
     """Every action seen, with the aggregates its invariants read."""
@@ -239,6 +288,29 @@ class _Window3:
         self.last_ts = observation.timestamp
         if _HOURS_0.outside(observation.timestamp):
             self.outside_0 += 1
+
+    def export(self) -> dict[str, Any]:
+        """This window's part of the monitor state."""
+        return {
+            "n": self.n,
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts,
+            "outside": {
+                '8-18': self.outside_0,
+            },
+        }
+
+    @classmethod
+    def restore(
+        cls, reader: StateReader, observations: Sequence[Observation], last: float | None
+    ) -> _Window3:
+        """The window a state describes; StateError naming the field when it is not valid."""
+        reader.keys_exactly(('n', 'first_ts', 'last_ts', 'outside'))
+        window = cls()
+        window.n, window.first_ts, window.last_ts = reader.history(last, len(observations))
+        outside = reader.child("outside", ('8-18',))
+        window.outside_0 = outside.count('8-18', window.n)
+        return window
 
 
 def _inv_0_action_drift(snapshot: Snapshot) -> InvariantResult:
@@ -411,3 +483,66 @@ class Monitor:
         """Set the semantic drift per term (0..1) that unwindowed semantic invariants read."""
         semantic = checked_scores("semantic_drift", drift)
         self._snapshot = Snapshot(drift=self._snapshot.drift, semantic_drift=semantic)
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything the monitor holds, as JSON-clean data for ``import_state``."""
+        state = state_header(SOURCE_DIGEST, SPECS_DIGEST, INVARIANT_IDS)
+        state["last"] = self._last
+        state["drift"] = export_scores(self._snapshot.drift)
+        state["semantic_drift"] = export_scores(self._snapshot.semantic_drift)
+        state["observations"] = export_observations(
+            self._w0.entries,
+            self._w1.entries,
+            self._w2.entries,
+        )
+        state["windows"] = {
+            'count:50': self._w0.export(),
+            'count:100': self._w1.export(),
+            'time:60.0': self._w2.export(),
+            'history': self._w3.export(),
+        }
+        return state
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from an exported state, replacing everything this monitor holds.
+
+        The state must come from this module (same source digest, specs and
+        invariants). Every field is checked before anything changes; a bad or
+        foreign state raises StateError (a ValueError) naming the field.
+        """
+        reader = StateReader.monitor(
+            state,
+            source_digest=SOURCE_DIGEST,
+            specs_digest=SPECS_DIGEST,
+            invariant_ids=INVARIANT_IDS,
+            keys=('last', 'drift', 'semantic_drift', 'observations', 'windows'),
+        )
+        last = reader.optional_timestamp("last")
+        drift = reader.scores("drift")
+        semantic = reader.scores("semantic_drift")
+        observations = reader.observations("observations", last)
+        windows = reader.child("windows", ('count:50', 'count:100', 'time:60.0', 'history'))
+        w0 = _Window0.restore(
+            windows.child('count:50'), observations, last
+        )
+        w1 = _Window1.restore(
+            windows.child('count:100'), observations, last
+        )
+        w2 = _Window2.restore(
+            windows.child('time:60.0'), observations, last
+        )
+        w3 = _Window3.restore(
+            windows.child('history'), observations, last
+        )
+        check_retained(
+            reader,
+            "observations",
+            (w0.n, w1.n, w2.n),
+            len(observations),
+        )
+        self._last = last
+        self._snapshot = Snapshot(drift=drift, semantic_drift=semantic)
+        self._w0 = w0
+        self._w1 = w1
+        self._w2 = w2
+        self._w3 = w3

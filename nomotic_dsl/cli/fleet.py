@@ -1,0 +1,619 @@
+"""``nomo run`` and ``nomo log verify``: a trace through the fleet runtime, and its decision log.
+
+Input: a bundle (or a .nomo file or folder, compiled here), a trace file or
+standard input, options. Output: decisions (JSON Lines, flushed one per
+observation), or violations as they happen and a summary; checkpoint files;
+exit codes 0 (nothing found), 1 (violations, scope violations, errors, an
+empty trace, unmeasured results with --require-measured, or bad input), 2
+(misuse: bad options, a checkpoint of other bundles or options, a trace that
+is not the checkpoint's). Stage: CLI shell over ``nomotic_dsl.runtime.fleet``.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, BinaryIO, NoReturn
+
+import click
+
+from nomotic_dsl.cli.output import print_json
+from nomotic_dsl.compiler.diagnostics import render
+from nomotic_dsl.compiler.evaluators import policies_of
+from nomotic_dsl.compiler.generate import bundle_contents
+from nomotic_dsl.compiler.pipeline import compile_path, folder_bundle_name
+from nomotic_dsl.runtime.bundle.errors import BundleError
+from nomotic_dsl.runtime.bundle.loader import load_bundle, verify_bundle
+from nomotic_dsl.runtime.bundle.verify import format_time
+from nomotic_dsl.runtime.fleet.checkpoint import (
+    CheckpointError,
+    checkpoint_document,
+    read_checkpoint,
+    restore,
+    write_checkpoint,
+)
+from nomotic_dsl.runtime.fleet.config import (
+    DEFAULT_DRIFT_WINDOW,
+    DEFAULT_MIN_DRIFT_OBSERVATIONS,
+    FleetConfig,
+)
+from nomotic_dsl.runtime.fleet.decision import encode_record
+from nomotic_dsl.runtime.fleet.log import BundleIdentity, LogError, verify_log
+from nomotic_dsl.runtime.fleet.runtime import FleetRuntime, StateMismatch, fleet_digest
+from nomotic_dsl.runtime.fleet.trace import (
+    TraceInterrupted,
+    TraceReader,
+    TraceTruncated,
+)
+
+_EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+_PROGRESS_EVERY = 5_000
+_PROGRESS_MIN_BYTES = 1_000_000
+_SECONDS = click.FloatRange(min=0, min_open=True)
+
+TRUST_OPTION = click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    type=_EXISTING_FILE,
+    help="Public key file (.pub) to trust; repeat to trust several keys.",
+)
+
+
+def _misuse(message: str) -> NoReturn:
+    """Misuse of the tool: a message on stderr, nothing on stdout, exit 2."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _problem(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+# --- building the runtime ----------------------------------------------------------------
+
+
+def build_runtime(
+    target: Path, trusted: Sequence[Path], state_path: Path | None, config: FleetConfig
+) -> FleetRuntime:
+    """The fleet runtime of a bundle (verified) or of a .nomo file or folder (compiled here)."""
+    if target.is_dir() or target.suffix == ".nomo":
+        result = compile_path(target)
+        if result.diagnostics:
+            click.echo(render(result.diagnostics, "full", result.sources), err=True)
+        if not result.ok:
+            sys.exit(1)
+        try:
+            contents = bundle_contents(
+                result.contracts,
+                result.invariants,
+                result.sources,
+                result.root,
+                name=folder_bundle_name(target) if target.is_dir() else None,
+            )
+            digest, policies = policies_of(contents, config)
+            return FleetRuntime(policies, config, digest=digest)
+        except (BundleError, ValueError) as exc:
+            _problem(f"{target}: {exc}")
+    if not trusted:
+        raise click.UsageError("running a bundle needs --trust PUBLIC_KEY_FILE")
+    try:
+        bundle = load_bundle(target, list(trusted), rollback=state_path)
+        return FleetRuntime.from_bundles([bundle], config)
+    except BundleError as exc:
+        _problem(f"{target}: refused: {exc}")
+    except ValueError as exc:
+        _problem(f"{target}: {exc}")
+
+
+# --- reporting ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    """What a run found, for the text and JSON summaries and the exit code.
+
+    The lists keep the first ``keep`` items of each kind; the counts count all.
+    """
+
+    trace_name: str
+    observations: int = 0
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    scope: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    violation_count: int = 0
+    scope_count: int = 0
+    error_count: int = 0
+    exceedances: int = 0
+    agents: set[str | None] = field(default_factory=set)
+    # Per agent, the drift distributions exceeded after its last decision.
+    exceeded: dict[str | None, frozenset[str]] = field(default_factory=dict)
+    keep: int = 1000
+
+    def add(self, record: dict[str, Any]) -> list[str]:
+        """Count one decision; the text lines it deserves (onsets only)."""
+        self.observations += 1
+        agent = record["agent_id"]
+        self.agents.add(agent)
+        line = record["line"]
+        who = "" if agent is None else f"{agent}  "
+        when = "-" if record["timestamp"] is None else format_time(record["timestamp"])
+        if record["error"] is not None:
+            self.error_count += 1
+            self._keep(self.errors, {"line": line, "agent_id": agent, "error": record["error"]})
+            return [f"{self.trace_name}:{line}: {who}error: {record['error']}"]
+        lines: list[str] = []
+        for change in record["changed"]:
+            if change["to"] != "violated":
+                continue
+            self.violation_count += 1
+            self._keep(
+                self.violations,
+                {
+                    "line": line,
+                    "agent_id": agent,
+                    "timestamp": record["timestamp"],
+                    "time": when,
+                    "invariant_id": change["invariant"],
+                    "detail": change["detail"],
+                },
+            )
+            lines.append(f"{when}  line {line}  {who}{change['invariant']}: {change['detail']}")
+        if record["scope"] is not None:
+            self.scope_count += 1
+            self._keep(self.scope, {"line": line, "agent_id": agent, "outside": record["scope"]})
+            outside = ", ".join(f"{kind} {name!r}" for kind, name in record["scope"].items())
+            lines.append(f"{when}  line {line}  {who}out of scope: {outside}")
+        before = self.exceeded.get(agent, frozenset())
+        for entry in record["drift_exceedances"]:
+            self.exceedances += 1
+            if entry["distribution"] not in before:
+                lines.append(
+                    f"{when}  line {line}  {who}drift: {entry['distribution']} "
+                    f"{entry['score']:.3g} is above its threshold {entry['threshold']:g}"
+                )
+        self.exceeded[agent] = frozenset(e["distribution"] for e in record["drift_exceedances"])
+        return lines
+
+    def _keep(self, items: list[dict[str, Any]], item: dict[str, Any]) -> None:
+        if len(items) < self.keep:
+            items.append(item)
+
+    @property
+    def found(self) -> bool:
+        """Anything that makes the run exit 1."""
+        return bool(self.violation_count or self.scope_count or self.error_count)
+
+    def summary(self, unmeasured: dict[str | None, list[str]]) -> str:
+        """The closing line (and the invariants not measured at the end, if any)."""
+        agents = len(self.agents)
+        text = (
+            f"{self.observations} observations from {agents} agent{'' if agents == 1 else 's'}: "
+            f"{self.violation_count} violations, {self.scope_count} out of scope, "
+            f"{self.exceedances} drift exceedances, {self.error_count} errors"
+        )
+        if unmeasured:
+            listed = "; ".join(
+                f"{agent or '-'}: {', '.join(ids)}" for agent, ids in unmeasured.items()
+            )
+            text += f"\nnot measured at the end: {listed}"
+        return text
+
+    def to_dict(
+        self, end: dict[str, Any], unmeasured: dict[str | None, list[str]]
+    ) -> dict[str, Any]:
+        """The ``--format json`` document."""
+        return {
+            "observations": self.observations,
+            "agents": len(self.agents),
+            "violation_count": self.violation_count,
+            "violations": self.violations,
+            "scope_violation_count": self.scope_count,
+            "scope_violations": self.scope,
+            "error_count": self.error_count,
+            "errors": self.errors,
+            "drift_exceedances": self.exceedances,
+            "not_measured": [
+                {"agent_id": agent, "invariants": ids} for agent, ids in unmeasured.items()
+            ],
+            "end": end,
+        }
+
+
+# --- signals -----------------------------------------------------------------------------
+
+
+@contextmanager
+def _stoppable(reader: TraceReader) -> Iterator[None]:
+    """SIGINT/SIGTERM stop the run after the current observation (end record, checkpoint)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        reader.stop.set()
+        if reader.reading:
+            raise TraceInterrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+# --- nomo run ----------------------------------------------------------------------------
+
+
+@click.command("run")
+@click.argument("target", metavar="BUNDLE_OR_POLICY", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--trace",
+    "trace",
+    required=True,
+    help="JSON Lines, one observation per line, each agent's oldest first; - reads stdin.",
+)
+@TRUST_OPTION
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Anti-rollback state file: the highest revision accepted per bundle.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="text: violations as they happen and a summary; json: a summary document; "
+    "jsonl: one decision per line, then an end record.",
+)
+@click.option("--follow", is_flag=True, help="Keep reading the trace file as it grows.")
+@click.option(
+    "--follow-idle",
+    type=_SECONDS,
+    help="With --follow, stop once no line arrived for this many seconds.",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the whole runtime state here at the end (and every --checkpoint-every).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    help="Also write the checkpoint after every N observations.",
+)
+@click.option(
+    "--resume",
+    "resume_path",
+    type=_EXISTING_FILE,
+    help="Continue from a checkpoint: its lines of the trace are checked and skipped.",
+)
+@click.option(
+    "--rest",
+    is_flag=True,
+    help="With --resume: the trace holds only the lines after the checkpoint.",
+)
+@click.option(
+    "--drift-window",
+    type=click.IntRange(min=1),
+    default=DEFAULT_DRIFT_WINDOW,
+    show_default=True,
+    help="Drift is measured over each agent's last N actions.",
+)
+@click.option(
+    "--min-drift-observations",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MIN_DRIFT_OBSERVATIONS,
+    show_default=True,
+    help="No drift score before an agent took N actions.",
+)
+@click.option(
+    "--agent-idle",
+    type=_SECONDS,
+    help="An agent silent this many seconds (trace time) starts afresh; its state is released.",
+)
+@click.option(
+    "--session-idle",
+    type=_SECONDS,
+    help="Sessions silent this many seconds are released inside each monitor.",
+)
+@click.option("--max-agents", type=click.IntRange(min=1), help="Govern at most N agent ids.")
+@click.option(
+    "--require-measured",
+    is_flag=True,
+    help="Exit 1 when an invariant is not measured at the end of the trace (for any agent).",
+)
+def run_command(
+    target: Path,
+    trace: str,
+    trusted: Sequence[Path],
+    state_path: Path | None,
+    output_format: str,
+    follow: bool,
+    follow_idle: float | None,
+    checkpoint_path: Path | None,
+    checkpoint_every: int | None,
+    resume_path: Path | None,
+    rest: bool,
+    drift_window: int,
+    min_drift_observations: int,
+    agent_idle: float | None,
+    session_idle: float | None,
+    max_agents: int | None,
+    require_measured: bool,
+) -> None:
+    """Govern TRACE's agents with a bundle's contracts (or a .nomo file or folder, compiled here).
+
+    Every observation gets a decision; each names its agent (``agent_id``;
+    without it, the only contract). Exits 1 when an invariant was violated, an
+    action was out of scope, a line had an error, or the trace was empty.
+    """
+    if checkpoint_every is not None and checkpoint_path is None:
+        raise click.UsageError("--checkpoint-every needs --checkpoint FILE")
+    if rest and resume_path is None:
+        raise click.UsageError("--rest needs --resume CHECKPOINT")
+    if follow_idle is not None and not follow:
+        raise click.UsageError("--follow-idle needs --follow")
+    if follow and trace == "-":
+        raise click.UsageError("--follow reads a growing file; standard input is read as it comes")
+    if trace != "-" and not Path(trace).is_file():
+        raise click.UsageError(f"--trace: {trace} is not a file (or - for standard input)")
+    try:
+        config = FleetConfig(
+            drift_window=drift_window,
+            min_drift_observations=min_drift_observations,
+            agent_idle_seconds=agent_idle,
+            session_idle_seconds=session_idle,
+            max_agents=max_agents,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    runtime = build_runtime(target, trusted, state_path, config)
+    start_line = start_observations = 0
+    document = None
+    if resume_path is not None:
+        try:
+            document = read_checkpoint(resume_path)
+            restore(runtime, document)
+        except CheckpointError as exc:
+            _problem(str(exc))
+        except StateMismatch as exc:
+            _misuse(f"cannot resume from {resume_path}: {exc}")
+        start_line = document["position"]["line"]
+        start_observations = document["position"]["observations"]
+    stream = _open_trace(trace)
+    reader = TraceReader(stream, follow=follow, idle_seconds=follow_idle)
+    trace_name = "<stdin>" if trace == "-" else trace
+    if document is not None:
+        position = document["position"]
+        if rest:
+            reader.start_after(position["line"], position["trace_digest"])
+        else:
+            _skip_checked(reader, position, trace_name)
+    _Run(
+        runtime=runtime,
+        reader=reader,
+        report=RunReport(trace_name),
+        output_format=output_format,
+        checkpoint_path=checkpoint_path,
+        checkpoint_every=checkpoint_every,
+        observations=start_observations,
+        progress=_progress(trace, output_format),
+    ).execute(require_measured, start_line)
+
+
+def _open_trace(trace: str) -> BinaryIO:
+    if trace == "-":
+        return sys.stdin.buffer
+    try:
+        return open(trace, "rb")
+    except OSError as exc:
+        _problem(f"{trace}: cannot read trace: {exc.strerror or exc}")
+
+
+def _skip_checked(reader: TraceReader, position: dict[str, Any], trace_name: str) -> None:
+    try:
+        reader.skip_to(position["line"])
+    except EOFError as exc:
+        _misuse(f"{trace_name} is not the trace the checkpoint was made from: {exc}")
+    if reader.position != position["trace_digest"]:
+        _misuse(
+            f"{trace_name} is not the trace the checkpoint was made from: its first "
+            f"{position['line']} lines differ (use --rest for a trace that holds only the rest)"
+        )
+
+
+def _show_progress(trace: str) -> bool:
+    """A progress count on stderr: only on a terminal, for a trace file of 1 MB or more."""
+    return (
+        trace != "-" and sys.stderr.isatty() and Path(trace).stat().st_size >= _PROGRESS_MIN_BYTES
+    )
+
+
+def _progress(trace: str, output_format: str) -> Callable[[int], None] | None:
+    if output_format == "jsonl" or not _show_progress(trace):
+        return None
+
+    def report(count: int) -> None:
+        if count % _PROGRESS_EVERY == 0:
+            click.echo(f"\rreplayed {count:,} observations", err=True, nl=False)
+
+    return report
+
+
+@dataclass
+class _Run:
+    runtime: FleetRuntime
+    reader: TraceReader
+    report: RunReport
+    output_format: str
+    checkpoint_path: Path | None
+    checkpoint_every: int | None
+    observations: int
+    progress: Callable[[int], None] | None
+
+    def execute(self, require_measured: bool, start_line: int) -> None:
+        out = sys.stdout
+        problem = None
+        with _stoppable(self.reader):
+            try:
+                for item in self.reader:
+                    if item.data is None:
+                        record = self.runtime.reject(item.problem or "unreadable line", item.number)
+                    else:
+                        record = self.runtime.process_line(item.data, item.number)
+                    self._emit(out, record)
+                    self.observations += 1
+                    if self.progress is not None:
+                        self.progress(self.observations)
+                    if self.checkpoint_every and self.observations % self.checkpoint_every == 0:
+                        self._checkpoint()
+            except TraceTruncated as exc:
+                problem = str(exc)
+        if self.progress is not None:
+            click.echo("", err=True)
+        end = self.runtime.end_record(max(self.reader.line, start_line))
+        if self.output_format == "jsonl":
+            out.write(encode_record(end).decode("utf-8") + "\n")
+            out.flush()
+        self._checkpoint()
+        unmeasured = self.runtime.unmeasured()
+        if self.output_format == "json":
+            print_json(self.report.to_dict(end, unmeasured))
+        elif self.output_format == "text":
+            click.echo(self.report.summary(unmeasured))
+        if problem is not None:
+            _problem(f"{self.report.trace_name}: {problem}")
+        if self.report.observations == 0:
+            after = f" after line {start_line}" if start_line else ""
+            click.echo(
+                f"error: {self.report.trace_name} holds no observations{after}: "
+                "nothing was checked",
+                err=True,
+            )
+            sys.exit(1)
+        if require_measured and unmeasured:
+            click.echo("error: some invariants were not measured (--require-measured)", err=True)
+            sys.exit(1)
+        if self.report.found:
+            sys.exit(1)
+
+    def _emit(self, out: Any, record: dict[str, Any]) -> None:
+        lines = self.report.add(record)
+        if self.output_format == "jsonl":
+            out.write(encode_record(record).decode("utf-8") + "\n")
+            out.flush()
+        elif self.output_format == "text" and lines:
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+
+    def _checkpoint(self) -> None:
+        if self.checkpoint_path is None:
+            return
+        document = checkpoint_document(
+            self.runtime,
+            line=self.reader.line,
+            observations=self.observations,
+            trace_digest=self.reader.position,
+        )
+        try:
+            write_checkpoint(self.checkpoint_path, document)
+        except CheckpointError as exc:
+            _problem(str(exc))
+
+
+# --- nomo log verify ---------------------------------------------------------------------
+
+
+@click.group("log")
+def log_group() -> None:
+    """Decision logs written by `nomo run --format jsonl`."""
+
+
+@log_group.command("verify")
+@click.argument("log", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    required=True,
+    type=_EXISTING_FILE,
+    help="The bundle the log was made under (repeat for a runtime of several).",
+)
+@TRUST_OPTION
+@click.option(
+    "--interleaved",
+    is_flag=True,
+    help="Check each agent's order only (logs of engines that interleave agents freely).",
+)
+@click.option(
+    "--head",
+    "expected_head",
+    help="The end record's receipt you kept elsewhere; the log must end with it.",
+)
+def log_verify_command(
+    log: Path,
+    bundles: Sequence[Path],
+    trusted: Sequence[Path],
+    interleaved: bool,
+    expected_head: str | None,
+) -> None:
+    """Check every receipt of LOG: exit 0 intact, 1 naming the first bad line.
+
+    The bundles are verified (signatures, digests) but nothing in them runs.
+    """
+    if not trusted:
+        raise click.UsageError("give at least one --trust PUBLIC_KEY_FILE")
+    by_agent: dict[str, str] = {}
+    any_agent: str | None = None
+    digests = []
+    for path in bundles:
+        try:
+            verified = verify_bundle(path, list(trusted))
+        except BundleError as exc:
+            _problem(f"{path}: refused: {exc}")
+        digest = verified.manifest.sha256()
+        digests.append(digest)
+        if not verified.manifest.agents:
+            any_agent = digest
+        for agent in verified.manifest.agents:
+            by_agent[agent] = digest
+    identity = BundleIdentity(fleet_digest(digests), by_agent, any_agent)
+    name = "<stdin>" if str(log) == "-" else str(log)
+    try:
+        stream = sys.stdin.buffer if str(log) == "-" else open(log, "rb")  # noqa: SIM115
+    except OSError as exc:
+        _problem(f"{log}: cannot read log: {exc.strerror or exc}")
+    try:
+        with stream:
+            summary = verify_log(
+                iter(stream.readline, b""),
+                identity,
+                interleaved=interleaved,
+                expected_head=expected_head,
+            )
+    except LogError as exc:
+        _problem(f"{name}:{exc.line}: {exc.message}")
+    click.echo(
+        f"{name}: intact: {summary.decisions} decisions of {summary.chains} agents, "
+        f"{summary.end_records} end record{'s' if summary.end_records != 1 else ''}, "
+        f"end receipt {summary.head}"
+    )
+
+
+def register(group: click.Group) -> None:
+    """Add ``run`` and ``log`` to the ``nomo`` group."""
+    group.add_command(run_command)
+    group.add_command(log_group)

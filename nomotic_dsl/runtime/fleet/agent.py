@@ -1,0 +1,178 @@
+"""One agent under one policy: its monitor, its drift window, and one step per observation.
+
+Input: an agent's observations, oldest first (and, optionally, drift scores
+the observation carries). Output: a ``Step`` per observation: every
+invariant's result, the drift scores, drift-threshold exceedances, what was
+out of scope, which invariants changed status, and status counts. Stage:
+runtime; ``FleetRuntime`` and ``GovernanceRuntime`` both run agents here.
+
+Order of one step: the observation joins the drift window; drift scores are
+computed (or taken from the observation); the monitor is given them
+(``set_drift``) and then the observation, so drift invariants read the
+scores that include it; thresholds and scope are checked. An observation
+earlier than the agent's previous one is refused (``StateError``) before
+anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from nomotic_dsl.runtime.fleet.config import FleetConfig
+from nomotic_dsl.runtime.fleet.drift import DriftWindow
+from nomotic_dsl.runtime.fleet.policy import Policy
+from nomotic_dsl.runtime.governance.drift import overall_drift
+from nomotic_dsl.runtime.governance.records import (
+    RESULT_STATES,
+    DriftExceedance,
+    exceedances,
+    result_state,
+)
+from nomotic_dsl.runtime.interpreter.result import InvariantResult
+from nomotic_dsl.runtime.interpreter.state import Observation, StateError
+
+AGENT_STATE_FORMAT = "nomotic_dsl.agent_evaluation"
+AGENT_STATE_VERSION = 1
+DRIFT_COMPUTED = "computed"
+DRIFT_GIVEN = "given"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one observation did to an agent's evaluation."""
+
+    results: tuple[InvariantResult, ...]
+    drift: Mapping[str, float]
+    drift_source: str
+    exceedances: tuple[DriftExceedance, ...]
+    scope: Mapping[str, str] | None
+    # (invariant id, state before or None when the evaluation just started, state now)
+    changed: tuple[tuple[str, str | None, str], ...]
+    counts: Mapping[str, int]
+
+    @property
+    def violated(self) -> tuple[str, ...]:
+        """Ids of the invariants violated after this observation, sorted."""
+        return tuple(sorted(r.invariant_id for r in self.results if r.status == "violated"))
+
+
+class AgentEvaluation:
+    """The evaluation state of one agent under one policy."""
+
+    __slots__ = ("_min_drift", "_weights", "drift", "last_timestamp", "monitor", "policy", "states")
+
+    def __init__(self, policy: Policy, config: FleetConfig) -> None:
+        self.policy = policy
+        self.monitor = policy.monitor()
+        self.drift = (
+            DriftWindow(policy.baseline, config.drift_window)
+            if policy.baseline is not None
+            else None
+        )
+        # Each invariant's state after the last step, in result order; None before any.
+        self.states: tuple[str, ...] | None = None
+        self.last_timestamp: float | None = None
+        self._weights = config.drift_weights
+        self._min_drift = config.min_drift_observations
+
+    def check(self, observation: Observation) -> None:
+        """Refuse an observation earlier than the agent's last (nothing changes)."""
+        if self.last_timestamp is not None and observation.timestamp < self.last_timestamp:
+            raise StateError(
+                f"observation at {observation.timestamp!r} is earlier than the agent's "
+                f"previous one at {self.last_timestamp!r}; an agent's observations must be "
+                "in time order"
+            )
+
+    def step(self, observation: Observation, given: Mapping[str, float] | None = None) -> Step:
+        """Take the agent's next observation; ``given`` drift scores replace computed ones."""
+        self.check(observation)
+        if self.drift is not None:
+            self.drift.push(observation)
+        if given is not None:
+            scores = dict(given)
+            if "overall" not in scores:
+                overall = overall_drift(scores, self._weights)
+                if overall is not None:
+                    scores["overall"] = overall
+            source = DRIFT_GIVEN
+        else:
+            scores = (
+                self.drift.scores(self._weights, self._min_drift) if self.drift is not None else {}
+            )
+            source = DRIFT_COMPUTED
+        self.monitor.set_drift(scores or None)
+        results = tuple(self.monitor.observe(observation))
+        self.last_timestamp = observation.timestamp
+        states = tuple(result_state(result) for result in results)
+        before = self.states
+        changed = tuple(
+            (result.invariant_id, None if before is None else before[index], state)
+            for index, (result, state) in enumerate(zip(results, states, strict=True))
+            if before is None or before[index] != state
+        )
+        self.states = states
+        counts = {name: 0 for name in RESULT_STATES}
+        for state in states:
+            counts[state] += 1
+        return Step(
+            results=results,
+            drift=MappingProxyType(scores),
+            drift_source=source,
+            exceedances=exceedances(scores, self.policy.thresholds),
+            scope=self.policy.scope.outside(observation.action_type, observation.target),
+            changed=changed,
+            counts=MappingProxyType(counts),
+        )
+
+    def export(self) -> dict[str, Any]:
+        """The whole evaluation as JSON-clean data (monitor state, drift window, states)."""
+        return {
+            "format": AGENT_STATE_FORMAT,
+            "version": AGENT_STATE_VERSION,
+            "monitor": self.monitor.export_state(),
+            "drift": None if self.drift is None else self.drift.export(),
+            "states": None if self.states is None else list(self.states),
+            "last_timestamp": self.last_timestamp,
+        }
+
+    @classmethod
+    def restore(
+        cls, data: Any, policy: Policy, config: FleetConfig, where: str = "evaluation"
+    ) -> AgentEvaluation:
+        """The evaluation ``export`` described; StateError naming the field when invalid."""
+        keys = {"format", "version", "monitor", "drift", "states", "last_timestamp"}
+        if not isinstance(data, Mapping) or set(data) != keys:
+            raise StateError(f"{where}: expected exactly {', '.join(sorted(keys))}")
+        if data["format"] != AGENT_STATE_FORMAT or data["version"] != AGENT_STATE_VERSION:
+            raise StateError(
+                f"{where}: not a {AGENT_STATE_FORMAT} version {AGENT_STATE_VERSION} state"
+            )
+        evaluation = cls(policy, config)
+        evaluation.monitor.import_state(data["monitor"])
+        if (data["drift"] is None) != (policy.baseline is None):
+            raise StateError(f"{where}.drift: does not match the policy (drift baseline or not)")
+        if policy.baseline is not None:
+            evaluation.drift = DriftWindow.restore(
+                data["drift"], policy.baseline, config.drift_window, f"{where}.drift"
+            )
+        states = data["states"]
+        if states is not None and (
+            not isinstance(states, list)
+            or len(states) != len(policy.specs)
+            or not all(state in RESULT_STATES for state in states)
+        ):
+            raise StateError(
+                f"{where}.states: expected one of {', '.join(RESULT_STATES)} per invariant"
+            )
+        evaluation.states = None if states is None else tuple(states)
+        last = data["last_timestamp"]
+        if last is not None and (isinstance(last, bool) or not isinstance(last, int | float)):
+            raise StateError(f"{where}.last_timestamp: expected a number or null")
+        evaluation.last_timestamp = None if last is None else float(last)
+        if (evaluation.states is None) != (evaluation.last_timestamp is None):
+            raise StateError(f"{where}: states and last_timestamp must both be set or both null")
+        return evaluation

@@ -1,0 +1,135 @@
+"""Decision records and their receipts: one per observation, chained per agent.
+
+Input: what one observation did (or the error it raised). Output: the
+decision record, a JSON-clean dict whose ``receipt`` chains it to the agent's
+previous decision, and end records that close a log. Stage: runtime output;
+``log`` verifies what this module writes.
+
+Receipts: ``receipt = SHA-256(previous receipt bytes || canonical bytes of the
+record without its receipt)``, hex. An agent's first decision chains from the
+bundle digest (``bundle``, the manifest's SHA-256). Chains are per agent (the
+decision's ``agent_id``, null included) so that an engine that processes
+agents in parallel (issue 15's Flink job, keyed by agent) produces the very
+same receipts; the log's global order is covered by ``line`` (strictly
+increasing in a log written in trace order) and its completeness by the end
+record, whose ``heads`` digest covers every chain's last receipt and length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from nomotic_dsl.ir.canonical import canonical_json
+
+DECISION_FIELDS: tuple[str, ...] = (
+    "line",
+    "agent_id",
+    "session_id",
+    "timestamp",
+    "seq",
+    "bundle",
+    "contract",
+    "violated",
+    "changed",
+    "counts",
+    "drift",
+    "drift_source",
+    "drift_exceedances",
+    "scope",
+    "error",
+    "receipt",
+)
+END_FIELDS: tuple[str, ...] = ("end", "line", "bundle", "decisions", "chains", "heads", "receipt")
+
+
+def encode_record(record: Mapping[str, Any]) -> bytes:
+    """The exact bytes of a record's log line (without the newline): compact JSON, field order.
+
+    A log is written in this form and ``nomo log verify`` requires it, so even
+    a change that keeps the JSON value (spacing, key order) is found.
+    """
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+def receipt_of(previous: str, record: Mapping[str, Any]) -> str:
+    """The receipt of ``record`` (its ``receipt`` field ignored), chained to ``previous``."""
+    body = {key: value for key, value in record.items() if key != "receipt"}
+    return hashlib.sha256(bytes.fromhex(previous) + canonical_json(body)).hexdigest()
+
+
+def chain_sort_key(agent_id: str | None) -> tuple[int, str]:
+    """The order chains are listed in: the agent-less chain first, then by agent id."""
+    return (0, "") if agent_id is None else (1, agent_id)
+
+
+def heads_digest(heads: Iterable[tuple[str | None, int, str]]) -> str:
+    """SHA-256 of every chain's ``[agent_id, decisions, last receipt]``, in chain order."""
+    ordered = sorted(heads, key=lambda head: chain_sort_key(head[0]))
+    return hashlib.sha256(canonical_json([list(head) for head in ordered])).hexdigest()
+
+
+def end_record(
+    *, line: int, bundle: str, decisions: int, heads: Sequence[tuple[str | None, int, str]]
+) -> dict[str, Any]:
+    """The record that closes a log: how many decisions, every chain's head, and a receipt.
+
+    Its receipt chains from the heads digest, so one value (the end record's
+    receipt) anchors the whole log.
+    """
+    digest = heads_digest(heads)
+    record: dict[str, Any] = {
+        "end": True,
+        "line": line,
+        "bundle": bundle,
+        "decisions": decisions,
+        "chains": len(heads),
+        "heads": digest,
+    }
+    record["receipt"] = receipt_of(digest, record)
+    return record
+
+
+def decision_record(
+    *,
+    line: int,
+    agent_id: str | None,
+    session_id: str | None,
+    timestamp: float | None,
+    seq: int,
+    bundle: str,
+    contract: Mapping[str, Any] | None,
+    violated: Sequence[str] = (),
+    changed: Sequence[Mapping[str, Any]] = (),
+    counts: Mapping[str, int] | None = None,
+    drift: Mapping[str, float] | None = None,
+    drift_source: str | None = None,
+    drift_exceedances: Sequence[Mapping[str, Any]] = (),
+    scope: Mapping[str, str] | None = None,
+    error: str | None = None,
+    previous: str,
+) -> dict[str, Any]:
+    """A decision record in field order, with its receipt chained to ``previous``."""
+    record: dict[str, Any] = {
+        "line": line,
+        "agent_id": agent_id,
+        "session_id": session_id,
+        "timestamp": timestamp,
+        "seq": seq,
+        "bundle": bundle,
+        "contract": None if contract is None else dict(contract),
+        "violated": list(violated),
+        "changed": [dict(entry) for entry in changed],
+        "counts": None if counts is None else dict(counts),
+        "drift": {} if drift is None else dict(drift),
+        "drift_source": drift_source,
+        "drift_exceedances": [dict(entry) for entry in drift_exceedances],
+        "scope": None if scope is None else dict(scope),
+        "error": error,
+    }
+    record["receipt"] = receipt_of(previous, record)
+    return record

@@ -1,0 +1,153 @@
+"""Trace lines: one JSON object per line, an observation and the agent it belongs to.
+
+Input: a line of a trace (text or bytes) or a decoded JSON value. Output: a
+``TraceItem`` (agent id, observation, optional drift scores), or
+``TraceLineError`` naming the problem and whatever of the line could be read
+(agent, session, time) so its error decision can name them. Stage: runtime,
+in front of ``FleetRuntime``.
+
+A line holds the observation's fields (``timestamp``, ``action_type``,
+``target``, optional ``outcome``, ``session_id``, ``semantic``) and, for the
+fleet runtime, optional ``agent_id`` and ``drift``. ``drift`` (distribution ->
+0..1, names among action, target, temporal, outcome, semantic, overall) are
+scores the caller measured itself: they replace the runtime's own for that
+observation (``overall`` is filled in from them when absent). Unknown fields,
+duplicate keys, lines over ``MAX_LINE_BYTES`` and invalid values are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation, StateError
+
+MAX_LINE_BYTES = 1024 * 1024
+MAX_AGENT_ID_CHARS = 200
+FLEET_KEYS = frozenset({"agent_id", "drift"})
+
+
+class TraceLineError(ValueError):
+    """A trace line that is not a valid observation; what could be read is kept for the decision."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.agent_id = agent_id
+        self.session_id = session_id
+        self.timestamp = timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class TraceItem:
+    """One observation of the trace, for ``agent_id`` (None when the line names no agent)."""
+
+    agent_id: str | None
+    observation: Observation
+    drift: Mapping[str, float] | None = None
+
+
+def parse_line(line: str | bytes) -> TraceItem:
+    """Decode one trace line; TraceLineError when it is not a valid observation."""
+    size = len(line.encode("utf-8")) if isinstance(line, str) else len(line)
+    if size > MAX_LINE_BYTES:
+        raise TraceLineError(f"line is {size} bytes, more than the {MAX_LINE_BYTES} allowed")
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise TraceLineError("line is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise TraceLineError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise TraceLineError(f"not valid JSON: {exc}") from None
+    return parse_item(data)
+
+
+def parse_item(data: Any) -> TraceItem:
+    """A decoded JSON value as a trace item; TraceLineError naming the bad field."""
+    if not isinstance(data, Mapping):
+        raise TraceLineError(f"observation: expected an object, got {_kind(data)}")
+    known = _readable(data)
+    agent_id = data.get("agent_id")
+    if agent_id is not None:
+        problem = agent_id_problem(agent_id)
+        if problem:
+            raise TraceLineError(f"observation.agent_id: {problem}", **{**known, "agent_id": None})
+    fields = {key: value for key, value in data.items() if key not in FLEET_KEYS}
+    try:
+        observation = Observation.from_mapping(fields)
+        drift = None if data.get("drift") is None else checked_drift(data["drift"])
+    except StateError as exc:
+        message = str(exc)
+        if "unknown field" in message:
+            message = message.replace("expected some of ", "expected some of agent_id, drift, ")
+        raise TraceLineError(
+            message if message.startswith("observation") else f"observation.{message}", **known
+        ) from None
+    return TraceItem(agent_id, observation, drift)
+
+
+def checked_drift(drift: Any) -> Mapping[str, float]:
+    """Drift scores a caller gives: known distribution names to numbers in 0..1."""
+    if not isinstance(drift, Mapping):
+        raise StateError("drift: expected an object of distribution names to scores")
+    # BehavioralState checks names (did-you-mean included) and values as every entry point does.
+    checked = BehavioralState(drift=drift).drift or MappingProxyType({})
+    return MappingProxyType({name: checked[name] for name in sorted(checked)})
+
+
+def agent_id_problem(agent_id: Any) -> str | None:
+    """Why ``agent_id`` cannot name an agent, or None when it can."""
+    if not isinstance(agent_id, str) or not agent_id:
+        return f"expected a non-empty string, got {agent_id!r}"
+    if len(agent_id) > MAX_AGENT_ID_CHARS:
+        return f"longer than {MAX_AGENT_ID_CHARS} characters"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in agent_id):
+        return "contains a control character"
+    return None
+
+
+def _readable(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The agent, session and time of a line, where they are valid, for its error decision."""
+    agent_id = data.get("agent_id")
+    session_id = data.get("session_id")
+    timestamp = data.get("timestamp")
+    return {
+        "agent_id": agent_id if agent_id_problem(agent_id) is None else None,
+        "session_id": session_id if isinstance(session_id, str) and session_id else None,
+        "timestamp": float(timestamp)
+        if isinstance(timestamp, int | float)
+        and not isinstance(timestamp, bool)
+        and math.isfinite(timestamp)
+        else None,
+    }
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears more than once")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,269 @@
+"""Monitor state: export at any point, import into a fresh monitor, continue exactly.
+
+``Monitor.export_state()`` gives JSON-clean data; ``Monitor.import_state()``
+checks every field and refuses a state from another policy, naming the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nomotic_dsl.compiler.codegen import generate_module, load_generated
+from nomotic_dsl.runtime import MONITOR_STATE_FORMAT, StateError
+from tests.codegen.strategies import DRIFT_DISTRIBUTIONS, TERMS, spec_sets, traces, unit_floats
+from tests.codegen.test_differential import assert_same
+
+
+def build(specs: Sequence[dict[str, Any]], digest: str = "0" * 64) -> ModuleType:
+    generated = generate_module(specs, module_name="state", source_digest=digest)
+    return load_generated(generated.source, "<bundle>/policy_evaluator.py")
+
+
+def through_json(state: dict[str, Any]) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(json.dumps(state, allow_nan=False))
+    return loaded
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec_sets(), traces(max_size=30), st.data())
+def test_export_import_continue_equals_the_uninterrupted_monitor(
+    specs: list[dict[str, Any]], trace: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    module = build(specs)
+    cut = data.draw(st.integers(0, len(trace)))
+    drifts = st.none() | st.dictionaries(st.sampled_from(DRIFT_DISTRIBUTIONS), unit_floats)
+    semantics = st.none() | st.dictionaries(st.sampled_from(TERMS), unit_floats)
+    original = module.Monitor()
+    for raw in trace[:cut]:
+        original.observe(raw)
+    if data.draw(st.booleans()):
+        original.set_drift(data.draw(drifts))
+        original.set_semantic_drift(data.draw(semantics))
+    exported = original.export_state()
+    resumed = module.Monitor()
+    resumed.import_state(through_json(exported))
+    assert resumed.export_state() == exported
+    assert_same(resumed.results(), original.results())
+    for raw in trace[cut:]:
+        if data.draw(st.integers(0, 7)) == 0:
+            drift = data.draw(drifts)
+            original.set_drift(drift)
+            resumed.set_drift(drift)
+        assert_same(resumed.observe(raw), original.observe(raw))
+    assert resumed.export_state() == original.export_state()
+
+
+SPECS: list[dict[str, Any]] = [
+    {
+        "invariant_id": "targets",
+        "type": "count",
+        "metric": "distinct_targets",
+        "operator": "lte",
+        "threshold": 2.0,
+        "window": 3,
+    },
+    {
+        "invariant_id": "burst",
+        "type": "rate",
+        "metric": "action_frequency",
+        "operator": "lt",
+        "threshold": 1.0,
+        "window_seconds": 60.0,
+    },
+    {
+        "invariant_id": "writes",
+        "type": "ratio",
+        "metric": "write_to_read",
+        "operator": "lt",
+        "threshold": 1.0,
+    },
+    {
+        "invariant_id": "tone",
+        "type": "semantic",
+        "metric": "tone",
+        "operator": "gt",
+        "threshold": 0.5,
+    },
+    {
+        "invariant_id": "night",
+        "type": "temporal",
+        "metric": "8-18",
+        "operator": "eq",
+        "threshold": 0.0,
+    },
+    {
+        "invariant_id": "drift",
+        "type": "drift",
+        "metric": "action",
+        "operator": "lt",
+        "threshold": 0.2,
+    },
+]
+
+
+def busy_monitor(module: ModuleType) -> Any:
+    monitor = module.Monitor()
+    for index in range(8):
+        monitor.observe(
+            {
+                "timestamp": 1_000.0 + 20 * index,
+                "action_type": "write" if index % 2 else "read",
+                "target": f"t{index % 3}",
+                "semantic": {"tone": index / 8},
+            }
+        )
+    monitor.set_drift({"action": 0.1})
+    return monitor
+
+
+def test_a_state_is_json_clean_versioned_and_names_its_policy() -> None:
+    module = build(SPECS)
+    state = busy_monitor(module).export_state()
+    assert json.loads(json.dumps(state, allow_nan=False)) == state
+    assert state["format"] == MONITOR_STATE_FORMAT and state["version"] == 1
+    assert state["source_digest"] == module.SOURCE_DIGEST
+    assert state["specs_digest"] == module.SPECS_DIGEST
+    assert state["invariant_ids"] == list(module.INVARIANT_IDS)
+    assert sorted(state["windows"]) == ["count:3", "history", "time:60.0"]
+    # The count window of 3 holds a suffix of the time window's observations: stored once.
+    assert len(state["observations"]) == 3
+    assert state["windows"]["count:3"] == {"n": 3}
+    history = state["windows"]["history"]
+    assert history["by_action"] == {"read": 4, "write": 4}
+    assert set(history["fidelity"]) == {"tone"} and history["outside"] == {"8-18": 8}
+
+
+def test_a_fresh_monitor_exports_an_empty_state_that_imports() -> None:
+    module = build(SPECS)
+    state = module.Monitor().export_state()
+    assert state["last"] is None and state["observations"] == []
+    monitor = busy_monitor(module)
+    monitor.import_state(state)
+    assert_same(monitor.results(), module.Monitor().results())
+
+
+def test_a_monitor_without_invariants_round_trips() -> None:
+    module = build([])
+    monitor = module.Monitor()
+    monitor.observe({"timestamp": 5.0, "action_type": "a", "target": "b"})
+    fresh = module.Monitor()
+    fresh.import_state(through_json(monitor.export_state()))
+    assert fresh.export_state() == monitor.export_state()
+
+
+def test_a_state_from_another_policy_is_refused() -> None:
+    state = busy_monitor(build(SPECS)).export_state()
+    with pytest.raises(StateError, match=r"state\.source_digest: .*another policy"):
+        build(SPECS, digest="1" * 64).Monitor().import_state(state)
+    changed = [dict(SPECS[0], threshold=3.0), *SPECS[1:]]
+    with pytest.raises(StateError, match=r"state\.specs_digest: .*other invariants"):
+        build(changed).Monitor().import_state(state)
+
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Edit:
+    def edit(state: dict[str, Any]) -> None:
+        target = state
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return edit
+
+
+def _drop(path: tuple[Any, ...]) -> Edit:
+    def edit(state: dict[str, Any]) -> None:
+        target = state
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+
+    return edit
+
+
+BAD_STATES: list[tuple[Edit, str]] = [
+    (_set(("format",), "pickle"), r"state\.format: 'pickle' is not"),
+    (_set(("version",), 2), r"state\.version: 2 is not a monitor state version"),
+    (_set(("version",), True), r"state\.version: True"),
+    (_set(("invariant_ids",), ["x"]), r"state\.invariant_ids: \['x'\] are not"),
+    (_set(("extra",), 1), r"state: unknown field\(s\) 'extra'"),
+    (_drop(("windows",)), r"state: missing field\(s\) 'windows'"),
+    (_set(("last",), "noon"), r"state\.last: 'noon' is not a Unix time"),
+    (_set(("last",), 99_999.0), r"state\.observations: the newest observation is at 1140\.0"),
+    (_set(("drift",), {"action": 2}), r"state\.drift\['action'\]: 2 must be between 0 and 1"),
+    (_set(("drift",), [1]), r"state\.drift: expected an object"),
+    (_set(("observations",), {}), r"state\.observations: expected a list"),
+    (_set(("observations", 0, "timestamp"), "x"), r"observations\[0\]\.timestamp: 'x'"),
+    (_set(("observations", 1, "timestamp"), 1_141.0), r"observations\[2\]\.timestamp: earlier"),
+    (_set(("observations", 0, "code"), "1"), r"observations\[0\]: unknown field"),
+    (_set(("windows", "count:3", "n"), 4), r"state\.windows\['count:3'\]\.n: 4 is more than 3"),
+    (_set(("windows", "count:3", "n"), 2), r"\['count:3'\]\.n: a window of 3 holding 2"),
+    (_set(("windows", "count:3", "n"), -1), r"\['count:3'\]\.n: -1 is not a whole number"),
+    (_set(("windows", "count:3", "n"), 1.0), r"\['count:3'\]\.n: 1\.0 is not a whole number"),
+    (_set(("windows", "time:60.0", "n"), 2), r"\['time:60\.0'\]\.n: 2 leaves out observations"),
+    (_set(("windows", "time:60.0", "n"), 5), r"\['time:60\.0'\]\.n: 5 is more than 3"),
+    (_set(("windows", "time:60.0", "x"), 5), r"\['time:60\.0'\]: unknown field\(s\) 'x'"),
+    (_drop(("windows", "history")), r"state\.windows: missing field\(s\) 'history'"),
+    (_set(("windows", "count:9"), {"n": 1}), r"state\.windows: unknown field\(s\) 'count:9'"),
+    (_set(("windows", "history", "n"), 2), r"history\.n: 2 is fewer than the 3 observations"),
+    (_set(("windows", "history", "last_ts"), 5.0), r"history\.last_ts: 5\.0 must be the last"),
+    (
+        _set(("windows", "history", "by_action"), {"read": 4, "write": 5}),
+        r"history\.by_action: the counts add up to 9, not to 8",
+    ),
+    (
+        _set(("windows", "history", "by_action"), {"read": 8, "write": 0}),
+        r"history\.by_action\.write: a name that is counted has a count of at least 1",
+    ),
+    (
+        _set(("windows", "history", "by_action"), {"": 8}),
+        r"history\.by_action: names must be non-empty strings",
+    ),
+    (
+        _set(("windows", "history", "outside", "8-18"), 9),
+        r"history\.outside\['8-18'\]: 9 is more than 8",
+    ),
+    (
+        _set(("windows", "history", "fidelity", "tone", "total"), "0x1f"),
+        r"fidelity\.tone\.total: '0x1f' is not a lowercase hexadecimal number",
+    ),
+    (
+        _set(("windows", "history", "fidelity", "tone", "total"), "f" * 300),
+        r"fidelity\.tone\.total: is more than 8 values of at most 1",
+    ),
+    (
+        _set(("windows", "history", "fidelity", "tone", "count"), 9),
+        r"fidelity\.tone\.count: 9 is more than 8",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), BAD_STATES)
+def test_a_malformed_state_is_refused_naming_the_field_and_changes_nothing(
+    edit: Edit, message: str
+) -> None:
+    module = build(SPECS)
+    state = copy.deepcopy(busy_monitor(module).export_state())
+    edit(state)
+    monitor = module.Monitor()
+    monitor.observe({"timestamp": 5.0, "action_type": "read", "target": "a"})
+    before = monitor.export_state()
+    with pytest.raises(StateError, match=message):
+        monitor.import_state(state)
+    assert monitor.export_state() == before
+
+
+@pytest.mark.parametrize("state", [None, [], "state", 3])
+def test_a_state_that_is_not_an_object_is_refused(state: Any) -> None:
+    with pytest.raises(ValueError, match="state: expected an object"):
+        build(SPECS).Monitor().import_state(state)
