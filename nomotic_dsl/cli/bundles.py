@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,24 @@ STATE_OPTION = click.option(
     "--state",
     "state_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Anti-rollback state file: the highest revision accepted per bundle.",
+    help="Anti-rollback state file: the highest revision accepted per agent and bundle name "
+    "(a missing file is refused unless --init-state).",
+)
+INIT_STATE_OPTION = click.option(
+    "--init-state",
+    is_flag=True,
+    default=False,
+    help="First deployment only: a missing --state file counts as empty (run creates it).",
+)
+EXPECT_AGENT_OPTION = click.option(
+    "--expect-agent",
+    metavar="AGENT_ID",
+    help="Refuse a bundle whose manifest is not for this agent id.",
+)
+EXPECT_NAME_OPTION = click.option(
+    "--expect-name",
+    metavar="NAME",
+    help="Refuse a bundle whose manifest has another bundle name.",
 )
 
 
@@ -149,23 +167,39 @@ def build_command(
 @click.argument("bundle", type=_EXISTING_FILE)
 @TRUST_OPTION
 @STATE_OPTION
-def verify_command(bundle: Path, trusted: Sequence[Path], state_path: Path | None) -> None:
+@INIT_STATE_OPTION
+@EXPECT_AGENT_OPTION
+@EXPECT_NAME_OPTION
+def verify_command(
+    bundle: Path,
+    trusted: Sequence[Path],
+    state_path: Path | None,
+    init_state: bool,
+    expect_agent: str | None,
+    expect_name: str | None,
+) -> None:
     """Check BUNDLE without running it: exit 0 valid, 1 refused (reason on stderr).
 
     With --state, also check that the revision does not go back (the state is
-    only read, never updated, by verify).
+    only read, never updated, by verify; with --init-state a missing state file
+    counts as empty).
     """
     if not trusted:
         raise click.UsageError("give at least one --trust PUBLIC_KEY_FILE")
+    if init_state and state_path is None:
+        raise click.UsageError("--init-state needs --state PATH")
     try:
-        verified = verify_bundle(bundle, list(trusted))
+        verified = verify_bundle(
+            bundle, list(trusted), expect_agent=expect_agent, expect_name=expect_name
+        )
         if state_path is not None:
-            RollbackState(state_path).check(verified.manifest)
+            RollbackState(state_path, create=init_state).check(verified.manifest)
     except BundleError as exc:
         fail_input(f"{bundle}: refused: {exc}")
     manifest = verified.manifest
+    agent = f" for agent {manifest.agent_id}" if manifest.agent_id is not None else ""
     click.echo(
-        f"{bundle}: valid: {manifest.name} revision {manifest.revision}, "
+        f"{bundle}: valid: {manifest.name} revision {manifest.revision}{agent}, "
         f"signed by {', '.join(verified.verified_key_ids)}"
     )
 
@@ -201,16 +235,29 @@ def inspect_command(bundle: Path, trusted: Sequence[Path], output_format: str) -
 )
 @TRUST_OPTION
 @STATE_OPTION
+@INIT_STATE_OPTION
+@EXPECT_AGENT_OPTION
+@EXPECT_NAME_OPTION
 @FORMAT_OPTION
 def run_command(
-    target: Path, trace: Path, trusted: Sequence[Path], state_path: Path | None, output_format: str
+    target: Path,
+    trace: Path,
+    trusted: Sequence[Path],
+    state_path: Path | None,
+    init_state: bool,
+    expect_agent: str | None,
+    expect_name: str | None,
+    output_format: str,
 ) -> None:
     """Replay TRACE through the monitor of a bundle (or of a .nomo file, compiled here).
 
     Reports each violation (an invariant becoming violated) with its time and
     detail. Exits 1 when any invariant was violated or the input is invalid.
     """
-    monitor = _monitor_for(target, trusted, state_path, output_format)
+    if init_state and state_path is None:
+        raise click.UsageError("--init-state needs --state PATH")
+    expected = _Expected(state_path, init_state, expect_agent, expect_name)
+    monitor = _monitor_for(target, trusted, expected, output_format)
     try:
         report = replay_trace(trace, monitor, _progress_reporter(trace))
     except TraceError as exc:
@@ -225,10 +272,24 @@ def run_command(
         sys.exit(1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    """What ``nomo run`` pins about a bundle: rollback state and the expected agent and name."""
+
+    state_path: Path | None
+    init_state: bool
+    agent: str | None
+    name: str | None
+
+
 def _monitor_for(
-    target: Path, trusted: Sequence[Path], state_path: Path | None, output_format: str
+    target: Path, trusted: Sequence[Path], expected: _Expected, output_format: str
 ) -> PolicyMonitor:
     if target.suffix == ".nomo":
+        if expected.state_path or expected.agent or expected.name:
+            raise click.UsageError(
+                "--state, --expect-agent and --expect-name apply to bundles, not .nomo files"
+            )
         result = compile_file(target)
         if result.diagnostics:
             _show_diagnostics(result, output_format, err=True)
@@ -242,7 +303,14 @@ def _monitor_for(
     if not trusted:
         raise click.UsageError("running a bundle needs --trust PUBLIC_KEY_FILE")
     try:
-        return load_bundle(target, list(trusted), rollback=state_path).monitor()
+        return load_bundle(
+            target,
+            list(trusted),
+            rollback=expected.state_path,
+            initialise_rollback=expected.init_state,
+            expect_agent=expected.agent,
+            expect_name=expected.name,
+        ).monitor()
     except BundleError as exc:
         fail_input(f"{target}: refused: {exc}")
 
