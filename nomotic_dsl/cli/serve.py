@@ -22,6 +22,8 @@ from nomotic_dsl.http.settings import (
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+MAX_HEADER_BYTES = 16 * 1024
+KEEP_ALIVE_SECONDS = 5
 
 
 @click.command("serve")
@@ -52,7 +54,10 @@ def serve_command(db_path: Path | None, host: str, port: int, read_token_require
     Writes need `Authorization: Bearer $NOMO_API_TOKEN`; without NOMO_API_TOKEN
     the service is read-only. NOMO_API_SIGNING_KEY names a key file written by
     `nomo keygen` to seal every stored contract; NOMO_API_MAX_BODY_BYTES sets the
-    request body limit (default 1 MiB). Configuration errors exit 2.
+    request body limit (default 1 MiB); NOMO_API_HEADER_TIMEOUT and
+    NOMO_API_BODY_TIMEOUT the seconds a client has to send its request head and
+    body (10, 20); NOMO_API_MAX_CONCURRENT_CHECKS the compiles at once (the
+    number of CPUs). Configuration errors exit 2.
     """
     try:
         settings = settings_from_env(db_path=db_path, read_token_required=read_token_required)
@@ -66,8 +71,20 @@ def serve_command(db_path: Path | None, host: str, port: int, read_token_require
         app = create_app(settings)
     except (sqlite3.Error, OSError) as exc:
         fail_input(f"cannot open the contract store {settings.db_path}: {exc}")
+    from nomotic_dsl.http.limits import header_timeout_protocol
+
     click.echo(startup_banner(settings, host, port), err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        # h11 with a request-head deadline (uvicorn has none); the body deadline is
+        # enforced in the app. Headers are capped at MAX_HEADER_BYTES in all.
+        http=header_timeout_protocol(settings.header_timeout),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 def startup_banner(settings: ApiSettings, host: str, port: int) -> str:
@@ -78,7 +95,9 @@ def startup_banner(settings: ApiSettings, host: str, port: int) -> str:
     return (
         f"nomo serve: http://{host}:{port}  store {settings.db_path}\n"
         f"  writes {writes}; reads {reads}; contracts {sealing}; "
-        f"body limit {settings.max_body_bytes} bytes"
+        f"body limit {settings.max_body_bytes} bytes\n"
+        f"  request head within {settings.header_timeout:g} s, body within "
+        f"{settings.body_timeout:g} s; at most {settings.max_concurrent_checks} compiles at once"
     )
 
 
