@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import platform
 import sqlite3
 import statistics
@@ -75,6 +77,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     acknowledged: list[tuple[str, int, str]] = field(default_factory=list)
     elapsed: float = 0.0
+    client_cpu: float = 0.0
 
 
 def write_body(agent_id: str) -> bytes:
@@ -88,8 +91,112 @@ async def post_write(client: httpx.AsyncClient, agent_id: str, key: str) -> http
     return await client.post("/v1/contracts", content=write_body(agent_id), headers=headers)
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response as the load loop needs it."""
+
+    status_code: int
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class RawConnection:
+    """A minimal HTTP/1.1 keep-alive client over asyncio streams, for the timed loops.
+
+    httpx's per-request CPU is several times this one's, and on a small
+    machine the client shares the cores with the server it measures; the
+    ``--client httpx`` option runs the same loops through httpx instead.
+    Handles exactly what ``nomo serve`` answers: a status line, headers and a
+    ``Content-Length`` body.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Answer:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        assert self._reader is not None
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if body or method == "POST":
+            lines.append(f"Content-Length: {len(body)}")
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        length = 0
+        closing = False
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                closing = True
+        answer = Answer(status, await self._reader.readexactly(length))
+        if closing:
+            await self.close()
+        return answer
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
+        self._reader = self._writer = None
+
+
+class LoadClient:
+    """One client's connection: raw (default) or httpx, with the same two operations."""
+
+    def __init__(self, base_url: str, kind: str) -> None:
+        self.kind = kind
+        host, port = base_url.removeprefix("http://").split(":")
+        self._raw = RawConnection(host, int(port))
+        self._httpx: httpx.AsyncClient | None = (
+            httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(30.0))
+            if kind == "httpx"
+            else None
+        )
+
+    async def write(self, agent_id: str, key: str) -> Answer:
+        headers = {**AUTH, "Idempotency-Key": key, "Content-Type": "application/json"}
+        if self._httpx is not None:
+            done = await self._httpx.post(
+                "/v1/contracts", content=write_body(agent_id), headers=headers
+            )
+            return Answer(done.status_code, done.content)
+        return await asyncio.wait_for(
+            self._raw.request("POST", "/v1/contracts", write_body(agent_id), headers), 30.0
+        )
+
+    async def read(self, agent_id: str) -> Answer:
+        if self._httpx is not None:
+            done = await self._httpx.get(f"/v1/contracts/{agent_id}", headers=AUTH)
+            return Answer(done.status_code, done.content)
+        return await asyncio.wait_for(
+            self._raw.request("GET", f"/v1/contracts/{agent_id}", b"", AUTH), 30.0
+        )
+
+    async def close(self) -> None:
+        await self._raw.close()
+        if self._httpx is not None:
+            await self._httpx.aclose()
+
+
 async def _client_loop(
-    client: httpx.AsyncClient,
+    client: LoadClient,
     index: int,
     agents: Sequence[str],
     mode: str,
@@ -98,58 +205,62 @@ async def _client_loop(
     tally: Tally,
 ) -> None:
     step = 0
-    while quota[0] > 0 and time.perf_counter() < deadline:
-        quota[0] -= 1
-        step += 1
-        agent = agents[(index + step) % len(agents)]
-        read = mode == "mixed" and step % 2 == 0
-        started = time.perf_counter()
-        try:
+    try:
+        while quota[0] > 0 and time.perf_counter() < deadline:
+            quota[0] -= 1
+            step += 1
+            agent = agents[(index + step) % len(agents)]
+            read = mode == "mixed" and step % 2 == 0
+            started = time.perf_counter()
+            try:
+                answer = await (
+                    client.read(agent) if read else client.write(agent, uuid.uuid4().hex)
+                )
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, httpx.HTTPError) as exc:
+                tally.errors.append(f"{type(exc).__name__}: {exc}")
+                await client.close()
+                continue
+            took = (time.perf_counter() - started) * 1000
+            expected = 200 if read else 201
+            if answer.status_code != expected:
+                tally.errors.append(f"{answer.status_code}: {answer.text[:200]}")
+                continue
             if read:
-                answer = await client.get(f"/v1/contracts/{agent}", headers=AUTH)
+                tally.read_ms.append(took)
             else:
-                answer = await post_write(client, agent, uuid.uuid4().hex)
-        except httpx.HTTPError as exc:
-            tally.errors.append(f"{type(exc).__name__}: {exc}")
-            continue
-        took = (time.perf_counter() - started) * 1000
-        expected = 200 if read else 201
-        if answer.status_code != expected:
-            tally.errors.append(f"{answer.status_code}: {answer.text[:200]}")
-            continue
-        if read:
-            tally.read_ms.append(took)
-        else:
-            body = answer.json()
-            tally.write_ms.append(took)
-            tally.acknowledged.append((body["agent_id"], body["version"], body["contract_id"]))
+                body = answer.json()
+                tally.write_ms.append(took)
+                tally.acknowledged.append((body["agent_id"], body["version"], body["contract_id"]))
+    finally:
+        await client.close()
 
 
 async def run_scenario(
-    base_url: str, clients: int, mode: str, budget: Budget, label: str
+    base_url: str, clients: int, mode: str, budget: Budget, label: str, kind: str = "raw"
 ) -> tuple[Tally, list[str]]:
     """``clients`` concurrent loops until the budget is spent; the tally and the agents used."""
     agents = [f"load-{label}-{index}" for index in range(AGENTS_PER_SCENARIO)]
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    timeout = httpx.Timeout(30.0)
     tally = Tally()
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
-        for agent in agents:  # every agent has a contract before reads start
-            seeded = await post_write(client, agent, uuid.uuid4().hex)
-            if seeded.status_code != 201:
-                raise RuntimeError(f"seeding {agent} failed: {seeded.status_code} {seeded.text}")
-            body = seeded.json()
-            tally.acknowledged.append((body["agent_id"], body["version"], body["contract_id"]))
-        quota = [budget.requests]
-        started = time.perf_counter()
-        deadline = started + budget.seconds
-        await asyncio.gather(
-            *(
-                _client_loop(client, index, agents, mode, quota, deadline, tally)
-                for index in range(clients)
-            )
+    seeder = LoadClient(base_url, kind)
+    for agent in agents:  # every agent has a contract before reads start
+        seeded = await seeder.write(agent, uuid.uuid4().hex)
+        if seeded.status_code != 201:
+            raise RuntimeError(f"seeding {agent} failed: {seeded.status_code} {seeded.text}")
+        body = seeded.json()
+        tally.acknowledged.append((body["agent_id"], body["version"], body["contract_id"]))
+    await seeder.close()
+    quota = [budget.requests]
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    deadline = started + budget.seconds
+    await asyncio.gather(
+        *(
+            _client_loop(LoadClient(base_url, kind), index, agents, mode, quota, deadline, tally)
+            for index in range(clients)
         )
-        tally.elapsed = time.perf_counter() - started
+    )
+    tally.elapsed = time.perf_counter() - started
+    tally.client_cpu = time.process_time() - cpu_started
     return tally, agents
 
 
@@ -218,6 +329,9 @@ def summarise(clients: int, mode: str, tally: Tally) -> dict[str, Any]:
         "write_median_ms": _rounded(statistics.median(tally.write_ms) if tally.write_ms else None),
         "errors": len(tally.errors),
         "first_errors": tally.errors[:5],
+        "client_cpu_ms_per_request": _rounded(
+            1000 * tally.client_cpu / max(1, len(tally.write_ms) + len(tally.read_ms))
+        ),
     }
 
 
@@ -246,9 +360,12 @@ def targets(rows: Sequence[dict[str, Any]], store: dict[str, Any]) -> dict[str, 
     return checks
 
 
-def run(budget: Budget, workdir: Path, clients: Sequence[int] = CLIENTS) -> dict[str, Any]:
+def run(
+    budget: Budget, workdir: Path, clients: Sequence[int] = CLIENTS, kind: str = "raw"
+) -> dict[str, Any]:
     """Start a server, run every scenario, check the store, stop the server; the report."""
     db_path = workdir / "load.sqlite3"
+    load_before = _load_average()
     server: Server = start_server(workdir, db_path)
     try:
         rows = []
@@ -256,7 +373,9 @@ def run(budget: Budget, workdir: Path, clients: Sequence[int] = CLIENTS) -> dict
         for count in clients:
             for mode in MODES:
                 label = f"{count}-{mode}"
-                tally, _ = asyncio.run(run_scenario(server.base_url, count, mode, budget, label))
+                tally, _ = asyncio.run(
+                    run_scenario(server.base_url, count, mode, budget, label, kind)
+                )
                 rows.append(summarise(count, mode, tally))
                 acknowledged.extend(tally.acknowledged)
         store = check_store(server.base_url, db_path, acknowledged)
@@ -267,11 +386,22 @@ def run(budget: Budget, workdir: Path, clients: Sequence[int] = CLIENTS) -> dict
         "nomotic_dsl": __version__,
         "machine": platform.machine(),
         "budget": {"requests": budget.requests, "seconds": budget.seconds},
+        "client": kind,
+        "load_average_before": load_before,
         "scenarios": rows,
         "store": store,
         "targets": targets(rows, store),
         "server_log_tail": log.splitlines()[-3:],
+        "load_average_after": _load_average(),
     }
+
+
+def _load_average() -> list[float] | None:
+    """The machine's 1/5/15-minute load, which says how shared the cores were."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def render(report: dict[str, Any]) -> str:
@@ -289,6 +419,10 @@ def render(report: dict[str, Any]) -> str:
         )
     store = report["store"]
     lines.append(
+        f"client {report['client']}; load average before {report['load_average_before']}, "
+        f"after {report['load_average_after']} (the machine's cores may be shared)"
+    )
+    lines.append(
         f"store: {store['acknowledged']} acknowledged, {store['stored']} stored, "
         f"{store['missing_count']} missing, gaps in {len(store['agents_with_gaps'])} histories, "
         f"integrity_check {store['integrity_check']}"
@@ -302,15 +436,30 @@ def _ms(value: float | None) -> str:
     return f"{'-':>7}" if value is None else f"{value:>7.1f}"
 
 
+def _store_dir() -> str | None:
+    """Where the store file goes: NOMO_BENCH_DIR, else the system temporary directory."""
+    return os.environ.get("NOMO_BENCH_DIR") or None
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """``python -m bench.load [--quick] [--output PATH]``."""
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON report path")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: a minimal asyncio HTTP/1.1 client (default) or httpx",
+    )
+    parser.add_argument(
+        "--clients", default=",".join(map(str, CLIENTS)), help="comma-separated client counts"
+    )
     args = parser.parse_args(argv)
     budget = QUICK if args.quick else FULL
-    with tempfile.TemporaryDirectory(prefix="nomo-load-") as workdir:
-        report = run(budget, Path(workdir))
+    counts = tuple(int(part) for part in args.clients.split(","))
+    with tempfile.TemporaryDirectory(prefix="nomo-load-", dir=_store_dir()) as workdir:
+        report = run(budget, Path(workdir), counts, args.client)
     report["quick"] = args.quick
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse
 
 from nomotic_dsl.http.auth import TokenCheck
 from nomotic_dsl.http.models import (
@@ -83,7 +84,6 @@ def contract_router(
     )
     def create_contract(
         request: CreateContractRequest,
-        response: Response,
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -96,16 +96,17 @@ def contract_router(
                 "`Idempotent-Replayed: true`); the same key with another body is a 422.",
             ),
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Generate a contract (archetype prior, fields, spec dicts or .nomo source) and store it.
 
         The next version is allocated atomically unless the body names one; the
         contract is sealed with the server's signing key when one is configured.
         """
         written = service.create_once(request, idempotency_key)
-        if written.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return written.contract.to_dict()
+        headers = {"Idempotent-Replayed": "true"} if written.replayed else None
+        # The hot paths answer with the contract's own JSON form (the documented
+        # ContractBody), skipping a second validation pass in a worker thread.
+        return JSONResponse(written.contract.to_dict(), status_code=201, headers=headers)
 
     @router.get(
         "/contracts/{agent_id}",
@@ -120,9 +121,9 @@ def contract_router(
             int | None,
             Query(ge=1, le=MAX_VERSION, description="A stored version; absent: the active one."),
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """The agent's active (latest) contract, or the version asked for."""
-        return service.contract(agent_id, version).to_dict()
+        return JSONResponse(service.contract(agent_id, version).to_dict())
 
     @router.get(
         "/contracts/{agent_id}/history",
