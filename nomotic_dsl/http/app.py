@@ -51,6 +51,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         static_url=DOCS_ASSETS_URL,
+        # No "validator" badge: Swagger UI would send the document to an online validator.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.include_router(contract_router(service, write_check, read_check))
     install_error_handlers(app)
