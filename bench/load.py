@@ -97,6 +97,7 @@ class Answer:
 
     status_code: int
     body: bytes
+    replayed: bool = False
 
     @property
     def text(self) -> str:
@@ -137,14 +138,16 @@ class RawConnection:
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
         status = int(status_line.split(" ", 2)[1])
         length = 0
-        closing = False
+        closing = replayed = False
         for line in header_lines:
             name, _, value = line.partition(":")
             if name.lower() == "content-length":
                 length = int(value)
             elif name.lower() == "connection" and value.strip().lower() == "close":
                 closing = True
-        answer = Answer(status, await self._reader.readexactly(length))
+            elif name.lower() == "idempotent-replayed":
+                replayed = value.strip() == "true"
+        answer = Answer(status, await self._reader.readexactly(length), replayed)
         if closing:
             await self.close()
         return answer
