@@ -197,9 +197,9 @@ class ContractService:
 
     def _finish(self, draft: BehavioralContract, version: int) -> BehavioralContract:
         """The draft at ``version`` (its id derived again), sealed when the server has a key."""
-        values = draft.to_dict()
-        values.update(version=version, contract_id="")
-        contract = BehavioralContract.from_dict(values)
+        # replace() re-runs the contract's checks and derives the id for the new
+        # version, without a round trip through the dict form.
+        contract = replace(draft, version=version, contract_id="")
         if self.signing_key is None:
             return contract
         return contract.seal(self.signing_key, self.signer)

@@ -455,6 +455,7 @@ class _SqliteBackend:
         self._write_lock = _write_lock_for(path)
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
+        self._leading = False
         connection = self._connection()
         with self._write_lock:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -489,23 +490,36 @@ class _SqliteBackend:
         return connection
 
     def run(self, step: Callable[[_Transaction], Result]) -> Result:
-        """Queue ``step``; the first waiting writer commits everything queued in one transaction.
+        """Queue ``step``; one writer at a time commits everything queued, in one transaction.
 
-        Group commit: one writer at a time (the leader) takes every step queued
-        so far, runs each inside its own savepoint (a step that raises undoes
-        only its own writes), and commits them with one fsync. The others
-        wait for the leader; a step that a leader committed returns at once.
-        So concurrent writers share the cost of a durable commit instead of
-        queueing for one each, and every write is on disk before it returns.
+        Group commit: the writer that finds no leader becomes the leader; it
+        takes every step queued so far, runs each inside its own savepoint (a
+        step that raises undoes only its own writes), commits them with one
+        fsync, wakes their writers, and hands the lead to the first writer
+        queued meanwhile. The others sleep on their own event until their
+        step is committed, so they neither poll SQLite's busy handler nor
+        queue one by one on a lock; every write is on disk before it returns.
         """
         pending = _Pending(step)
         with self._queue_lock:
             self._queue.append(pending)
-        with self._write_lock:
-            if not pending.done.is_set():
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            pending.wake.wait()
+            if pending.done:
+                return cast(Result, pending.outcome())
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        try:
+            with self._write_lock:
                 self._commit(batch)
+        finally:
+            with self._queue_lock:
+                if self._queue:
+                    self._queue[0].wake.set()  # not done: it leads the next batch
+                else:
+                    self._leading = False
         return cast(Result, pending.outcome())
 
     def _commit(self, batch: list[_Pending]) -> None:
@@ -534,7 +548,8 @@ class _SqliteBackend:
                 raise
         finally:
             for pending in batch:
-                pending.done.set()
+                pending.done = True
+                pending.wake.set()
 
     def active(self, agent_id: str) -> BehavioralContract | None:
         row = self._connection().execute(_SELECT_ACTIVE, (agent_id,)).fetchone()
@@ -559,11 +574,13 @@ class _SqliteBackend:
 class _Pending:
     """One queued write step and, once its batch is committed, its result or error."""
 
-    __slots__ = ("done", "error", "result", "step")
+    __slots__ = ("done", "error", "result", "step", "wake")
 
     def __init__(self, step: Callable[[_Transaction], object]) -> None:
         self.step = step
-        self.done = threading.Event()
+        self.done = False
+        # Set when the step is committed (done), or when this writer is to lead.
+        self.wake = threading.Event()
         self.result: object = None
         self.error: BaseException | None = None
 
