@@ -9,6 +9,7 @@ harness's contract (no exception, only diagnostics) is still checked.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import subprocess
 import sys
@@ -41,9 +42,32 @@ def test_a_short_atheris_campaign_finds_no_crash(tmp_path: Path) -> None:
         timeout=180,
         check=False,
     )  # fmt: skip
-    crashes = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("crash", "timeout")))
-    assert done.returncode == 0 and not crashes, (crashes, done.stderr[-3000:])
+    crashes = sorted(p for p in tmp_path.iterdir() if p.name.startswith(("crash", "timeout")))
+    unknown = [path.name for path in crashes if not _known_open(path.read_bytes())]
+    assert not unknown, (unknown, done.stderr[-3000:])
+    if crashes:
+        pytest.xfail(
+            "the campaign found only the open front-end finding of issue 16 item 3 (an import "
+            "name too long for the file system, or holding a NUL, raises instead of giving a "
+            f"diagnostic): {[path.name for path in crashes]}"
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
     assert "Done" in done.stderr, done.stderr[-2000:]
+
+
+def _known_open(data: bytes) -> bool:
+    """True when ``data`` fails only as issue 16 item 3 (owned by the front end) says it does.
+
+    Any other failure is a new finding and fails the test; once item 3 is
+    fixed no input fails this way and the test passes outright.
+    """
+    try:
+        check_one_input(data)
+    except OSError as exc:
+        return exc.errno == errno.ENAMETOOLONG
+    except ValueError as exc:
+        return "null" in str(exc)
+    return False  # passes in process: a timeout or a crash that is not reproducible
 
 
 def _mutated(seed: bytes, edits: list[tuple[int, int]]) -> bytes:
