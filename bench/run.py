@@ -349,6 +349,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help="where to write the JSON report"
     )
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help="also run the HTTP load benchmark (python -m bench.load; a real server on 127.0.0.1)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     report = {
@@ -362,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nwrote {args.output}", file=sys.stderr)
+    if args.load:
+        from bench.load import main as load_main
+
+        print()
+        load_main(["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

@@ -64,7 +64,24 @@ STATE_OPTION = click.option(
     "--state",
     "state_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Anti-rollback state file: the highest revision accepted per bundle.",
+    help="Anti-rollback state file: the highest revision accepted per agent and bundle name "
+    "(a missing file is refused unless --init-state).",
+)
+INIT_STATE_OPTION = click.option(
+    "--init-state",
+    is_flag=True,
+    default=False,
+    help="First deployment only: a missing --state file counts as empty (run creates it).",
+)
+EXPECT_AGENT_OPTION = click.option(
+    "--expect-agent",
+    metavar="AGENT_ID",
+    help="Refuse a bundle whose manifest is not for this agent id.",
+)
+EXPECT_NAME_OPTION = click.option(
+    "--expect-name",
+    metavar="NAME",
+    help="Refuse a bundle whose manifest has another bundle name.",
 )
 
 
@@ -153,23 +170,39 @@ def build_command(
 @click.argument("bundle", type=_EXISTING_FILE)
 @TRUST_OPTION
 @STATE_OPTION
-def verify_command(bundle: Path, trusted: Sequence[Path], state_path: Path | None) -> None:
+@INIT_STATE_OPTION
+@EXPECT_AGENT_OPTION
+@EXPECT_NAME_OPTION
+def verify_command(
+    bundle: Path,
+    trusted: Sequence[Path],
+    state_path: Path | None,
+    init_state: bool,
+    expect_agent: str | None,
+    expect_name: str | None,
+) -> None:
     """Check BUNDLE without running it: exit 0 valid, 1 refused (reason on stderr).
 
     With --state, also check that the revision does not go back (the state is
-    only read, never updated, by verify).
+    only read, never updated, by verify; with --init-state a missing state file
+    counts as empty).
     """
     if not trusted:
         raise click.UsageError("give at least one --trust PUBLIC_KEY_FILE")
+    if init_state and state_path is None:
+        raise click.UsageError("--init-state needs --state PATH")
     try:
-        verified = verify_bundle(bundle, list(trusted))
+        verified = verify_bundle(
+            bundle, list(trusted), expect_agent=expect_agent, expect_name=expect_name
+        )
         if state_path is not None:
-            RollbackState(state_path).check(verified.manifest)
+            RollbackState(state_path, create=init_state).check(verified.manifest)
     except BundleError as exc:
         fail_input(f"{bundle}: refused: {exc}")
     manifest = verified.manifest
+    agent = f" for agent {manifest.agent_id}" if manifest.agent_id is not None else ""
     click.echo(
-        f"{bundle}: valid: {manifest.name} revision {manifest.revision}, "
+        f"{bundle}: valid: {manifest.name} revision {manifest.revision}{agent}, "
         f"signed by {', '.join(verified.verified_key_ids)}"
     )
 

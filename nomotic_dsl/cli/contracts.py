@@ -23,6 +23,7 @@ import click
 
 from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json
 from nomotic_dsl.ir import BehavioralContract, ContractError
+from nomotic_dsl.ir.agent_id import AgentIdError, normalize_agent_id
 from nomotic_dsl.ir.contract import DEFAULT_ARCHETYPE
 from nomotic_dsl.runtime.bundle.errors import KeyFileError
 from nomotic_dsl.runtime.bundle.keys import key_id, load_signing_key, load_verify_key
@@ -52,6 +53,21 @@ VERSION_OPTION = click.option(
     default=None,
     help="A stored version instead of the active (latest) one.",
 )
+
+
+class AgentIdParam(click.ParamType):
+    """An agent id, normalised and checked by the same rule as the store and the HTTP API."""
+
+    name = "AGENT_ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return normalize_agent_id(value)
+        except AgentIdError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+AGENT_ID = AgentIdParam()
 
 
 def input_errors(command: Command) -> Command:
@@ -138,7 +154,9 @@ def contract_group() -> None:
 
 @contract_group.command("generate")
 @click.argument("source", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--agent", "agent_id", default=None, help="Agent id (required without SOURCE).")
+@click.option(
+    "--agent", "agent_id", type=AGENT_ID, default=None, help="Agent id (required without SOURCE)."
+)
 @click.option("--archetype", default=DEFAULT_ARCHETYPE, show_default=True, help="Archetype prior.")
 @click.option(
     "--next-version",
@@ -238,7 +256,7 @@ def _store_draft(
 
 
 @contract_group.command("show")
-@click.argument("agent_id")
+@click.argument("agent_id", type=AGENT_ID)
 @VERSION_OPTION
 @DB_OPTION
 @FORMAT_OPTION
@@ -253,7 +271,7 @@ def show_command(agent_id: str, version: int | None, db_path: Path, output_forma
 
 
 @contract_group.command("history")
-@click.argument("agent_id")
+@click.argument("agent_id", type=AGENT_ID)
 @DB_OPTION
 @FORMAT_OPTION
 @input_errors
@@ -270,7 +288,7 @@ def history_command(agent_id: str, db_path: Path, output_format: str) -> None:
 
 
 @contract_group.command("diff")
-@click.argument("agent_id")
+@click.argument("agent_id", type=AGENT_ID)
 @click.argument("v1", type=click.IntRange(min=1))
 @click.argument("v2", type=click.IntRange(min=1))
 @DB_OPTION
@@ -291,7 +309,7 @@ def diff_command(agent_id: str, v1: int, v2: int, db_path: Path, output_format: 
 
 
 @contract_group.command("seal")
-@click.argument("agent_id")
+@click.argument("agent_id", type=AGENT_ID)
 @click.option(
     "--key",
     "key_path",
@@ -314,7 +332,7 @@ def seal_command(
 
 
 @contract_group.command("verify")
-@click.argument("agent_id")
+@click.argument("agent_id", type=AGENT_ID)
 @click.option(
     "--trust",
     "trust_path",

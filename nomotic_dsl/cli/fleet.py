@@ -23,6 +23,13 @@ from typing import Any, BinaryIO, NoReturn
 
 import click
 
+from nomotic_dsl.cli.bundles import (
+    EXPECT_AGENT_OPTION,
+    EXPECT_NAME_OPTION,
+    INIT_STATE_OPTION,
+    STATE_OPTION,
+    TRUST_OPTION,
+)
 from nomotic_dsl.cli.output import print_json
 from nomotic_dsl.compiler.diagnostics import render
 from nomotic_dsl.compiler.evaluators import policies_of
@@ -57,14 +64,6 @@ _PROGRESS_EVERY = 5_000
 _PROGRESS_MIN_BYTES = 1_000_000
 _SECONDS = click.FloatRange(min=0, min_open=True)
 
-TRUST_OPTION = click.option(
-    "--trust",
-    "trusted",
-    multiple=True,
-    type=_EXISTING_FILE,
-    help="Public key file (.pub) to trust; repeat to trust several keys.",
-)
-
 
 def _misuse(message: str) -> NoReturn:
     """Misuse of the tool: a message on stderr, nothing on stdout, exit 2."""
@@ -80,11 +79,25 @@ def _problem(message: str) -> NoReturn:
 # --- building the runtime ----------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class BundleChecks:
+    """What ``nomo run`` pins about a bundle: anti-rollback state, expected agent and name."""
+
+    state_path: Path | None = None
+    init_state: bool = False
+    agent: str | None = None
+    name: str | None = None
+
+
 def build_runtime(
-    target: Path, trusted: Sequence[Path], state_path: Path | None, config: FleetConfig
+    target: Path, trusted: Sequence[Path], checks: BundleChecks, config: FleetConfig
 ) -> FleetRuntime:
     """The fleet runtime of a bundle (verified) or of a .nomo file or folder (compiled here)."""
     if target.is_dir() or target.suffix == ".nomo":
+        if checks.state_path or checks.agent or checks.name:
+            raise click.UsageError(
+                "--state, --expect-agent and --expect-name apply to bundles, not .nomo files"
+            )
         result = compile_path(target)
         if result.diagnostics:
             click.echo(render(result.diagnostics, "full", result.sources), err=True)
@@ -105,7 +118,14 @@ def build_runtime(
     if not trusted:
         raise click.UsageError("running a bundle needs --trust PUBLIC_KEY_FILE")
     try:
-        bundle = load_bundle(target, list(trusted), rollback=state_path)
+        bundle = load_bundle(
+            target,
+            list(trusted),
+            rollback=checks.state_path,
+            initialise_rollback=checks.init_state,
+            expect_agent=checks.agent,
+            expect_name=checks.name,
+        )
         return FleetRuntime.from_bundles([bundle], config)
     except BundleError as exc:
         _problem(f"{target}: refused: {exc}")
@@ -262,12 +282,10 @@ def _stoppable(reader: TraceReader) -> Iterator[None]:
     help="JSON Lines, one observation per line, each agent's oldest first; - reads stdin.",
 )
 @TRUST_OPTION
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Anti-rollback state file: the highest revision accepted per bundle.",
-)
+@STATE_OPTION
+@INIT_STATE_OPTION
+@EXPECT_AGENT_OPTION
+@EXPECT_NAME_OPTION
 @click.option(
     "--format",
     "output_format",
@@ -340,6 +358,9 @@ def run_command(
     trace: str,
     trusted: Sequence[Path],
     state_path: Path | None,
+    init_state: bool,
+    expect_agent: str | None,
+    expect_name: str | None,
     output_format: str,
     follow: bool,
     follow_idle: float | None,
@@ -360,6 +381,8 @@ def run_command(
     without it, the only contract). Exits 1 when an invariant was violated, an
     action was out of scope, a line had an error, or the trace was empty.
     """
+    if init_state and state_path is None:
+        raise click.UsageError("--init-state needs --state PATH")
     if checkpoint_every is not None and checkpoint_path is None:
         raise click.UsageError("--checkpoint-every needs --checkpoint FILE")
     if rest and resume_path is None:
@@ -380,7 +403,8 @@ def run_command(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    runtime = build_runtime(target, trusted, state_path, config)
+    checks = BundleChecks(state_path, init_state, expect_agent, expect_name)
+    runtime = build_runtime(target, trusted, checks, config)
     start_line = start_observations = 0
     document = None
     if resume_path is not None:

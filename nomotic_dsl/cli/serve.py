@@ -30,6 +30,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_AGENT_IDLE = 86_400.0
 DEFAULT_MAX_AGENTS = 100_000
 DEFAULT_PORT = 8000
+MAX_HEADER_BYTES = 16 * 1024
+KEEP_ALIVE_SECONDS = 5
 
 
 @click.command("serve")
@@ -72,7 +74,14 @@ DEFAULT_PORT = 8000
     "--state",
     "state_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Anti-rollback state file for the bundles.",
+    help="Anti-rollback state file for the bundles (a missing file is refused unless "
+    "--init-state).",
+)
+@click.option(
+    "--init-state",
+    is_flag=True,
+    default=False,
+    help="First deployment only: a missing --state file counts as empty (serve creates it).",
 )
 @click.option(
     "--agent-idle",
@@ -101,6 +110,7 @@ def serve_command(
     bundles: tuple[Path, ...],
     trusted: tuple[Path, ...],
     state_path: Path | None,
+    init_state: bool,
     agent_idle: float,
     session_idle: float | None,
     max_agents: int,
@@ -110,10 +120,12 @@ def serve_command(
     Writes need `Authorization: Bearer $NOMO_API_TOKEN`; without NOMO_API_TOKEN
     the service is read-only. NOMO_API_SIGNING_KEY names a key file written by
     `nomo keygen` to seal every stored contract; NOMO_API_MAX_BODY_BYTES sets the
-    request body limit (default 1 MiB). With --bundle (and --trust), POST
-    /v1/observations governs agents with the bundles' contracts; a bundle that
-    fails verification stops the server before it starts (exit 1).
-    Configuration errors exit 2.
+    request body limit (default 1 MiB); NOMO_API_HEADER_TIMEOUT and
+    NOMO_API_BODY_TIMEOUT the seconds a client has to send its request head and
+    body (10, 20); NOMO_API_MAX_CONCURRENT_CHECKS the compiles at once (the
+    number of CPUs). With --bundle (and --trust), POST /v1/observations governs
+    agents with the bundles' contracts; a bundle that fails verification stops
+    the server before it starts (exit 1). Configuration errors exit 2.
     """
     try:
         settings = settings_from_env(db_path=db_path, read_token_required=read_token_required)
@@ -121,10 +133,13 @@ def serve_command(
         raise click.UsageError(str(exc)) from None
     if bundles and not trusted:
         raise click.UsageError("--bundle needs --trust PUBLIC_KEY_FILE")
+    if init_state and state_path is None:
+        raise click.UsageError("--init-state needs --state PATH")
     fleet = _fleet(
         bundles,
         trusted,
         state_path,
+        init_state,
         FleetConfig(
             agent_idle_seconds=agent_idle,
             session_idle_seconds=session_idle,
@@ -139,6 +154,8 @@ def serve_command(
         app = create_app(settings, fleet=fleet)
     except (sqlite3.Error, OSError) as exc:
         fail_input(f"cannot open the contract store {settings.db_path}: {exc}")
+    from nomotic_dsl.http.limits import header_timeout_protocol
+
     click.echo(startup_banner(settings, host, port), err=True)
     if fleet is not None:
         click.echo(
@@ -146,13 +163,24 @@ def serve_command(
             f"({fleet.digest[:16]}...)",
             err=True,
         )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        # h11 with a request-head deadline (uvicorn has none); the body deadline is
+        # enforced in the app. Headers are capped at MAX_HEADER_BYTES in all.
+        http=header_timeout_protocol(settings.header_timeout),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 def _fleet(
     bundles: tuple[Path, ...],
     trusted: tuple[Path, ...],
     state_path: Path | None,
+    init_state: bool,
     config: FleetConfig,
 ) -> FleetRuntime | None:
     """The fleet runtime of the verified bundles (None without any); exit 1 when one is refused."""
@@ -161,7 +189,11 @@ def _fleet(
     loaded = []
     for path in bundles:
         try:
-            loaded.append(load_bundle(path, list(trusted), rollback=state_path))
+            loaded.append(
+                load_bundle(
+                    path, list(trusted), rollback=state_path, initialise_rollback=init_state
+                )
+            )
         except BundleError as exc:
             fail_input(f"{path}: refused: {exc}")
     try:
@@ -178,7 +210,9 @@ def startup_banner(settings: ApiSettings, host: str, port: int) -> str:
     return (
         f"nomo serve: http://{host}:{port}  store {settings.db_path}\n"
         f"  writes {writes}; reads {reads}; contracts {sealing}; "
-        f"body limit {settings.max_body_bytes} bytes"
+        f"body limit {settings.max_body_bytes} bytes\n"
+        f"  request head within {settings.header_timeout:g} s, body within "
+        f"{settings.body_timeout:g} s; at most {settings.max_concurrent_checks} compiles at once"
     )
 
 

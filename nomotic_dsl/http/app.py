@@ -1,25 +1,28 @@
 """The ASGI application: ``create_app(settings)`` wires store, auth, limits and routes.
 
 Input: ``ApiSettings``. Output: a FastAPI app serving /v1 and its OpenAPI
-document at /openapi.json (interactive docs at /docs). Stage: shell (the HTTP
+document at /openapi.json (interactive docs at /docs and /redoc, served
+without any external URL). Stage: shell (the HTTP
 API); ``nomo serve`` runs it under uvicorn.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from nomotic_dsl._version import __version__
 from nomotic_dsl.http.auth import bearer_check
 from nomotic_dsl.http.errors import install_error_handlers
 from nomotic_dsl.http.fleet import FleetService, fleet_router
-from nomotic_dsl.http.limits import BodyLimitMiddleware
+from nomotic_dsl.http.limits import BodyLimitMiddleware, CompileGate
 from nomotic_dsl.http.routes import contract_router
 from nomotic_dsl.http.service import ContractService
 from nomotic_dsl.http.settings import ApiSettings
 from nomotic_dsl.runtime.contracts.store import ContractStore
 from nomotic_dsl.runtime.fleet.runtime import FleetRuntime
 
+DOCS_ASSETS_URL = "/docs-assets"
 DESCRIPTION = """\
 Behavioral contracts for AI agents: generate, store, read, diff and seal them,
 check `.nomo` policy source, evaluate an agent's invariants on its behavioral
@@ -28,7 +31,8 @@ was started with (one decision per observation, receipts chained per agent).
 
 Writes need `Authorization: Bearer <token>` (the server's `NOMO_API_TOKEN`);
 reads need it too when the server is started with `--read-token-required`.
-Every error is JSON: `{"error": message, ...}`.
+Every error is JSON: `{"error": message, ...}`. `POST /v1/contracts` takes an
+`Idempotency-Key` header, so a client can retry a write whose answer it lost.
 """
 
 
@@ -46,16 +50,26 @@ def create_app(
         store=ContractStore(settings.db_path),
         signing_key=settings.signing_key,
         signer=settings.signer,
+        compile_gate=CompileGate(settings.max_concurrent_checks),
     )
     write_check = bearer_check(settings.write_token)
     read_check = write_check if settings.read_token_required else None
-    app = FastAPI(
+    # Swagger UI at /docs and ReDoc at /redoc from assets shipped in the
+    # fastapi-offline wheel, so the pages work on a server with no internet.
+    app = FastAPIOffline(
         title="nomo contracts API",
         version=__version__,
         description=DESCRIPTION,
+        static_url=DOCS_ASSETS_URL,
+        # No "validator" badge: Swagger UI would send the document to an online validator.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.include_router(contract_router(service, write_check, read_check))
     app.include_router(fleet_router(FleetService(fleet), write_check, read_check))
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+    )
     return app

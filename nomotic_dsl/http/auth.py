@@ -12,7 +12,7 @@ log line.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -24,7 +24,7 @@ from nomotic_dsl.http.errors import ApiError
 # project's 401 error JSON instead of FastAPI's own 403.
 _BEARER = HTTPBearer(auto_error=False, description="The server's NOMO_API_TOKEN.")
 
-TokenCheck = Callable[[HTTPAuthorizationCredentials | None], None]
+TokenCheck = Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]
 
 
 def token_matches(presented: str, expected: str) -> bool:
@@ -39,7 +39,9 @@ def bearer_check(expected: str | None) -> TokenCheck:
     refused: the service is then read-only.
     """
 
-    def check(
+    # async: a constant-time compare needs no worker thread, and a sync
+    # dependency would cost every request a hop through the thread pool.
+    async def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
     ) -> None:
         if expected is None:

@@ -27,10 +27,18 @@ LOG = logging.getLogger("nomotic_dsl.http")
 class ApiError(Exception):
     """A request the API refuses: an HTTP status, a message, and optional extra fields."""
 
-    def __init__(self, status_code: int, message: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
+        self.headers = headers or {}
         self.extra = extra
 
     def to_json(self) -> dict[str, Any]:
@@ -38,9 +46,13 @@ class ApiError(Exception):
         return {"error": self.message, **self.extra}
 
 
-def error_response(status_code: int, message: str, **extra: Any) -> JSONResponse:
+def error_response(
+    status_code: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """A JSON error response with ``error`` and any extra fields."""
-    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    headers = dict(headers or {})
+    if status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse({"error": message, **extra}, status_code=status_code, headers=headers)
 
 
@@ -54,7 +66,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status_code, exc.message, **exc.extra)
+    return error_response(exc.status_code, exc.message, headers=exc.headers, **exc.extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse
 
 from nomotic_dsl.http.auth import TokenCheck
 from nomotic_dsl.http.models import (
@@ -28,7 +29,8 @@ from nomotic_dsl.http.models import (
     EvaluateRequest,
     HistoryBody,
 )
-from nomotic_dsl.http.service import ContractService, check_source
+from nomotic_dsl.http.service import ContractService
+from nomotic_dsl.runtime.contracts.store import MAX_IDEMPOTENCY_KEY_LENGTH
 
 AgentId = Annotated[
     str, Path(min_length=1, max_length=AGENT_ID_MAX_LENGTH, description="The agent's id.")
@@ -40,6 +42,14 @@ _UNAUTHORIZED = {401: {**_ERROR, "description": "Missing or invalid bearer token
 _INVALID = {422: {**_ERROR, "description": "Invalid input, with every problem named."}}
 _NOT_FOUND = {404: {**_ERROR, "description": "Unknown agent or version."}}
 _TOO_LARGE = {413: {**_ERROR, "description": "Request body larger than the server's limit."}}
+_BUSY = {
+    503: {
+        **_ERROR,
+        "description": "The server is compiling as many sources as it allows at once; "
+        "retry after the `Retry-After` seconds.",
+    }
+}
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
 
 
 def _responses(*groups: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
@@ -68,16 +78,35 @@ def contract_router(
             _TOO_LARGE,
             _INVALID,
             {409: {**_ERROR, "description": "Version not greater than the agent's latest."}},
+            _BUSY,
         ),
         summary="Generate and store a contract",
     )
-    def create_contract(request: CreateContractRequest) -> dict[str, Any]:
+    def create_contract(
+        request: CreateContractRequest,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
+                pattern=IDEMPOTENCY_KEY_PATTERN,
+                description="A key unique to this write (a UUID, say). A retry with the same "
+                "key and body stores nothing and returns the first answer (201, with "
+                "`Idempotent-Replayed: true`); the same key with another body is a 422.",
+            ),
+        ] = None,
+    ) -> JSONResponse:
         """Generate a contract (archetype prior, fields, spec dicts or .nomo source) and store it.
 
         The next version is allocated atomically unless the body names one; the
         contract is sealed with the server's signing key when one is configured.
         """
-        return service.create(request).to_dict()
+        written = service.create_once(request, idempotency_key)
+        headers = {"Idempotent-Replayed": "true"} if written.replayed else None
+        # The hot paths answer with the contract's own JSON form (the documented
+        # ContractBody), skipping a second validation pass in a worker thread.
+        return JSONResponse(written.contract.to_dict(), status_code=201, headers=headers)
 
     @router.get(
         "/contracts/{agent_id}",
@@ -92,9 +121,9 @@ def contract_router(
             int | None,
             Query(ge=1, le=MAX_VERSION, description="A stored version; absent: the active one."),
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """The agent's active (latest) contract, or the version asked for."""
-        return service.contract(agent_id, version).to_dict()
+        return JSONResponse(service.contract(agent_id, version).to_dict())
 
     @router.get(
         "/contracts/{agent_id}/history",
@@ -123,12 +152,12 @@ def contract_router(
         "/check",
         response_model=CheckBody,
         dependencies=read_guard,
-        responses=_responses(read_errors, _TOO_LARGE, _INVALID),
+        responses=_responses(read_errors, _TOO_LARGE, _INVALID, _BUSY),
         summary="Check .nomo source",
     )
     def check(request: CheckRequest) -> dict[str, Any]:
         """Compile the source and return every diagnostic (200 even when it has errors)."""
-        return check_source(request)
+        return service.check(request)
 
     @router.post(
         "/evaluate",

@@ -12,6 +12,8 @@ not for a compile.
 
 from __future__ import annotations
 
+import hashlib
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +21,7 @@ from nacl.signing import SigningKey
 
 from nomotic_dsl.compiler.diagnostics.render import to_json
 from nomotic_dsl.http.errors import ApiError
+from nomotic_dsl.http.limits import CompileGate
 from nomotic_dsl.http.models import (
     CheckRequest,
     CreateContractRequest,
@@ -33,11 +36,19 @@ from nomotic_dsl.ir import (
     Problem,
     derived_invariant_id,
 )
+from nomotic_dsl.ir.agent_id import AgentIdError, normalize_agent_id
+from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.ir.contract import DEFAULT_ARCHETYPE
 from nomotic_dsl.ir.describe import default_description
 from nomotic_dsl.runtime.contracts.diff import diff_contracts
 from nomotic_dsl.runtime.contracts.generate import generate_contract
-from nomotic_dsl.runtime.contracts.store import ContractStore, VersionConflict
+from nomotic_dsl.runtime.contracts.store import (
+    ContractStore,
+    IdempotencyClaim,
+    IdempotencyConflict,
+    StoredWrite,
+    VersionConflict,
+)
 from nomotic_dsl.runtime.interpreter import CompiledInvariants, StateError, coerce_state
 
 # Fields a compiled contract block contributes; the server decides the rest.
@@ -50,21 +61,75 @@ SOURCE_NAME = "<source>"
 
 @dataclass(frozen=True, slots=True)
 class ContractService:
-    """The API's operations over one contract store and an optional server signing key."""
+    """The API's operations over one contract store and an optional server signing key.
+
+    ``compile_gate`` bounds how many request sources compile at once (503 past it).
+    """
 
     store: ContractStore
     signing_key: SigningKey | None = None
     signer: str = ""
+    compile_gate: CompileGate | None = None
 
     def create(self, request: CreateContractRequest) -> BehavioralContract:
         """Generate the contract the request describes and store it under its version."""
+        return self.create_once(request).contract
+
+    def create_once(
+        self, request: CreateContractRequest, idempotency_key: str | None = None
+    ) -> StoredWrite:
+        """``create``, at most once per ``idempotency_key``.
+
+        A key already stored for the same request (same fingerprint) returns
+        the version that request produced, ``replayed``; for a different
+        request it is a 422. The key is stored in the transaction that stores
+        the version, so a crash never leaves one without the other.
+        """
+        agent_id = api_agent_id(request.agent_id)
+        request = request.model_copy(update={"agent_id": agent_id})
+        claim = None
+        if idempotency_key is not None:
+            claim = IdempotencyClaim(idempotency_key, request_fingerprint(request))
+            earlier = self._replay(claim)
+            if earlier is not None:
+                return earlier
         draft = self._draft(request)
-        if request.version is not None:
-            return self._store_explicit(self._finish(draft, request.version))
-        return self.store.store_next(draft.agent_id, lambda version: self._finish(draft, version))
+        try:
+            if request.version is not None:
+                explicit = self._finish(draft, request.version)
+                return self.store.write(agent_id, explicit, idempotency=claim)
+            return self.store.write(
+                agent_id, lambda version: self._finish(draft, version), idempotency=claim
+            )
+        except VersionConflict as exc:
+            raise ApiError(
+                409, str(exc), agent_id=exc.agent_id, version=exc.version, latest=exc.latest
+            ) from None
+        except IdempotencyConflict as exc:
+            raise _key_reused(exc) from None
+
+    def _replay(self, claim: IdempotencyClaim) -> StoredWrite | None:
+        earlier = self.store.find_idempotent(claim.key)
+        if earlier is None:
+            return None
+        if earlier.fingerprint != claim.fingerprint:
+            raise _key_reused(IdempotencyConflict(claim.key, earlier.agent_id, earlier.version))
+        contract = self.store.get_version(earlier.agent_id, earlier.version)
+        if contract is None:  # pragma: no cover - stored in one transaction with its key
+            return None
+        return StoredWrite(contract, replayed=True)
+
+    def check(self, request: CheckRequest) -> dict[str, Any]:
+        """``check_source`` under the compile gate."""
+        with self._compiling():
+            return check_source(request)
+
+    def _compiling(self) -> AbstractContextManager[None]:
+        return self.compile_gate.slot() if self.compile_gate is not None else nullcontext()
 
     def contract(self, agent_id: str, version: int | None = None) -> BehavioralContract:
         """The active contract, or one version of it; 404 when there is none."""
+        agent_id = api_agent_id(agent_id)
         if version is None:
             found = self.store.get_active(agent_id)
             if found is None:
@@ -82,6 +147,7 @@ class ContractService:
 
     def history(self, agent_id: str) -> list[BehavioralContract]:
         """Every version, oldest first; 404 for an agent with none."""
+        agent_id = api_agent_id(agent_id)
         history = self.store.get_history(agent_id)
         if not history:
             raise ApiError(404, f"no contract for agent {agent_id!r}", agent_id=agent_id)
@@ -115,7 +181,10 @@ class ContractService:
         """The contract with every field but its version settled; 422 when invalid."""
         if request.source is not None and request.invariants is not None:
             raise ApiError(422, "give invariants either as spec dicts or as source, not both")
-        fields = source_fields(request.source, request.agent_id) if request.source else {}
+        fields: dict[str, Any] = {}
+        if request.source:
+            with self._compiling():
+                fields = source_fields(request.source, request.agent_id)
         fields.update(request.model_dump(exclude_none=True, exclude=set(_REQUEST_ONLY)))
         if request.invariants is not None:
             fields["invariants"] = [completed_spec(spec) for spec in request.invariants]
@@ -128,20 +197,36 @@ class ContractService:
 
     def _finish(self, draft: BehavioralContract, version: int) -> BehavioralContract:
         """The draft at ``version`` (its id derived again), sealed when the server has a key."""
-        values = draft.to_dict()
-        values.update(version=version, contract_id="")
-        contract = BehavioralContract.from_dict(values)
+        # replace() re-runs the contract's checks and derives the id for the new
+        # version, without a round trip through the dict form.
+        contract = replace(draft, version=version, contract_id="")
         if self.signing_key is None:
             return contract
         return contract.seal(self.signing_key, self.signer)
 
-    def _store_explicit(self, contract: BehavioralContract) -> BehavioralContract:
-        try:
-            return self.store.store(contract)
-        except VersionConflict as exc:
-            raise ApiError(
-                409, str(exc), agent_id=exc.agent_id, version=exc.version, latest=exc.latest
-            ) from None
+
+def api_agent_id(agent_id: str) -> str:
+    """The stored form of an agent id from a request; 422 naming the problem when it has none."""
+    try:
+        return normalize_agent_id(agent_id)
+    except AgentIdError as exc:
+        raise ApiError(422, f"invalid agent id: {exc}", agent_id=agent_id) from None
+
+
+def request_fingerprint(request: CreateContractRequest) -> str:
+    """SHA-256 of the request's canonical JSON: equal for the same body however it is laid out."""
+    values = request.model_dump(mode="json", exclude_unset=True)
+    return hashlib.sha256(canonical_json(values)).hexdigest()
+
+
+def _key_reused(exc: IdempotencyConflict) -> ApiError:
+    return ApiError(
+        422,
+        str(exc),
+        idempotency_key=exc.key,
+        agent_id=exc.agent_id,
+        version=exc.version,
+    )
 
 
 def source_fields(source: str, agent_id: str) -> dict[str, Any]:

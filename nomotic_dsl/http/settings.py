@@ -23,12 +23,22 @@ from nomotic_dsl.runtime.bundle.keys import key_id, load_signing_key
 
 DEFAULT_DB_PATH = Path("nomo.db")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Seconds a client has to send its request line and headers, and then its body.
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 20.0
+# Compiles of request source (POST /v1/check, POST /v1/contracts with "source")
+# at once; one more is answered 503. Compiling is CPU work, so more than the
+# machine's cores only makes every request slower.
+DEFAULT_MAX_CONCURRENT_CHECKS = max(1, os.cpu_count() or 1)
 
 ENV_TOKEN = "NOMO_API_TOKEN"
 ENV_READ_TOKEN_REQUIRED = "NOMO_API_READ_TOKEN_REQUIRED"
 ENV_SIGNING_KEY = "NOMO_API_SIGNING_KEY"
 ENV_MAX_BODY_BYTES = "NOMO_API_MAX_BODY_BYTES"
 ENV_DB_PATH = "NOMO_API_DB"
+ENV_HEADER_TIMEOUT = "NOMO_API_HEADER_TIMEOUT"
+ENV_BODY_TIMEOUT = "NOMO_API_BODY_TIMEOUT"
+ENV_MAX_CONCURRENT_CHECKS = "NOMO_API_MAX_CONCURRENT_CHECKS"
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
@@ -51,6 +61,9 @@ class ApiSettings:
     read_token_required: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     signing_key: SigningKey | None = field(default=None, repr=False)
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_concurrent_checks: int = DEFAULT_MAX_CONCURRENT_CHECKS
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -66,6 +79,14 @@ class ApiSettings:
             problems.append(f"reads require a token, but {ENV_TOKEN} is not set")
         if self.max_body_bytes < 1:
             problems.append("the maximum request body size must be at least 1 byte")
+        for name, seconds in (
+            ("header timeout", self.header_timeout),
+            ("body timeout", self.body_timeout),
+        ):
+            if not 0 < seconds <= 3600:
+                problems.append(f"the {name} must be more than 0 and at most 3600 seconds")
+        if self.max_concurrent_checks < 1:
+            problems.append("the number of concurrent checks must be at least 1")
         return problems
 
     @property
@@ -95,6 +116,11 @@ def settings_from_env(
         read_token_required=bool(read_token_required) or _env_flag(env, ENV_READ_TOKEN_REQUIRED),
         max_body_bytes=_env_int(env, ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
         signing_key=_env_signing_key(env),
+        header_timeout=_env_seconds(env, ENV_HEADER_TIMEOUT, DEFAULT_HEADER_TIMEOUT),
+        body_timeout=_env_seconds(env, ENV_BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT),
+        max_concurrent_checks=_env_int(
+            env, ENV_MAX_CONCURRENT_CHECKS, DEFAULT_MAX_CONCURRENT_CHECKS, "compiles"
+        ),
     )
 
 
@@ -107,14 +133,27 @@ def _env_flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name} must be one of 1/true/yes/on or 0/false/no/off, not {word!r}")
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _env_int(env: Mapping[str, str], name: str, default: int, unit: str = "bytes") -> int:
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
         return int(text)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number of bytes, not {text!r}") from None
+        raise SettingsError(f"{name} must be a whole number of {unit}, not {text!r}") from None
+
+
+def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {text!r}") from None
+    if value != value:  # NaN
+        raise SettingsError(f"{name} must be a number of seconds, not {text!r}")
+    return value
 
 
 def _env_signing_key(env: Mapping[str, str]) -> SigningKey | None:

@@ -16,7 +16,7 @@ from nacl.signing import SigningKey
 
 from nomotic_dsl.compiler.generate import BundleContents, PolicyContents
 from nomotic_dsl.compiler.seal import assemble_bundle
-from nomotic_dsl.ir import InvariantBuilder, InvariantSpec
+from nomotic_dsl.ir import BehavioralContract, InvariantBuilder, InvariantSpec
 
 STAND_IN_TEMPLATE = '''\
 """Stand-in for a generated evaluator (tests only)."""
@@ -63,13 +63,22 @@ def stand_in_source(specs: tuple[InvariantSpec, ...], marker: Path | None = None
 
 
 def make_contents(
-    marker: Path | None = None, *, name: str = "demo-agent", sources: int = 1
+    marker: Path | None = None,
+    *,
+    name: str = "demo-agent",
+    sources: int = 1,
+    agent: str | None = None,
 ) -> BundleContents:
-    """Contents of a small bundle with no contract."""
+    """Contents of a small bundle: no contract, or a contract for ``agent`` carrying the specs."""
     specs = small_specs()
+    contract = (
+        None
+        if agent is None
+        else BehavioralContract(agent_id=agent, invariants=[s.to_dict() for s in specs]).to_dict()
+    )
     return BundleContents(
         name=name,
-        policies=(PolicyContents(None, None, specs, stand_in_source(specs, marker)),),
+        policies=(PolicyContents(agent, contract, specs, stand_in_source(specs, marker)),),
         sources=tuple(
             (f"policy{index}.nomo", "count distinct_targets <= 2 over 3 actions\n")
             for index in range(sources)

@@ -85,7 +85,12 @@ def test_verify_with_state_refuses_a_lower_revision(
     from nomotic_dsl.runtime.bundle import load_bundle
 
     state = tmp_path / "state.json"
-    load_bundle(write_bundle(name="new.nomob", revision=9), [trusted], rollback=state)
+    load_bundle(
+        write_bundle(name="new.nomob", revision=9),
+        [trusted],
+        rollback=state,
+        initialise_rollback=True,
+    )
     old = write_bundle(name="old.nomob", revision=8)
     result = runner.invoke(
         cli, ["verify", str(old), "--trust", str(trusted), "--state", str(state)]

@@ -223,7 +223,7 @@ def test_a_lower_revision_is_refused_after_a_higher_one_was_accepted(
 ) -> None:
     state = tmp_path / "accepted.json"
     newer = write_bundle(name="v5.nomob", revision=5)
-    load_bundle(newer, [old_key.verify_key], rollback=state)
+    load_bundle(newer, [old_key.verify_key], rollback=state, initialise_rollback=True)
     older = write_bundle(make_contents(marker), name="v4.nomob", revision=4)
     with pytest.raises(BundleError, match="revision 4 of 'demo-agent' is older than revision 5"):
         load_bundle(older, [old_key.verify_key], rollback=state)
@@ -238,6 +238,7 @@ def test_the_same_revision_with_different_content_is_refused(
     write_bundle: Callable[..., Path], old_key: SigningKey, tmp_path: Path
 ) -> None:
     state = tmp_path / "accepted.json"
+    RollbackState.initialise(state)
     load_bundle(write_bundle(name="a.nomob", revision=2), [old_key.verify_key], rollback=state)
     changed = write_bundle(make_contents(sources=2), name="b.nomob", revision=2)
     with pytest.raises(BundleError, match="already accepted with different content"):

@@ -16,7 +16,7 @@ from typing import Any
 from nacl.signing import VerifyKey
 
 from nomotic_dsl.runtime.bundle.archive import read_archive
-from nomotic_dsl.runtime.bundle.errors import BundleError
+from nomotic_dsl.runtime.bundle.errors import BundleError, refusing_malformed
 from nomotic_dsl.runtime.bundle.keys import key_id
 from nomotic_dsl.runtime.bundle.loader import TrustSource, read_bundle_file, trusted_keys_from
 from nomotic_dsl.runtime.bundle.manifest import Manifest
@@ -37,7 +37,13 @@ def describe_bundle(
     path: str | os.PathLike[str], trusted_keys: Iterable[TrustSource] = ()
 ) -> dict[str, Any]:
     """Check structure and digests, then describe the bundle; signatures checked if keys given."""
-    members = read_archive(read_bundle_file(path))
+    data = read_bundle_file(path)
+    with refusing_malformed("bundle"):
+        return _describe(data, trusted_keys)
+
+
+def _describe(data: bytes, trusted_keys: Iterable[TrustSource]) -> dict[str, Any]:
+    members = read_archive(data)
     manifest, signatures = read_envelope(members)
     check_member_set(manifest, members)
     check_digests(manifest, members)

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from nacl.exceptions import CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
 from nomotic_dsl.runtime.bundle.errors import KeyFileError
@@ -31,6 +34,9 @@ SECRET_SUFFIX = ".key"
 PUBLIC_SUFFIX = ".pub"
 KEY_HEX_LENGTH = 64
 KEY_ID_LENGTH = 16
+# A key file is one short line; anything larger is refused before it is read.
+MAX_KEY_FILE_BYTES = 4096
+_KEY_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +73,32 @@ def parse_key_hex(text: str, what: str) -> bytes:
     stripped = text.strip()
     if len(stripped) != KEY_HEX_LENGTH:
         raise KeyFileError(
-            f"{what}: expected {KEY_HEX_LENGTH} hex characters, found {len(stripped)}"
+            f"{what}: expected {KEY_HEX_LENGTH} hex characters, found {len(stripped)} "
+            "(a key file is one line of hex)"
         )
-    try:
-        return bytes.fromhex(stripped)
-    except ValueError:
-        raise KeyFileError(f"{what}: not a hex string") from None
+    if not _KEY_HEX.fullmatch(stripped):
+        raise KeyFileError(
+            f"{what}: not a hex string (expected {KEY_HEX_LENGTH} characters 0-9, a-f)"
+        )
+    return bytes.fromhex(stripped)
 
 
 def signing_key_from_text(text: str, what: str = "secret key") -> SigningKey:
     """A signing key from secret key file content."""
-    return SigningKey(parse_key_hex(text, what))
+    seed = parse_key_hex(text, what)
+    try:
+        return SigningKey(seed)
+    except (CryptoError, ValueError, TypeError):
+        raise KeyFileError(f"{what}: not a usable Ed25519 secret key") from None
 
 
 def verify_key_from_text(text: str, what: str = "public key") -> VerifyKey:
     """A verify key from public key file content."""
-    return VerifyKey(parse_key_hex(text, what))
+    raw = parse_key_hex(text, what)
+    try:
+        return VerifyKey(raw)
+    except (CryptoError, ValueError, TypeError):
+        raise KeyFileError(f"{what}: not a usable Ed25519 public key") from None
 
 
 def load_signing_key(path: str | os.PathLike[str]) -> SigningKey:
@@ -151,11 +167,21 @@ def write_private_file(path: Path, content: bytes, mode: int) -> None:
 
 def _read_key_file(path: Path, what: str) -> str:
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise KeyFileError(f"{path}: {what} file not found") from None
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KeyFileError(f"{path}: a {what} file must be a regular file")
+        raw = os.read(fd, MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_KEY_FILE_BYTES:
+        raise KeyFileError(f"{path}: a {what} file is one line of hex, not {len(raw)}+ bytes")
     try:
         return raw.decode("ascii")
     except UnicodeDecodeError:

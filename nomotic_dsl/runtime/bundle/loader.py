@@ -21,6 +21,7 @@ those of the only policy and raise ``BundleError`` on a bundle of several
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 from nacl.signing import VerifyKey
 
 from nomotic_dsl.ir import BehavioralContract, InvariantSpec
+from nomotic_dsl.ir.agent_id import AgentIdError, normalize_agent_id
 from nomotic_dsl.runtime.bundle.archive import MAX_BUNDLE_BYTES
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.evaluator import (
@@ -148,15 +150,66 @@ class LoadedBundle:
 
 
 def read_bundle_file(path: str | os.PathLike[str]) -> bytes:
-    """Read a bundle file, refusing one too large to be a bundle before reading it."""
+    """Read a bundle file; refuse what is not a regular file or too large, before reading it.
+
+    The file is opened without blocking (a FIFO cannot stall the reader), its
+    type and size are taken from the open descriptor (so they describe what
+    is read, not whatever the path names a moment later), and the read itself
+    stops one byte past the limit, so a file that grows meanwhile is refused
+    too. A device (``/dev/zero``), FIFO, socket or directory is refused
+    before a byte is read.
+    """
     bundle_path = Path(path)
     try:
-        size = bundle_path.stat().st_size
-        if size > MAX_BUNDLE_BYTES:
-            raise BundleError(f"{bundle_path} is {size} bytes, more than a bundle may be")
-        return bundle_path.read_bytes()
+        fd = os.open(bundle_path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise BundleError(f"cannot read bundle {bundle_path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BundleError(
+                f"{bundle_path} is not a regular file ({_file_kind(info.st_mode)}); "
+                "a bundle is read only from a regular file"
+            )
+        if info.st_size > MAX_BUNDLE_BYTES:
+            raise BundleError(
+                f"{bundle_path} is {info.st_size} bytes, more than a bundle may be "
+                f"({MAX_BUNDLE_BYTES})"
+            )
+        data = _read_at_most(fd, MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        raise BundleError(f"cannot read bundle {bundle_path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError(f"{bundle_path} grew past {MAX_BUNDLE_BYTES} bytes while being read")
+    return data
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = os.read(fd, min(1024 * 1024, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    for test, kind in kinds:
+        if test(mode):
+            return kind
+    return "not a plain file"
 
 
 def verify_bundle(
@@ -164,9 +217,18 @@ def verify_bundle(
     trusted_keys: TrustSource | Iterable[TrustSource],
     *,
     now: float | None = None,
+    expect_agent: str | None = None,
+    expect_name: str | None = None,
 ) -> VerifiedBundle:
-    """Every check that needs no state file, without running any generated code."""
-    return verify_bundle_bytes(read_bundle_file(path), trusted_keys_from(trusted_keys), now=now)
+    """Every check that needs no state file, without running any generated code.
+
+    ``expect_agent`` / ``expect_name``: refuse a bundle (validly signed or
+    not) whose manifest names another agent or another bundle name, so a
+    runtime deployed for one agent cannot be handed another agent's bundle.
+    """
+    verified = verify_bundle_bytes(read_bundle_file(path), trusted_keys_from(trusted_keys), now=now)
+    check_expected(verified.manifest, expect_agent=expect_agent, expect_name=expect_name)
+    return verified
 
 
 def load_bundle(
@@ -175,13 +237,22 @@ def load_bundle(
     *,
     now: float | None = None,
     rollback: RollbackSource | None = None,
+    initialise_rollback: bool = False,
+    expect_agent: str | None = None,
+    expect_name: str | None = None,
 ) -> LoadedBundle:
     """Verify a bundle, then load its evaluator; BundleError (and nothing run) on failure.
 
     ``rollback`` is the anti-rollback state (a ``RollbackState`` or a path to
-    its file); without one, revisions are not compared with earlier loads.
+    its file); without one, revisions are not compared with earlier loads. A
+    state file path that does not exist is refused unless
+    ``initialise_rollback`` is true (a first deployment), which creates it.
+    ``expect_agent`` / ``expect_name`` pin the agent id and bundle name the
+    manifest must carry (see ``verify_bundle``).
     """
-    verified = verify_bundle(path, trusted_keys, now=now)
+    verified = verify_bundle(
+        path, trusted_keys, now=now, expect_agent=expect_agent, expect_name=expect_name
+    )
     contracts = [
         contract_from(policy.contract, policy.member(CONTRACT_NAME)) for policy in verified.policies
     ]
@@ -191,7 +262,7 @@ def load_bundle(
                 f"{policy.member(SPECS_NAME)} differs from the invariants of "
                 f"{policy.member(CONTRACT_NAME)}"
             )
-    state = rollback_state_from(rollback)
+    state = rollback_state_from(rollback, create=initialise_rollback)
     if state is not None:
         state.check(verified.manifest)
     policies = tuple(
@@ -209,6 +280,22 @@ def load_bundle(
     if state is not None:
         state.accept(verified.manifest)
     return LoadedBundle(verified=verified, policies=policies)
+
+
+def check_expected(
+    manifest: Manifest, *, expect_agent: str | None = None, expect_name: str | None = None
+) -> None:
+    """Refuse a manifest for another agent or bundle name than the caller expects."""
+    if expect_name is not None and manifest.name != expect_name:
+        raise BundleError(f"bundle is named {manifest.name!r}, not the expected {expect_name!r}")
+    if expect_agent is not None:
+        try:
+            expected = normalize_agent_id(expect_agent)
+        except AgentIdError as exc:
+            raise BundleError(f"the expected agent is not a valid agent id: {exc}") from None
+        if expected not in manifest.agents:
+            found = ", ".join(repr(agent) for agent in manifest.agents) or "no agent"
+            raise BundleError(f"bundle is for {found}, not the expected agent {expected!r}")
 
 
 def contract_from(
@@ -231,11 +318,13 @@ def trusted_keys_from(keys: TrustSource | Iterable[TrustSource]) -> list[VerifyK
     return [_trusted_key(key) for key in items]
 
 
-def rollback_state_from(rollback: RollbackSource | None) -> RollbackState | None:
-    """A RollbackState from an object or a state file path."""
+def rollback_state_from(
+    rollback: RollbackSource | None, *, create: bool = False
+) -> RollbackState | None:
+    """A RollbackState from an object or a state file path (``create``: a missing file is empty)."""
     if rollback is None or isinstance(rollback, RollbackState):
         return rollback
-    return RollbackState(rollback)
+    return RollbackState(rollback, create=create)
 
 
 def _trusted_key(key: TrustSource) -> VerifyKey:

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nomotic_dsl.ir.agent_id import AgentIdError, check_agent_id
 from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.runtime.bundle.errors import BundleError
 
@@ -59,7 +60,17 @@ _MANIFEST_KEYS = frozenset(
 )
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
-_MAX_AGENT_ID_CHARS = 200
+# Revisions and times are signed 64-bit integers: any larger number is refused
+# before it is compared or printed.
+MAX_REVISION = 2**63 - 1
+MAX_TIME = 2**63 - 1
+# Envelope and member JSON nests a few levels deep; deeper is refused before
+# any code walks it.
+MAX_JSON_DEPTH = 64
+_MAX_MEMBER_ENTRIES = 1024
+_MAX_MEMBER_NAME = 512
+_MAX_SHORT_TEXT = 128
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def policy_member(index: int, file: str) -> str:
@@ -189,10 +200,7 @@ def sources_digest(members: Mapping[str, bytes]) -> str:
 
 def parse_manifest(content: bytes) -> Manifest:
     """Read manifest.json back; refuse anything malformed or not in canonical form."""
-    try:
-        data = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{MANIFEST_NAME} is not valid JSON: {exc}") from None
+    data = load_json_member(content, MANIFEST_NAME)
     if not isinstance(data, dict):
         raise BundleError(f"{MANIFEST_NAME} must be a JSON object")
     _check_metadata(data)
@@ -213,6 +221,69 @@ def parse_manifest(content: bytes) -> Manifest:
     return manifest
 
 
+def load_json_member(content: bytes, name: str) -> Any:
+    """Parse a bundle member's JSON; every way it can be malformed is a BundleError.
+
+    Refused: bytes that are not UTF-8, text that is not JSON, integers past
+    Python's digit limit, nesting deeper than ``MAX_JSON_DEPTH`` (checked on
+    the text first, so no parser or later walk ever recurses that deep), and
+    strings holding lone surrogates (``"\\ud800"``), which no UTF-8 form has.
+    """
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{name} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    depth = json_text_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise BundleError(f"{name} nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise BundleError(f"{name} nests too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and the int digit limit
+        raise BundleError(f"{name} is not valid JSON: {exc}") from None
+    if _has_surrogate(value):
+        raise BundleError(f"{name} holds a string with a lone surrogate (not valid Unicode)")
+    return value
+
+
+def json_text_depth(text: str) -> int:
+    """The deepest bracket nesting of JSON text, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _has_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _check_metadata(data: Mapping[str, Any]) -> None:
     keys = set(data)
     if keys != _MANIFEST_KEYS:
@@ -222,32 +293,43 @@ def _check_metadata(data: Mapping[str, Any]) -> None:
             f"{MANIFEST_NAME} fields are wrong (missing: {', '.join(missing) or 'none'}; "
             f"unknown: {', '.join(unknown) or 'none'})"
         )
-    _require(isinstance(data["format"], str), "format must be a string")
+    _require(
+        isinstance(data["format"], str) and _short_text(data["format"]),
+        f"format must be a string of at most {_MAX_SHORT_TEXT} printable ASCII characters",
+    )
     _require(
         isinstance(data["name"], str) and bool(_NAME.fullmatch(data["name"])),
         f"name {data['name']!r} must be 1-128 characters of letters, digits, . _ : @ -",
     )
     agent_id = data["agent_id"]
+    if agent_id is not None:
+        try:
+            check_agent_id(agent_id)
+        except AgentIdError as exc:
+            raise BundleError(f"{MANIFEST_NAME}: agent_id: {exc}") from None
     _require(
-        agent_id is None or (isinstance(agent_id, str) and bool(agent_id)),
-        "agent_id must be a non-empty string or null",
+        agent_id is None or isinstance(agent_id, str),
+        "agent_id must be a string or null",
     )
     _check_agents(data["agents"], agent_id)
     _require(
-        _is_whole(data["revision"]) and data["revision"] >= 0,
-        "revision must be a whole number, 0 or more",
+        _is_whole(data["revision"]) and 0 <= data["revision"] <= MAX_REVISION,
+        f"revision must be a whole number from 0 to {MAX_REVISION}",
     )
     for field_name in ("not_before", "expires"):
         value = data[field_name]
         _require(
-            value is None or (_is_whole(value) and value >= 0),
-            f"{field_name} must be Unix seconds (a whole number, 0 or more) or null",
+            value is None or (_is_whole(value) and 0 <= value <= MAX_TIME),
+            f"{field_name} must be Unix seconds (a whole number from 0 to {MAX_TIME}) or null",
         )
     if data["not_before"] is not None and data["expires"] is not None:
         _require(data["not_before"] < data["expires"], "not_before must be earlier than expires")
     _require(
-        isinstance(data["compiler_version"], str) and bool(data["compiler_version"]),
-        "compiler_version must be a non-empty string",
+        isinstance(data["compiler_version"], str)
+        and bool(data["compiler_version"])
+        and _short_text(data["compiler_version"]),
+        f"compiler_version must be a non-empty string of at most {_MAX_SHORT_TEXT} printable "
+        "ASCII characters",
     )
     _require(
         isinstance(data["source_digest"], str)
@@ -263,11 +345,11 @@ def _check_agents(agents: Any, agent_id: Any) -> None:
         f"agents lists {len(agents)} contracts, more than the {MAX_POLICIES} a bundle may hold",
     )
     for index, agent in enumerate(agents):
-        _require(
-            isinstance(agent, str) and 0 < len(agent) <= _MAX_AGENT_ID_CHARS,
-            f"agents[{index}] must be a non-empty string of at most {_MAX_AGENT_ID_CHARS} "
-            "characters",
-        )
+        _require(isinstance(agent, str), f"agents[{index}] must be a string")
+        try:
+            check_agent_id(agent)
+        except AgentIdError as exc:
+            raise BundleError(f"{MANIFEST_NAME}: agents[{index}]: {exc}") from None
     _require(agents == sorted(set(agents)), "agents must be sorted and distinct")
     expected = agents[0] if len(agents) == 1 else None
     _require(
@@ -278,8 +360,16 @@ def _check_agents(agents: Any, agent_id: Any) -> None:
 
 def _parse_members(raw: Any) -> tuple[tuple[str, MemberDigest], ...]:
     _require(isinstance(raw, dict), "members must be an object")
+    _require(
+        len(raw) <= _MAX_MEMBER_ENTRIES, f"members lists more than {_MAX_MEMBER_ENTRIES} entries"
+    )
     members: list[tuple[str, MemberDigest]] = []
     for name in sorted(raw):
+        _require(
+            len(name) <= _MAX_MEMBER_NAME and name.isascii() and name.isprintable(),
+            f"member names must be printable ASCII of at most {_MAX_MEMBER_NAME} characters "
+            f"(found {name[:40]!r})",
+        )
         entry = raw[name]
         _require(
             isinstance(entry, dict) and set(entry) == {"sha256", "size"},
@@ -290,11 +380,15 @@ def _parse_members(raw: Any) -> tuple[tuple[str, MemberDigest], ...]:
             f"members[{name!r}].sha256 must be 64 lowercase hex characters",
         )
         _require(
-            _is_whole(entry["size"]) and entry["size"] >= 0,
-            f"members[{name!r}].size must be a whole number",
+            _is_whole(entry["size"]) and 0 <= entry["size"] <= MAX_TIME,
+            f"members[{name!r}].size must be a whole number from 0 to {MAX_TIME}",
         )
         members.append((name, MemberDigest(entry["sha256"], entry["size"])))
     return tuple(members)
+
+
+def _short_text(value: str) -> bool:
+    return len(value) <= _MAX_SHORT_TEXT and value.isascii() and value.isprintable()
 
 
 def _is_whole(value: Any) -> bool:

@@ -14,7 +14,6 @@ alongside the old one while runtimes move their trust over.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,11 +25,13 @@ from nacl.signing import SigningKey, VerifyKey
 from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.keys import key_id
-from nomotic_dsl.runtime.bundle.manifest import SIGNATURES_NAME
+from nomotic_dsl.runtime.bundle.manifest import SIGNATURES_NAME, load_json_member
 
 DOMAIN = b"nomo-bundle-manifest/1\x00"
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 _SIGNATURE_HEX = re.compile(r"[0-9a-f]{128}")
+# Far more than any key rotation needs; bounds the work of checking them.
+MAX_SIGNATURES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,11 @@ def signatures_to_bytes(signatures: Iterable[ManifestSignature]) -> bytes:
 
 def parse_signatures(content: bytes) -> tuple[ManifestSignature, ...]:
     """Read signatures.json; refuse anything malformed, duplicated or not canonical."""
-    try:
-        raw = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{SIGNATURES_NAME} is not valid JSON: {exc}") from None
+    raw = load_json_member(content, SIGNATURES_NAME)
     if not isinstance(raw, list):
         raise BundleError(f"{SIGNATURES_NAME} must be a list")
+    if len(raw) > MAX_SIGNATURES:
+        raise BundleError(f"{SIGNATURES_NAME} holds more than {MAX_SIGNATURES} signatures")
     signatures = tuple(_parse_entry(index, entry) for index, entry in enumerate(raw))
     ids = [signature.key_id for signature in signatures]
     if len(set(ids)) != len(ids):

@@ -21,7 +21,6 @@ Anti-rollback comes after these, in ``loader``, because it needs the state file.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from nacl.signing import VerifyKey
 from nomotic_dsl._version import __version__
 from nomotic_dsl.ir import InvariantSpec
 from nomotic_dsl.runtime.bundle.archive import read_archive
-from nomotic_dsl.runtime.bundle.errors import BundleError
+from nomotic_dsl.runtime.bundle.errors import BundleError, refusing_malformed
 from nomotic_dsl.runtime.bundle.manifest import (
     CONTRACT_NAME,
     EVALUATOR_NAME,
@@ -43,6 +42,7 @@ from nomotic_dsl.runtime.bundle.manifest import (
     SOURCES_DIR,
     SPECS_NAME,
     Manifest,
+    load_json_member,
     parse_manifest,
     policy_member,
     sources_digest,
@@ -117,6 +117,11 @@ def verify_bundle_bytes(
     data: bytes, trusted_keys: Sequence[VerifyKey], *, now: float | None = None
 ) -> VerifiedBundle:
     """Run checks 1-7 on bundle bytes; raise BundleError at the first failure."""
+    with refusing_malformed("bundle"):
+        return _verify(data, trusted_keys, now)
+
+
+def _verify(data: bytes, trusted_keys: Sequence[VerifyKey], now: float | None) -> VerifiedBundle:
     members = read_archive(data)
     manifest, signatures = read_envelope(members)
     check_member_set(manifest, members)
@@ -276,10 +281,7 @@ def format_time(seconds: float) -> str:
 
 
 def _load_json(content: bytes, name: str) -> Any:
-    try:
-        return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{name} is not valid JSON: {exc}") from None
+    return load_json_member(content, name)
 
 
 def _major_minor(version: str) -> tuple[str, ...]:

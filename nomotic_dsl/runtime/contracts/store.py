@@ -8,35 +8,54 @@ Versions per agent only grow: ``store()`` refuses a version not greater than
 the agent's latest, and ``store_next()`` allocates the next version and stores
 the contract built for it in one atomic step, so concurrent writers (threads or
 processes) never get the same version and never lose one.
+
+Agent ids follow ``nomotic_dsl.ir.agent_id``: a write refuses a contract whose
+``agent_id`` is not already a normalised id (``AgentIdError``, a ValueError);
+reads normalise the id they are given (NFC), and an id that can never be
+stored finds nothing.
+
+Idempotent writes: a write may carry an ``IdempotencyClaim`` (a client's key
+and a fingerprint of its request). The key is stored in the same transaction
+as the version it produced, so after any crash either both exist or neither
+does. A later write with the same key and fingerprint stores nothing and
+returns that version (``StoredWrite.replayed``); the same key with another
+fingerprint raises ``IdempotencyConflict``. Keys never expire.
+
+The SQL lives in ``_SqliteBackend`` and ``_SqliteTransaction`` alone; the store
+logic above them talks to a backend only through ``_Backend`` and
+``_Transaction``, so another database can stand behind the same interface.
+
+Concurrency (SQLite): WAL journal, ``synchronous=FULL`` (a commit is on disk
+before it returns). Writers in one process never poll SQLite's busy handler
+(whose sleeps grow to 100 ms, the cause of multi-second tails under load):
+they queue their write steps, and one writer at a time, holding a per-file
+lock, commits every queued step in one transaction (group commit: one fsync
+for many writes, each step in its own savepoint). Writers in other processes
+still meet through SQLite's lock and ``BUSY_TIMEOUT_MS``. Each thread keeps
+its own connection, so a read costs one indexed query.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
+from nomotic_dsl.ir.agent_id import AgentIdError, check_agent_id, normalize_agent_id
 from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.ir.contract import MAX_VERSION, BehavioralContract
 
 # How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 30_000
-_SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS contracts (
-    agent_id    TEXT    NOT NULL,
-    version     INTEGER NOT NULL CHECK (version >= 1),
-    contract_id TEXT    NOT NULL,
-    body        TEXT    NOT NULL,
-    PRIMARY KEY (agent_id, version)
-)
-"""
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 ContractBuilder = Callable[[int], BehavioralContract]
+Result = TypeVar("Result")
 
 
 class VersionConflict(ValueError):
@@ -52,6 +71,57 @@ class VersionConflict(ValueError):
         )
 
 
+class IdempotencyConflict(ValueError):
+    """An idempotency key already used for a different request."""
+
+    def __init__(self, key: str, agent_id: str, version: int) -> None:
+        self.key = key
+        self.agent_id = agent_id
+        self.version = version
+        super().__init__(
+            f"idempotency key {key!r} was already used for a different request "
+            f"(it produced agent {agent_id!r} version {version})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """A client's idempotency key and a digest of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+    def __post_init__(self) -> None:
+        check_idempotency_key(self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentWrite:
+    """What a stored idempotency key records: its request's digest and the version it made."""
+
+    key: str
+    fingerprint: str
+    agent_id: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWrite:
+    """The contract a write stored, or (``replayed``) the one an earlier write with its key stored."""
+
+    contract: BehavioralContract
+    replayed: bool = False
+
+
+def check_idempotency_key(key: object) -> str:
+    """A usable key: 1-255 printable ASCII characters, no spaces; ValueError otherwise."""
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValueError(f"an idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+    if not all("!" <= char <= "~" for char in key):
+        raise ValueError("an idempotency key must be printable ASCII without spaces")
+    return key
+
+
 class _Transaction(Protocol):
     """The operations one atomic store step needs from a backend."""
 
@@ -63,46 +133,111 @@ class _Transaction(Protocol):
 
     def replace_seal(self, contract: BehavioralContract) -> None: ...
 
+    def find_key(self, key: str) -> IdempotentWrite | None: ...
+
+    def insert_key(self, record: IdempotentWrite) -> None: ...
+
+
+class _Backend(Protocol):
+    """Where contracts live: atomic write steps and the reads the store offers."""
+
+    path: Path | None
+
+    def run(self, step: Callable[[_Transaction], Result]) -> Result:
+        """Run ``step`` atomically: all its writes, or (when it raises) none of them."""
+        ...
+
+    def active(self, agent_id: str) -> BehavioralContract | None: ...
+
+    def history(self, agent_id: str) -> list[BehavioralContract]: ...
+
+    def version(self, agent_id: str, version: int) -> BehavioralContract | None: ...
+
+    def agents(self) -> list[str]: ...
+
+    def find_key(self, key: str) -> IdempotentWrite | None: ...
+
 
 class ContractStore:
     """Versioned contracts per agent; ``ContractStore()`` in memory, ``ContractStore(path)`` in SQLite."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self._backend: _MemoryBackend | _SqliteBackend = (
-            _MemoryBackend() if path is None else _SqliteBackend(Path(path))
-        )
+        self._backend: _Backend = _MemoryBackend() if path is None else _SqliteBackend(Path(path))
 
     @property
     def path(self) -> Path | None:
         """The SQLite file, or None for an in-memory store."""
         return self._backend.path
 
-    def store(self, contract: BehavioralContract) -> BehavioralContract:
+    def store(
+        self, contract: BehavioralContract, *, idempotency: IdempotencyClaim | None = None
+    ) -> BehavioralContract:
         """Store ``contract``; raise VersionConflict unless its version exceeds the latest."""
-        with self._backend.transaction() as txn:
-            latest = txn.latest(contract.agent_id)
-            if contract.version <= latest:
-                raise VersionConflict(contract.agent_id, contract.version, latest)
-            txn.insert(contract)
-        return contract
+        return self.write(contract.agent_id, contract, idempotency=idempotency).contract
 
-    def store_next(self, agent_id: str, build: ContractBuilder) -> BehavioralContract:
+    def store_next(
+        self,
+        agent_id: str,
+        build: ContractBuilder,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> BehavioralContract:
         """Allocate the agent's next version, store ``build(version)``, return it; atomic.
 
         ``build`` runs inside the write transaction, so it must be quick and must
         return a contract for ``agent_id`` with exactly that version (ValueError
         otherwise; nothing is stored when it raises).
         """
-        with self._backend.transaction() as txn:
-            version = txn.latest(agent_id) + 1
-            contract = build(version)
-            if contract.agent_id != agent_id or contract.version != version:
-                raise ValueError(
-                    f"store_next expected agent {agent_id!r} version {version}, "
-                    f"the builder gave agent {contract.agent_id!r} version {contract.version}"
+        return self.write(agent_id, build, idempotency=idempotency).contract
+
+    def write(
+        self,
+        agent_id: str,
+        contract: BehavioralContract | ContractBuilder,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> StoredWrite:
+        """``store`` (a contract) or ``store_next`` (a builder), saying whether it was a replay.
+
+        With ``idempotency``, a key already stored with the same fingerprint
+        returns the version it produced and stores nothing; with another
+        fingerprint it raises IdempotencyConflict.
+        """
+        check_agent_id(agent_id)
+
+        def step(txn: _Transaction) -> StoredWrite:
+            if idempotency is not None:
+                earlier = _replay(txn, idempotency)
+                if earlier is not None:
+                    return StoredWrite(earlier, replayed=True)
+            latest = txn.latest(agent_id)
+            if isinstance(contract, BehavioralContract):
+                stored = contract
+                check_agent_id(stored.agent_id)
+                if stored.version <= latest:
+                    raise VersionConflict(stored.agent_id, stored.version, latest)
+            else:
+                version = latest + 1
+                stored = contract(version)
+                if stored.agent_id != agent_id or stored.version != version:
+                    raise ValueError(
+                        f"store_next expected agent {agent_id!r} version {version}, "
+                        f"the builder gave agent {stored.agent_id!r} version {stored.version}"
+                    )
+            txn.insert(stored)
+            if idempotency is not None:
+                txn.insert_key(
+                    IdempotentWrite(
+                        idempotency.key, idempotency.fingerprint, stored.agent_id, stored.version
+                    )
                 )
-            txn.insert(contract)
-        return contract
+            return StoredWrite(stored)
+
+        return self._backend.run(step)
+
+    def find_idempotent(self, key: str) -> IdempotentWrite | None:
+        """What an idempotency key recorded, or None when it was never used."""
+        return self._backend.find_key(key)
 
     def attach_seal(self, sealed: BehavioralContract) -> BehavioralContract:
         """Record the seal of a stored, still unsealed version; return the sealed contract.
@@ -111,7 +246,8 @@ class ContractStore:
         stored content byte for byte, so the history auditors read is unchanged.
         Raises ValueError when the version is missing, already sealed, or differs.
         """
-        with self._backend.transaction() as txn:
+
+        def step(txn: _Transaction) -> BehavioralContract:
             stored = txn.find(sealed.agent_id, sealed.version)
             if stored is None:
                 raise ValueError(f"agent {sealed.agent_id!r} has no version {sealed.version}")
@@ -123,31 +259,54 @@ class ContractStore:
             if stored.canonical_bytes() != sealed.canonical_bytes() or not sealed.is_sealed:
                 raise ValueError("the sealed contract's content differs from the stored version")
             txn.replace_seal(sealed)
-        return sealed
+            return sealed
+
+        return self._backend.run(step)
 
     def latest_version(self, agent_id: str) -> int:
         """The agent's latest stored version, 0 when it has none."""
-        history = self._backend.history(agent_id)
-        return history[-1].version if history else 0
+        active = self.get_active(agent_id)
+        return active.version if active else 0
 
     def get_active(self, agent_id: str) -> BehavioralContract | None:
-        """The agent's latest version, or None for an agent with no contract."""
-        history = self._backend.history(agent_id)
-        return history[-1] if history else None
+        """The agent's latest version, or None for an agent with no contract; one indexed read."""
+        key = _lookup_key(agent_id)
+        return None if key is None else self._backend.active(key)
 
     def get_version(self, agent_id: str, version: int) -> BehavioralContract | None:
         """One version of the agent's contract, or None when it was never stored."""
-        if not 1 <= version <= MAX_VERSION:
-            return None  # no contract can carry such a version
-        return self._backend.version(agent_id, version)
+        key = _lookup_key(agent_id)
+        if key is None or not 1 <= version <= MAX_VERSION:
+            return None  # no contract can carry such an id or version
+        return self._backend.version(key, version)
 
     def get_history(self, agent_id: str) -> list[BehavioralContract]:
         """Every stored version of the agent's contract, oldest first."""
-        return self._backend.history(agent_id)
+        key = _lookup_key(agent_id)
+        return [] if key is None else self._backend.history(key)
 
     def agents(self) -> list[str]:
         """Ids of agents with at least one contract, sorted."""
         return self._backend.agents()
+
+
+def _lookup_key(agent_id: str) -> str | None:
+    try:
+        return normalize_agent_id(agent_id)
+    except AgentIdError:
+        return None
+
+
+def _replay(txn: _Transaction, claim: IdempotencyClaim) -> BehavioralContract | None:
+    earlier = txn.find_key(claim.key)
+    if earlier is None:
+        return None
+    if earlier.fingerprint != claim.fingerprint:
+        raise IdempotencyConflict(claim.key, earlier.agent_id, earlier.version)
+    stored = txn.find(earlier.agent_id, earlier.version)
+    if stored is None:  # pragma: no cover - the key and its version are written together
+        raise ValueError(f"idempotency key {claim.key!r} names a version that is not stored")
+    return stored
 
 
 class _MemoryBackend:
@@ -158,13 +317,20 @@ class _MemoryBackend:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._versions: dict[str, dict[int, BehavioralContract]] = {}
+        self._latest: dict[str, int] = {}
+        self._keys: dict[str, IdempotentWrite] = {}
 
-    @contextmanager
-    def transaction(self) -> Iterator[_Transaction]:
+    def run(self, step: Callable[[_Transaction], Result]) -> Result:
         with self._lock:
-            staged = _StagedWrites(self._versions)
-            yield staged
+            staged = _StagedWrites(self._versions, self._latest, self._keys)
+            result = step(staged)
             staged.apply()
+            return result
+
+    def active(self, agent_id: str) -> BehavioralContract | None:
+        with self._lock:
+            latest = self._latest.get(agent_id)
+            return None if latest is None else self._versions[agent_id][latest]
 
     def history(self, agent_id: str) -> list[BehavioralContract]:
         with self._lock:
@@ -179,17 +345,28 @@ class _MemoryBackend:
         with self._lock:
             return sorted(self._versions)
 
+    def find_key(self, key: str) -> IdempotentWrite | None:
+        with self._lock:
+            return self._keys.get(key)
+
 
 class _StagedWrites:
     """Inserts held back until the step succeeds, so a failed step changes nothing."""
 
-    def __init__(self, versions: dict[str, dict[int, BehavioralContract]]) -> None:
+    def __init__(
+        self,
+        versions: dict[str, dict[int, BehavioralContract]],
+        latest: dict[str, int],
+        keys: dict[str, IdempotentWrite],
+    ) -> None:
         self._versions = versions
+        self._latest_of = latest
+        self._keys = keys
         self._pending: list[BehavioralContract] = []
+        self._pending_keys: list[IdempotentWrite] = []
 
     def latest(self, agent_id: str) -> int:
-        stored = self._versions.get(agent_id, {})
-        return max(stored, default=0)
+        return self._latest_of.get(agent_id, 0)
 
     def insert(self, contract: BehavioralContract) -> None:
         self._pending.append(contract)
@@ -200,71 +377,217 @@ class _StagedWrites:
     def replace_seal(self, contract: BehavioralContract) -> None:
         self._pending.append(contract)
 
+    def find_key(self, key: str) -> IdempotentWrite | None:
+        return self._keys.get(key)
+
+    def insert_key(self, record: IdempotentWrite) -> None:
+        self._pending_keys.append(record)
+
     def apply(self) -> None:
         for contract in self._pending:
             self._versions.setdefault(contract.agent_id, {})[contract.version] = contract
+            latest = self._latest_of.get(contract.agent_id, 0)
+            self._latest_of[contract.agent_id] = max(latest, contract.version)
+        for record in self._pending_keys:
+            self._keys[record.key] = record
+
+
+# ---- SQLite --------------------------------------------------------------------------------
+
+_SCHEMA_VERSION = 2
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS contracts (
+        agent_id    TEXT    NOT NULL,
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        contract_id TEXT    NOT NULL,
+        body        TEXT    NOT NULL,
+        PRIMARY KEY (agent_id, version)
+    )
+    """,
+    # Schema 2: idempotency keys, each with the version its request produced.
+    """
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key         TEXT    NOT NULL PRIMARY KEY,
+        fingerprint TEXT    NOT NULL,
+        agent_id    TEXT    NOT NULL,
+        version     INTEGER NOT NULL,
+        FOREIGN KEY (agent_id, version) REFERENCES contracts (agent_id, version)
+    )
+    """,
+)
+# The primary key (agent_id, version) is the index every read uses: the latest
+# version is its last entry for the agent, found without reading the others.
+_SELECT_ACTIVE = "SELECT body FROM contracts WHERE agent_id = ? ORDER BY version DESC LIMIT 1"
+_SELECT_LATEST = "SELECT MAX(version) FROM contracts WHERE agent_id = ?"
+_SELECT_VERSION = "SELECT body FROM contracts WHERE agent_id = ? AND version = ?"
+_SELECT_HISTORY = "SELECT body FROM contracts WHERE agent_id = ? ORDER BY version"
+_SELECT_AGENTS = "SELECT DISTINCT agent_id FROM contracts ORDER BY agent_id"
+_INSERT = "INSERT INTO contracts (agent_id, version, contract_id, body) VALUES (?, ?, ?, ?)"
+_UPDATE_BODY = "UPDATE contracts SET body = ? WHERE agent_id = ? AND version = ?"
+_SELECT_KEY = "SELECT fingerprint, agent_id, version FROM idempotency_keys WHERE key = ?"
+_INSERT_KEY = (
+    "INSERT INTO idempotency_keys (key, fingerprint, agent_id, version) VALUES (?, ?, ?, ?)"
+)
+
+# One writer lock per database file in this process, shared by every store on it.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock_for(path: Path) -> threading.Lock:
+    key = os.path.realpath(path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+
+
+class StoreSchemaError(sqlite3.DatabaseError):
+    """A store file written by a newer version of this package."""
 
 
 class _SqliteBackend:
-    """One row per version; writes in ``BEGIN IMMEDIATE`` transactions, WAL journal."""
+    """One row per version; writes serialised per file, then ``BEGIN IMMEDIATE``; WAL journal."""
 
     def __init__(self, path: Path) -> None:
         self.path: Path | None = path
         self._file = path
-        with self._connect() as connection:
+        self._local = threading.local()
+        self._write_lock = _write_lock_for(path)
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
+        self._leading = False
+        connection = self._connection()
+        with self._write_lock:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("BEGIN IMMEDIATE")
-            connection.execute(_SCHEMA)
-            connection.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            connection.execute("COMMIT")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A connection per operation keeps the store safe to share between threads.
-        connection = sqlite3.connect(
-            self._file, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
-        try:
-            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA synchronous=FULL")
-            yield connection
-        finally:
-            connection.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[_Transaction]:
-        with self._connect() as connection:
-            # IMMEDIATE takes the write lock before reading the latest version, so
-            # two writers cannot both read the same latest and pick the same next.
-            connection.execute("BEGIN IMMEDIATE")
             try:
-                yield _SqliteTransaction(connection)
+                (found,) = connection.execute("PRAGMA user_version").fetchone()
+                if found > _SCHEMA_VERSION:
+                    raise StoreSchemaError(
+                        f"contract store {path} has schema {found}; this version of "
+                        f"nomotic_dsl reads schema {_SCHEMA_VERSION} and older"
+                    )
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
 
+    def _connection(self) -> sqlite3.Connection:
+        # One connection per thread: safe to share the store between threads,
+        # and no connect and PRAGMA cost per operation.
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self._file, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            self._local.connection = connection
+        return connection
+
+    def run(self, step: Callable[[_Transaction], Result]) -> Result:
+        """Queue ``step``; one writer at a time commits everything queued, in one transaction.
+
+        Group commit: the writer that finds no leader becomes the leader; it
+        takes every step queued so far, runs each inside its own savepoint (a
+        step that raises undoes only its own writes), commits them with one
+        fsync, wakes their writers, and hands the lead to the first writer
+        queued meanwhile. The others sleep on their own event until their
+        step is committed, so they neither poll SQLite's busy handler nor
+        queue one by one on a lock; every write is on disk before it returns.
+        """
+        pending = _Pending(step)
+        with self._queue_lock:
+            self._queue.append(pending)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            pending.wake.wait()
+            if pending.done:
+                return cast(Result, pending.outcome())
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        try:
+            with self._write_lock:
+                self._commit(batch)
+        finally:
+            with self._queue_lock:
+                if self._queue:
+                    self._queue[0].wake.set()  # not done: it leads the next batch
+                else:
+                    self._leading = False
+        return cast(Result, pending.outcome())
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        connection = self._connection()
+        try:
+            # IMMEDIATE takes SQLite's write lock before any step reads the latest
+            # version, so writers in other processes cannot interleave.
+            connection.execute("BEGIN IMMEDIATE")
+            transaction = _SqliteTransaction(connection)
+            for pending in batch:
+                connection.execute("SAVEPOINT step")
+                try:
+                    pending.result = pending.step(transaction)
+                except Exception as exc:
+                    connection.execute("ROLLBACK TO step")
+                    pending.error = exc
+                connection.execute("RELEASE step")
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            for pending in batch:
+                pending.result = None
+                pending.error = exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for pending in batch:
+                pending.done = True
+                pending.wake.set()
+
+    def active(self, agent_id: str) -> BehavioralContract | None:
+        row = self._connection().execute(_SELECT_ACTIVE, (agent_id,)).fetchone()
+        return None if row is None else _decode(row[0])
+
     def history(self, agent_id: str) -> list[BehavioralContract]:
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT body FROM contracts WHERE agent_id = ? ORDER BY version", (agent_id,)
-            ).fetchall()
+        rows = self._connection().execute(_SELECT_HISTORY, (agent_id,)).fetchall()
         return [_decode(body) for (body,) in rows]
 
     def version(self, agent_id: str, version: int) -> BehavioralContract | None:
-        with self._connect() as connection:
-            row = connection.execute(
-                "SELECT body FROM contracts WHERE agent_id = ? AND version = ?",
-                (agent_id, version),
-            ).fetchone()
+        row = self._connection().execute(_SELECT_VERSION, (agent_id, version)).fetchone()
         return None if row is None else _decode(row[0])
 
     def agents(self) -> list[str]:
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT DISTINCT agent_id FROM contracts ORDER BY agent_id"
-            ).fetchall()
+        rows = self._connection().execute(_SELECT_AGENTS).fetchall()
         return [agent for (agent,) in rows]
+
+    def find_key(self, key: str) -> IdempotentWrite | None:
+        return _find_key(self._connection(), key)
+
+
+class _Pending:
+    """One queued write step and, once its batch is committed, its result or error."""
+
+    __slots__ = ("done", "error", "result", "step", "wake")
+
+    def __init__(self, step: Callable[[_Transaction], object]) -> None:
+        self.step = step
+        self.done = False
+        # Set when the step is committed (done), or when this writer is to lead.
+        self.wake = threading.Event()
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> object:
+        if self.error is not None:
+            raise self.error
+        return self.result
 
 
 class _SqliteTransaction:
@@ -274,28 +597,35 @@ class _SqliteTransaction:
         self._connection = connection
 
     def latest(self, agent_id: str) -> int:
-        row = self._connection.execute(
-            "SELECT MAX(version) FROM contracts WHERE agent_id = ?", (agent_id,)
-        ).fetchone()
+        row = self._connection.execute(_SELECT_LATEST, (agent_id,)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def insert(self, contract: BehavioralContract) -> None:
         self._connection.execute(
-            "INSERT INTO contracts (agent_id, version, contract_id, body) VALUES (?, ?, ?, ?)",
-            (contract.agent_id, contract.version, contract.contract_id, _encode(contract)),
+            _INSERT, (contract.agent_id, contract.version, contract.contract_id, _encode(contract))
         )
 
     def find(self, agent_id: str, version: int) -> BehavioralContract | None:
-        row = self._connection.execute(
-            "SELECT body FROM contracts WHERE agent_id = ? AND version = ?", (agent_id, version)
-        ).fetchone()
+        row = self._connection.execute(_SELECT_VERSION, (agent_id, version)).fetchone()
         return None if row is None else _decode(row[0])
 
     def replace_seal(self, contract: BehavioralContract) -> None:
         self._connection.execute(
-            "UPDATE contracts SET body = ? WHERE agent_id = ? AND version = ?",
-            (_encode(contract), contract.agent_id, contract.version),
+            _UPDATE_BODY, (_encode(contract), contract.agent_id, contract.version)
         )
+
+    def find_key(self, key: str) -> IdempotentWrite | None:
+        return _find_key(self._connection, key)
+
+    def insert_key(self, record: IdempotentWrite) -> None:
+        self._connection.execute(
+            _INSERT_KEY, (record.key, record.fingerprint, record.agent_id, record.version)
+        )
+
+
+def _find_key(connection: sqlite3.Connection, key: str) -> IdempotentWrite | None:
+    row = connection.execute(_SELECT_KEY, (key,)).fetchone()
+    return None if row is None else IdempotentWrite(key, row[0], row[1], int(row[2]))
 
 
 def _encode(contract: BehavioralContract) -> str:

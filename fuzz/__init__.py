@@ -1,0 +1,1 @@
+"""Fuzzing harnesses (run from the repository root): ``python -m fuzz.front``."""
