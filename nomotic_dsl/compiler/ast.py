@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 
 from nomotic_dsl.compiler.source import NO_SPAN, Span
 
+# Fields added after the first AST: left out of dumps while they hold their default,
+# so dumps of policies that do not use them stay as they were.
+OMITTED_WHEN_DEFAULT = {"omitted_when_default": True}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
@@ -110,6 +114,22 @@ class Window(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OnceFull(Node):
+    """``once full``: measured only once the count window holds all its actions."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Warmup(Node):
+    """``after N actions``: measured only once the window holds at least N actions."""
+
+    value: Value
+    unit: str | None = None
+
+
+Qualifier = OnceFull | Warmup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RatioMetric(Node):
     """``X/Y``: the ratio of two action types' shares."""
 
@@ -147,12 +167,13 @@ Metric = RatioMetric | NameMetric | TermMetric | HoursMetric
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlainRule(Node):
-    """``TYPE [METRIC] COMPARISON [WINDOW]``: the plain form of every invariant type."""
+    """``TYPE [METRIC] COMPARISON [WINDOW] [QUALIFIERS]``: the plain form of every type."""
 
     kind: Name
     metric: Metric | None
     comparison: Comparison
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,6 +192,7 @@ class DistinctCount(Node):
     value: Value
     subject: Name
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,6 +202,7 @@ class SingleShare(Node):
     subject: Name
     comparison: Comparison
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,6 +212,7 @@ class Fidelity(Node):
     term: Name
     comparison: Comparison
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
 Rule = PlainRule | OutsideHours | DistinctCount | SingleShare | Fidelity

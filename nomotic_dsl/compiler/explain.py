@@ -16,6 +16,7 @@ from typing import Any
 
 from nomotic_dsl.ir import BehavioralContract
 from nomotic_dsl.ir.describe import (
+    actions_phrase,
     format_duration,
     format_number,
     requirement_of,
@@ -78,7 +79,7 @@ def explain_spec(spec: InvariantSpec) -> str:
         sentence += f" ({hours.zone or 'UTC'})"
     else:
         sentence = f"The {_subject(spec)} {_requirement(spec)}"
-    return f"{sentence}{_where(spec)}."
+    return f"{sentence}{_where(spec)}{_warmup(spec)}."
 
 
 def explain_rule(spec: InvariantSpec) -> RuleExplanation:
@@ -185,6 +186,15 @@ def _where(spec: InvariantSpec) -> str:
     if spec.type in ("drift", "semantic"):
         return ", as reported in the agent's behavioral state"
     return ", over the agent's whole recorded history"
+
+
+def _warmup(spec: InvariantSpec) -> str:
+    if spec.min_actions is None:
+        return ""
+    needed = actions_phrase(spec.min_actions)
+    if spec.window is None and spec.window_seconds is None:
+        return f"; it is not measured until {needed} are recorded"
+    return f"; it is not measured until the window holds {needed}"
 
 
 def _per_hour(spec: InvariantSpec) -> str:

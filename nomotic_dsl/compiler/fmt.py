@@ -304,18 +304,18 @@ def rule_text(rule: ast.Rule) -> str:
         case ast.PlainRule():
             metric = "" if rule.metric is None else f" {metric_text(rule.metric)}"
             head = f"{rule.kind.text}{metric} {comparison_text(rule.comparison)}"
-            return head + window_text(rule.window)
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case ast.OutsideHours():
             return f"no activity outside {hours_text(rule.hours, rule.zone)}"
         case ast.DistinctCount():
             head = f"{rule.bound} {value_text(rule.value)} distinct {rule.subject.text}"
-            return head + window_text(rule.window)
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case ast.SingleShare():
             head = f"no single {rule.subject.text} {comparison_text(rule.comparison)}"
-            return head + window_text(rule.window)
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case ast.Fidelity():
             head = f"fidelity of {quote(rule.term.text)} {comparison_text(rule.comparison)}"
-            return head + window_text(rule.window)
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case _:
             assert_never(rule)
 
@@ -348,6 +348,21 @@ def window_text(window: ast.Window | None) -> str:
         return ""
     unit = "" if window.unit is None else f" {window.unit}"
     return f" over {value_text(window.value)}{unit}"
+
+
+def qualifiers_text(qualifiers: tuple[ast.Qualifier, ...]) -> str:
+    """`` once full``, `` after 20 actions``, or nothing."""
+    parts = []
+    for qualifier in qualifiers:
+        match qualifier:
+            case ast.OnceFull():
+                parts.append(" once full")
+            case ast.Warmup():
+                unit = "" if qualifier.unit is None else f" {qualifier.unit}"
+                parts.append(f" after {value_text(qualifier.value)}{unit}")
+            case _:
+                assert_never(qualifier)
+    return "".join(parts)
 
 
 def hours_text(hours: ast.Hours, zone: ast.Zone | None) -> str:

@@ -31,6 +31,7 @@ class DetailText:
     subject: str
     requirement: str
     window: str
+    needs: str = ""
 
 
 def format_number(value: float) -> str:
@@ -101,13 +102,27 @@ def window_of(spec: InvariantSpec) -> str:
     return ""
 
 
+def actions_phrase(count: int) -> str:
+    """``1 action``, ``100 actions``."""
+    return "1 action" if count == 1 else f"{count} actions"
+
+
+def needs_of(spec: InvariantSpec) -> str:
+    """The warm-up, as a noun phrase (``100 actions``); empty when the spec has none."""
+    return "" if spec.min_actions is None else actions_phrase(spec.min_actions)
+
+
 def detail_text(spec: InvariantSpec) -> DetailText:
     """Precompute the phrases of a spec's detail sentences (subject capitalised)."""
     subject = subject_of(spec)
-    return DetailText(subject[0].upper() + subject[1:], requirement_of(spec), window_of(spec))
+    return DetailText(
+        subject[0].upper() + subject[1:], requirement_of(spec), window_of(spec), needs_of(spec)
+    )
 
 
 def default_description(spec: InvariantSpec) -> str:
     """A description generated from the rule when the author gives none."""
     text = detail_text(spec)
-    return " ".join(part for part in (text.subject, text.requirement, text.window) if part)
+    warmup = f"(measured from {text.needs} on)" if text.needs else ""
+    parts = (text.subject, text.requirement, text.window, warmup)
+    return " ".join(part for part in parts if part)

@@ -16,6 +16,7 @@ from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_HISTORY,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
+    BASIS_WARMUP,
     BASIS_WINDOW,
     render_detail,
 )
@@ -54,6 +55,7 @@ from nomotic_dsl.runtime.results import (
     not_measured,
     snapshot_distinct,
     snapshot_max_share,
+    warming_up,
 )
 from nomotic_dsl.runtime.windows import (
     SCALE_BITS,
@@ -71,6 +73,7 @@ __all__ = [
     "BASIS_HISTORY",
     "BASIS_NO_DATA",
     "BASIS_SNAPSHOT",
+    "BASIS_WARMUP",
     "BASIS_WINDOW",
     "EMPTY_SNAPSHOT",
     "MONITOR_STATE_FORMAT",
@@ -112,5 +115,6 @@ __all__ = [
     "status_of",
     "term_values",
     "time_window",
+    "warming_up",
 ]
 EXPORTED: tuple[str, ...] = tuple(__all__)

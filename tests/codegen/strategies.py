@@ -71,7 +71,7 @@ def spec_dicts(draw: st.DrawFn, invariant_id: str) -> dict[str, Any]:
     upper = None
     if operator == "between":
         upper = threshold + draw(st.sampled_from((0.001, 0.5, 1.0, 4.0)))
-    return {
+    spec = {
         "invariant_id": invariant_id,
         "type": type_,
         "description": "",
@@ -81,6 +81,9 @@ def spec_dicts(draw: st.DrawFn, invariant_id: str) -> dict[str, Any]:
         "threshold_upper": upper,
         **draw(windows),
     }
+    if draw(st.integers(0, 3)) == 0:
+        spec["min_actions"] = draw(st.integers(1, spec.get("window") or 8))
+    return spec
 
 
 @st.composite

@@ -145,6 +145,7 @@ class InvariantView:
     keys: tuple[str, ...]
     member: str
     window_seconds: float | None
+    min_actions: int | None = None
 
     @property
     def bounds(self) -> tuple[float, ...]:
@@ -231,8 +232,12 @@ def build_module_view(
 
 
 def _window_key(spec: InvariantSpec) -> tuple[int, float] | None:
-    """Sort key and identity of a spec's window; None for drift, which reads no actions."""
-    if spec.type == "drift":
+    """Sort key and identity of a spec's window; None for drift, which reads no actions.
+
+    A drift rule with a warm-up counts the actions of its window (every action
+    when it has none), so it gets one.
+    """
+    if spec.type == "drift" and spec.min_actions is None:
         return None
     if spec.window is not None:
         return (0, spec.window)
@@ -302,6 +307,7 @@ def _invariant(
         keys=keys,
         member=member,
         window_seconds=spec.window_seconds,
+        min_actions=spec.min_actions,
     )
 
 
@@ -352,13 +358,15 @@ def _runtime_imports(
 
 def _invariant_imports(view: InvariantView) -> set[str]:
     names = {"DetailText", "finish", view.judge}
+    if view.min_actions is not None:
+        names.add("warming_up")
     if view.measure in ("drift", "semantic"):
         names.add("not_measured")
     else:
         names.add("BASIS_EMPTY")
     if view.measure == "drift" or (view.unwindowed and view.measure in ("ratio", "semantic")):
         names.add("BASIS_SNAPSHOT")
-    if view.window is not None:
+    if view.window is not None and view.measure != "drift":
         names.add(view.window.basis)
     if view.measure == "ratio":
         names.add("ratio_value")

@@ -54,6 +54,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("NMO307", ERROR, "`baseline` used where no archetype baseline rate exists"),
     ("NMO308", ERROR, "a distribution share or trust value lies outside 0..1"),
     ("NMO309", ERROR, "the lowered invariant is not a valid InvariantSpec"),
+    ("NMO320", ERROR, "a warm-up (`once full`, `after N actions`) that cannot be met"),
     # Contracts and scope
     ("NMO400", ERROR, "an action or target lies outside the contract's authorized scope"),
     ("NMO401", WARNING, "the archetype prior expects an action or target outside the scope"),

@@ -75,6 +75,7 @@ class RuleFacts:
     window_seconds: float | None
     span: Span = field(compare=False)
     baseline_multiplier: float | None = None
+    min_actions: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +361,9 @@ class RuleChecker:
         window: ast.Window | None,
     ) -> RuleFacts | None:
         count, seconds, window_ok = self._window(window)
-        if metric is None or bounds is None or not window_ok:
+        qualifiers = getattr(rule, "qualifiers", ())
+        min_actions, warmup_ok = self._warmup(qualifiers, window, count, window_ok)
+        if metric is None or bounds is None or not window_ok or not warmup_ok:
             return None
         resolved = self._resolve_bounds(kind, metric, bounds)
         if resolved is None:
@@ -376,7 +379,94 @@ class RuleChecker:
             window_seconds=seconds,
             span=rule.span,
             baseline_multiplier=multiplier,
+            min_actions=min_actions,
         )
+
+    def _warmup(
+        self,
+        qualifiers: tuple[ast.Qualifier, ...],
+        window: ast.Window | None,
+        count: int | None,
+        window_ok: bool,
+    ) -> tuple[int | None, bool]:
+        """``min_actions`` from ``once full`` or ``after N actions``; problems reported."""
+        warmups = [q for q in qualifiers if isinstance(q, ast.OnceFull | ast.Warmup)]
+        if not warmups:
+            return None, True
+        if len(warmups) > 1:
+            self.report(
+                "NMO320",
+                warmups[0].span.cover(warmups[-1].span),
+                "give one warm-up: `once full` or `after N actions`, not both",
+                None,
+            )
+            return None, False
+        warmup = warmups[0]
+        if isinstance(warmup, ast.OnceFull):
+            if window is None or window.unit is None:
+                self._not_fillable(warmup, window)
+                return None, False
+            return count, window_ok
+        needed = self._warmup_count(warmup)
+        if needed is None:
+            return None, False
+        if count is not None and needed > count:
+            self.report(
+                "NMO320",
+                warmup.span,
+                f"`after {needed} actions` is never reached: the window holds at most "
+                f"{count} action{'s' if count != 1 else ''}",
+                f"write `once full` to measure from {count} actions on",
+            )
+            return None, False
+        return needed, True
+
+    def _not_fillable(self, warmup: ast.OnceFull, window: ast.Window | None) -> None:
+        if window is None:
+            message = "`once full` needs a window of N actions to fill, and this rule has none"
+            hint = "write `over N actions once full`, or `after N actions` to wait for N actions"
+        else:
+            message = "`once full` needs a window of N actions; a time window is never full"
+            hint = "write `after N actions` to measure once the window holds N actions"
+        self.report("NMO320", warmup.span, message, hint)
+
+    def _warmup_count(self, warmup: ast.Warmup) -> int | None:
+        quantity = self.values.resolve(warmup.value)
+        if quantity is None:
+            return None
+        if quantity.kind == DURATION:
+            self.report(
+                "NMO306",
+                quantity.span,
+                f"`after {quantity.text}` counts actions, not time",
+                "write `after N actions`; a time window is written `over 1h`",
+            )
+            return None
+        if quantity.kind != NUMBER:
+            self.report(
+                "NMO306",
+                quantity.span,
+                f"`after {quantity.text}` is not a number of actions",
+                "write `after N actions`",
+            )
+            return None
+        if quantity.amount < 1 or quantity.amount != int(quantity.amount) or not quantity.whole:
+            self.report(
+                "NMO303",
+                quantity.span,
+                f"a warm-up of `{quantity.text}` actions is not a whole number of at least 1",
+                "write `after 20 actions`",
+            )
+            return None
+        if warmup.unit is None:
+            self.report(
+                "NMO104",
+                quantity.span,
+                f"`after {quantity.text}` has no unit",
+                f"write `after {quantity.text} actions`",
+            )
+            return None
+        return int(quantity.amount)
 
     def _resolve_bounds(
         self, kind: str, metric: str, bounds: _Bounds

@@ -189,9 +189,14 @@ class AstBuilder(Transformer[Token, ast.Module]):
     # ---- rules ---------------------------------------------------------------
 
     def plain_rule(self, meta: Meta, children: list[Any]) -> ast.PlainRule:
-        kind, metric, comparison, window = children
+        kind, metric, comparison, window, *rest = children
         return ast.PlainRule(
-            kind=kind, metric=metric, comparison=comparison, window=window, span=_meta_span(meta)
+            kind=kind,
+            metric=metric,
+            comparison=comparison,
+            window=window,
+            qualifiers=_qualifiers(rest),
+            span=_meta_span(meta),
         )
 
     def rule_kind(self, meta: Meta, children: list[Any]) -> ast.Name:
@@ -214,28 +219,34 @@ class AstBuilder(Transformer[Token, ast.Module]):
         return ast.OutsideHours(hours=children[0], zone=children[1], span=_meta_span(meta))
 
     def distinct_count(self, meta: Meta, children: list[Any]) -> ast.DistinctCount:
-        bound, value, subject, window = children
+        bound, value, subject, window, *rest = children
         return ast.DistinctCount(
             bound=bound.text,
             value=value,
             subject=self._name(subject),
             window=window,
+            qualifiers=_qualifiers(rest),
             span=_meta_span(meta),
         )
 
     def single_share(self, meta: Meta, children: list[Any]) -> ast.SingleShare:
-        subject, comparison, window = children
+        subject, comparison, window, *rest = children
         return ast.SingleShare(
             subject=self._name(subject),
             comparison=comparison,
             window=window,
+            qualifiers=_qualifiers(rest),
             span=_meta_span(meta),
         )
 
     def fidelity(self, meta: Meta, children: list[Any]) -> ast.Fidelity:
-        term, comparison, window = children
+        term, comparison, window, *rest = children
         return ast.Fidelity(
-            term=self._name(term), comparison=comparison, window=window, span=_meta_span(meta)
+            term=self._name(term),
+            comparison=comparison,
+            window=window,
+            qualifiers=_qualifiers(rest),
+            span=_meta_span(meta),
         )
 
     def hours(self, meta: Meta, children: list[Any]) -> ast.Hours:
@@ -282,6 +293,15 @@ class AstBuilder(Transformer[Token, ast.Module]):
                 f"add a unit: `{amount} actions` or `{amount}s`",
             )
         return ast.Window(value=value, unit=None if unit is None else unit.text, span=span)
+
+    def once_full(self, meta: Meta, children: list[Any]) -> ast.OnceFull:
+        return ast.OnceFull(span=_meta_span(meta))
+
+    def warmup(self, meta: Meta, children: list[Any]) -> ast.Warmup:
+        value, unit = children
+        return ast.Warmup(
+            value=value, unit=None if unit is None else unit.text, span=_meta_span(meta)
+        )
 
     def _keyword(self, meta: Meta, children: list[Any]) -> ast.Name:
         return ast.Name(text=" ".join(str(token) for token in children), span=_meta_span(meta))
@@ -330,6 +350,11 @@ class AstBuilder(Transformer[Token, ast.Module]):
 
     def name(self, meta: Meta, children: list[Any]) -> ast.Name:
         return self._name(children[0])
+
+
+def _qualifiers(children: list[Any]) -> tuple[ast.Qualifier, ...]:
+    """The qualifiers written after a rule's window, in the grammar's order."""
+    return tuple(child for child in children if child is not None)
 
 
 def _split_unit(text: str) -> tuple[float, str]:

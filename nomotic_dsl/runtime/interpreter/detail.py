@@ -18,9 +18,10 @@ BASIS_HISTORY = "history"  # no window: measured over every recorded action
 BASIS_SNAPSHOT = "snapshot"  # no window: read from the state's snapshot fields
 BASIS_EMPTY = "empty"  # nothing to measure: value taken as 0.0
 BASIS_NO_DATA = "no_data"  # drift or semantic value absent: not measured
+BASIS_WARMUP = "warmup"  # fewer actions than the spec's min_actions: not measured yet
 
 # Bases of results that measured nothing: never violated, never counted as satisfied.
-UNMEASURED_BASES = frozenset({BASIS_EMPTY, BASIS_NO_DATA})
+UNMEASURED_BASES = frozenset({BASIS_EMPTY, BASIS_NO_DATA, BASIS_WARMUP})
 
 
 def _where(text: DetailText, basis: str) -> str:
@@ -39,8 +40,15 @@ def _verdict(status: str, margin: float) -> str:
     return "violated"
 
 
-def render_detail(text: DetailText, value: float, margin: float, status: str, basis: str) -> str:
-    """The detail sentence of one result."""
+def render_detail(
+    text: DetailText, value: float, margin: float, status: str, basis: str, note: str = ""
+) -> str:
+    """The detail sentence of one result; ``note`` is what the measurement adds (a count)."""
+    if basis == BASIS_WARMUP:
+        return (
+            f"{text.subject} is not measured yet: it needs {text.needs} "
+            f"{_where(text, basis)} and has {note}; it {text.requirement}."
+        )
     if basis == BASIS_NO_DATA:
         return f"{text.subject} has no data, so it is not measured; it {text.requirement}."
     if basis == BASIS_EMPTY:

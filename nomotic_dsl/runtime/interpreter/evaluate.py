@@ -52,7 +52,9 @@ def evaluate_spec(spec: InvariantSpec, text: DetailText, state: BehavioralState)
         threshold=spec.threshold,
         margin=margin,
         status=status,
-        detail=render_detail(text, measurement.value, margin, status, measurement.basis),
+        detail=render_detail(
+            text, measurement.value, margin, status, measurement.basis, measurement.note
+        ),
         measured=measured,
     )
 

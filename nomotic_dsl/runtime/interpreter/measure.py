@@ -29,6 +29,7 @@ from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_HISTORY,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
+    BASIS_WARMUP,
     BASIS_WINDOW,
 )
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation
@@ -40,6 +41,7 @@ class Measurement:
 
     value: float
     basis: str
+    note: str = ""
 
 
 NO_DATA = Measurement(math.nan, BASIS_NO_DATA)
@@ -105,7 +107,16 @@ def select_window(spec: InvariantSpec, state: BehavioralState) -> Sequence[Obser
 
 
 def measure(spec: InvariantSpec, state: BehavioralState) -> Measurement:
-    """Measure ``spec``'s metric on ``state``; never raises on a valid spec and state."""
+    """Measure ``spec``'s metric on ``state``; never raises on a valid spec and state.
+
+    With ``min_actions``, nothing is measured until the actions the spec's
+    window holds (every action when it has none, drift rules included) number
+    at least that many.
+    """
+    if spec.min_actions is not None:
+        held = len(select_window(spec, state))
+        if held < spec.min_actions:
+            return Measurement(math.nan, BASIS_WARMUP, str(held))
     return _MEASURES[spec.type](spec, state)
 
 
