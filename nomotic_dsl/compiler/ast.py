@@ -114,6 +114,11 @@ class Window(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PerSession(Node):
+    """``per session``: measured over the actions of the current observation's session."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OnceFull(Node):
     """``once full``: measured only once the count window holds all its actions."""
 
@@ -126,7 +131,7 @@ class Warmup(Node):
     unit: str | None = None
 
 
-Qualifier = OnceFull | Warmup
+Qualifier = PerSession | OnceFull | Warmup
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -176,13 +176,16 @@ def _requirement(spec: InvariantSpec) -> str:
 
 
 def _where(spec: InvariantSpec) -> str:
+    session = " of the current session" if spec.per_session else ""
+    verb = "averaged" if spec.type == "semantic" else "measured"
     if spec.window is not None:
         unit = "action" if spec.window == 1 else f"{spec.window} actions"
-        verb = "averaged" if spec.type == "semantic" else "measured"
-        return f", {verb} over the last {unit}"
+        return f", {verb} over the last {unit}{session}"
     if spec.window_seconds is not None:
         duration = format_duration(spec.window_seconds).removeprefix("1 ")
-        return f", measured over the last {duration}"
+        return f", measured over the last {duration}{session}"
+    if spec.per_session:
+        return f", {verb} over the actions of the current session"
     if spec.type in ("drift", "semantic"):
         return ", as reported in the agent's behavioral state"
     return ", over the agent's whole recorded history"

@@ -351,10 +351,12 @@ def window_text(window: ast.Window | None) -> str:
 
 
 def qualifiers_text(qualifiers: tuple[ast.Qualifier, ...]) -> str:
-    """`` once full``, `` after 20 actions``, or nothing."""
+    """`` per session``, `` once full``, `` after 20 actions``, or nothing."""
     parts = []
     for qualifier in qualifiers:
         match qualifier:
+            case ast.PerSession():
+                parts.append(" per session")
             case ast.OnceFull():
                 parts.append(" once full")
             case ast.Warmup():

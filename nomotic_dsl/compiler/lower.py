@@ -74,6 +74,7 @@ def lower_rule(rule: CheckedRule) -> InvariantSpec:
         window=facts.window,
         window_seconds=None if facts.window_seconds is None else float(facts.window_seconds),
         min_actions=facts.min_actions,
+        per_session=facts.per_session,
     )
     return spec if rule.name else replace(spec, invariant_id=derived_invariant_id(spec))
 

@@ -94,12 +94,13 @@ def requirement_of(spec: InvariantSpec) -> str:
 
 def window_of(spec: InvariantSpec) -> str:
     """The window, as an adverbial phrase; empty when the spec has none."""
+    session = " of the current session" if spec.per_session else ""
     if spec.window is not None:
         unit = "action" if spec.window == 1 else f"{spec.window} actions"
-        return f"over the last {unit}"
+        return f"over the last {unit}{session}"
     if spec.window_seconds is not None:
-        return f"over the last {format_duration(spec.window_seconds)}"
-    return ""
+        return f"over the last {format_duration(spec.window_seconds)}{session}"
+    return "over the actions of the current session" if spec.per_session else ""
 
 
 def actions_phrase(count: int) -> str:

@@ -129,6 +129,7 @@ class InvariantSpec:
     window_seconds: float | None = None
     # ---- optional fields beyond the seed's nine (see EXTENSION_DEFAULTS) ----
     min_actions: int | None = None
+    per_session: bool = False
 
     def validate(self) -> list[str]:
         """Return every problem with this spec as a message; empty when valid."""
@@ -202,7 +203,21 @@ class InvariantSpec:
                 Problem("window_seconds", "give at most one of window and window_seconds")
             )
         problems.extend(self._warmup_problems())
+        problems.extend(self._session_problems())
         return problems
+
+    def _session_problems(self) -> list[Problem]:
+        if not isinstance(self.per_session, bool):
+            return [Problem("per_session", f"{self.per_session!r} must be true or false")]
+        if self.per_session and self.type == "drift":
+            return [
+                Problem(
+                    "per_session",
+                    "a drift invariant reads the runtime's drift scores, not the actions of "
+                    "a session",
+                )
+            ]
+        return []
 
     def _warmup_problems(self) -> list[Problem]:
         if self.min_actions is None:
@@ -269,6 +284,7 @@ class InvariantSpec:
             window=data.get("window"),
             window_seconds=_as_optional_float(data.get("window_seconds")),
             min_actions=data.get("min_actions"),
+            per_session=data.get("per_session", False),
         )
 
 

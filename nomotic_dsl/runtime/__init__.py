@@ -20,6 +20,7 @@ from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_WINDOW,
     render_detail,
 )
+from nomotic_dsl.runtime.interpreter.evaluate import check_idle_seconds
 from nomotic_dsl.runtime.interpreter.judge import (
     judge_between,
     judge_eq,
@@ -29,7 +30,12 @@ from nomotic_dsl.runtime.interpreter.judge import (
     judge_lte,
     status_of,
 )
-from nomotic_dsl.runtime.interpreter.measure import exact_mean, local_hour, ratio_value
+from nomotic_dsl.runtime.interpreter.measure import (
+    exact_mean,
+    local_hour,
+    ratio_value,
+    session_actions,
+)
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import (
     BehavioralState,
@@ -57,6 +63,7 @@ from nomotic_dsl.runtime.results import (
     snapshot_max_share,
     warming_up,
 )
+from nomotic_dsl.runtime.sessions import SessionTable
 from nomotic_dsl.runtime.windows import (
     SCALE_BITS,
     HourRule,
@@ -86,9 +93,11 @@ __all__ = [
     "KeyCounts",
     "Observation",
     "ScaledSum",
+    "SessionTable",
     "Snapshot",
     "StateError",
     "StateReader",
+    "check_idle_seconds",
     "check_order",
     "check_retained",
     "checked_scores",
@@ -109,6 +118,7 @@ __all__ = [
     "ratio_value",
     "render_detail",
     "scaled",
+    "session_actions",
     "snapshot_distinct",
     "snapshot_max_share",
     "state_header",

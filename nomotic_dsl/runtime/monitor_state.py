@@ -145,11 +145,30 @@ class StateReader:
         if missing:
             raise StateError(f"{self.path}: missing field(s) {', '.join(map(repr, missing))}")
 
+    def field(self, key: str) -> Any:
+        """The raw value under ``key`` (its presence was checked by ``keys_exactly``)."""
+        return self._data[key]
+
     def child(self, key: str, keys: Iterable[str] | None = None) -> StateReader:
         """The mapping under ``key`` (with exactly ``keys`` when given)."""
         return StateReader(self._data[key], self.where(key), keys)
 
     # ---- values --------------------------------------------------------------------
+
+    def same_idle_seconds(self, key: str, expected: float | None) -> None:
+        """The state was exported by a monitor releasing idle sessions after ``expected``."""
+        value = self._data[key]
+        if value != expected or isinstance(value, bool):
+            self.fail(
+                key,
+                f"{value!r} is not this monitor's session_idle_seconds {expected!r}; "
+                "create the monitor with the same setting to continue from this state",
+            )
+
+    def no_sessions(self, key: str) -> None:
+        """A monitor without per-session windows keeps no sessions: ``[]``."""
+        if self._data[key] != []:
+            self.fail(key, "this module has no per-session windows, so it keeps no sessions")
 
     def count(self, key: str, upper: int | None = None) -> int:
         """A whole number in 0..upper."""
@@ -199,6 +218,19 @@ class StateReader:
                 f"{where}: the newest observation is at {out[-1].timestamp!r}, "
                 f"not at the last timestamp {last!r}"
             )
+        return out
+
+    def session_observations(
+        self, key: str, last: float, session_id: str | None
+    ) -> list[Observation]:
+        """The observations of one session, oldest first, the newest at ``last``."""
+        out = self.observations(key, last)
+        for index, observation in enumerate(out):
+            if observation.session_id != session_id:
+                raise StateError(
+                    f"{self.where(key)}[{index}].session_id: {observation.session_id!r} is "
+                    f"not this session's id {session_id!r}"
+                )
         return out
 
     def key_counts(self, key: str, total: int) -> KeyCounts:

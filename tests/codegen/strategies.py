@@ -25,6 +25,10 @@ ZONES = (None, "UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Aust
 # Around the US spring-forward (2024-03-10) and the UK fall-back (2024-10-27) changes.
 STARTS = (0.0, 1_710_050_400.0, 1_729_990_800.0, 1_763_802_000.5)
 STEPS = (0.0, 0.25, 1.0, 30.0, 600.0, 1800.0, 3600.0)
+SESSIONS = (None, "s1", "s2", "s3")
+# Idle times that release sessions between the steps above, exactly at them and never.
+IDLE = (None, 0.25, 30.0, 600.0, 1000.0, 7200.0)
+idle_seconds = st.sampled_from(IDLE)
 
 thresholds = st.sampled_from((0.0, 0.001, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)) | st.floats(
     -2.0, 5.0, allow_nan=False
@@ -83,6 +87,8 @@ def spec_dicts(draw: st.DrawFn, invariant_id: str) -> dict[str, Any]:
     }
     if draw(st.integers(0, 3)) == 0:
         spec["min_actions"] = draw(st.integers(1, spec.get("window") or 8))
+    if type_ != "drift" and draw(st.integers(0, 2)) == 0:
+        spec["per_session"] = True
     return spec
 
 
@@ -102,6 +108,9 @@ def observations(draw: st.DrawFn, timestamp: float) -> dict[str, Any]:
     semantic = draw(st.dictionaries(st.sampled_from(TERMS), unit_floats, max_size=2))
     if semantic:
         observation["semantic"] = semantic
+    session = draw(st.sampled_from(SESSIONS))
+    if session is not None:
+        observation["session_id"] = session
     return observation
 
 

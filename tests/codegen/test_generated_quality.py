@@ -47,8 +47,25 @@ def every_kind() -> list[dict[str, Any]]:
     return specs
 
 
+def every_session_kind() -> list[dict[str, Any]]:
+    """Every kind again, per session and with a warm-up, beside the global ones."""
+    specs = every_kind()
+    for spec in every_kind():
+        if spec["type"] != "drift":
+            specs.append(
+                {
+                    **spec,
+                    "invariant_id": f"session-{spec['invariant_id']}",
+                    "per_session": True,
+                    "min_actions": 1,
+                }
+            )
+    return specs
+
+
 CASES = {
     "every_kind": every_kind(),
+    "sessions": every_session_kind(),
     "empty": [],
     "drift_only": [
         {

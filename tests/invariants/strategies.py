@@ -73,6 +73,7 @@ def specs(draw: st.DrawFn, invariant_id: str | None = None) -> InvariantSpec:
         window=window,
         window_seconds=draw(st.floats(0.5, 20_000.0)) if window_kind == "time" else None,
         min_actions=draw(st.none() | st.integers(1, window or 12)),
+        per_session=type_ != "drift" and draw(st.booleans()),
     )
 
 

@@ -44,7 +44,7 @@ def test_fields_are_the_seeds_in_order_then_the_optional_ones() -> None:
     )
     assert SPEC_FIELDS[:9] == SEED_FIELDS
     assert SPEC_FIELDS[9:] == tuple(EXTENSION_DEFAULTS)
-    assert EXTENSION_DEFAULTS == {"min_actions": None}
+    assert EXTENSION_DEFAULTS == {"min_actions": None, "per_session": False}
 
 
 def test_a_seed_expressible_spec_has_exactly_the_seeds_nine_keys() -> None:

@@ -38,6 +38,21 @@ FORMS: list[tuple[str, dict[str, object]]] = [
         {"type": "semantic", "window": 20, "min_actions": 10},
     ),
     ("count distinct_targets <= 5 over 1 action once full", {"window": 1, "min_actions": 1}),
+    (
+        "count distinct_targets <= 5 per session",
+        {"type": "count", "metric": "distinct_targets", "window": None, "per_session": True},
+    ),
+    ("at most 5 distinct targets per session", {"threshold": 5.0, "per_session": True}),
+    (
+        "ratio write/read < 0.3 over 20 actions per session once full",
+        {"window": 20, "min_actions": 20, "per_session": True},
+    ),
+    (
+        "no single target above 60% over 1h per session after 10 actions",
+        {"window_seconds": 3600.0, "min_actions": 10, "per_session": True},
+    ),
+    ('fidelity of "refund" above 0.8 per session', {"type": "semantic", "per_session": True}),
+    ("temporal 8-18 == 0 per session", {"type": "temporal", "per_session": True}),
 ]
 
 
@@ -108,6 +123,20 @@ DIAGNOSTICS: list[tuple[str, str, str, str, str]] = [
         "ratio write/read < 0.3 over 10 actions after 5 actions",
     ),
     (
+        "NMO321",
+        "drift action < 0.2 per session",
+        "per session",
+        "a drift rule reads the runtime's drift scores",
+        "drift action < 0.2",
+    ),
+    (
+        "NMO320",
+        "count distinct_targets <= 5 per session once full",
+        "once full",
+        "needs a window of N actions to fill",
+        "count distinct_targets <= 5 over 50 actions per session once full",
+    ),
+    (
         "NMO104",
         "ratio write/read < 0.3 after 5",
         "5",
@@ -175,3 +204,20 @@ def test_rules_with_different_warm_ups_are_not_reported_redundant() -> None:
         "ratio write/read < 0.5 over 100 actions once full"
     )
     assert [d.code for d in same.diagnostics] == ["NMO501"]
+
+
+def test_a_session_rule_and_a_global_one_are_not_compared() -> None:
+    result = compile_source(
+        "count distinct_targets <= 5 per session\ncount distinct_targets <= 3\n"
+        "count distinct_targets <= 4 per session"
+    )
+    assert [d.code for d in result.diagnostics] == ["NMO501"]
+    assert result.diagnostics[0].line == 3
+
+
+def test_explain_names_the_session() -> None:
+    result = compile_source("count distinct_targets <= 5 per session")
+    assert explain_spec(result.invariants[0]) == (
+        "The number of distinct targets must stay at or below 5, measured over the actions "
+        "of the current session."
+    )

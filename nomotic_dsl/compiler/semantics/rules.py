@@ -76,6 +76,7 @@ class RuleFacts:
     span: Span = field(compare=False)
     baseline_multiplier: float | None = None
     min_actions: int | None = None
+    per_session: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +364,8 @@ class RuleChecker:
         count, seconds, window_ok = self._window(window)
         qualifiers = getattr(rule, "qualifiers", ())
         min_actions, warmup_ok = self._warmup(qualifiers, window, count, window_ok)
-        if metric is None or bounds is None or not window_ok or not warmup_ok:
+        per_session, session_ok = self._session(kind, qualifiers)
+        if metric is None or bounds is None or not window_ok or not warmup_ok or not session_ok:
             return None
         resolved = self._resolve_bounds(kind, metric, bounds)
         if resolved is None:
@@ -380,7 +382,24 @@ class RuleChecker:
             span=rule.span,
             baseline_multiplier=multiplier,
             min_actions=min_actions,
+            per_session=per_session,
         )
+
+    def _session(self, kind: str, qualifiers: tuple[ast.Qualifier, ...]) -> tuple[bool, bool]:
+        """Whether the rule is measured per session; a drift rule cannot be (NMO321)."""
+        marks = [q for q in qualifiers if isinstance(q, ast.PerSession)]
+        if not marks:
+            return False, True
+        if kind == "drift":
+            self.report(
+                "NMO321",
+                marks[0].span,
+                "a drift rule reads the runtime's drift scores, which describe the agent, "
+                "not one session",
+                "remove `per session`, or measure the session's actions with another rule type",
+            )
+            return False, False
+        return True, True
 
     def _warmup(
         self,

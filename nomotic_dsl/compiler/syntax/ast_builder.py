@@ -294,6 +294,9 @@ class AstBuilder(Transformer[Token, ast.Module]):
             )
         return ast.Window(value=value, unit=None if unit is None else unit.text, span=span)
 
+    def per_session(self, meta: Meta, children: list[Any]) -> ast.PerSession:
+        return ast.PerSession(span=_meta_span(meta))
+
     def once_full(self, meta: Meta, children: list[Any]) -> ast.OnceFull:
         return ast.OnceFull(span=_meta_span(meta))
 

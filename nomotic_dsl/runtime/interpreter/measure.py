@@ -120,13 +120,43 @@ def measure(spec: InvariantSpec, state: BehavioralState) -> Measurement:
     return _MEASURES[spec.type](spec, state)
 
 
+def session_actions(
+    actions: Sequence[Observation], idle_seconds: float | None = None
+) -> tuple[Observation, ...]:
+    """The actions of the last action's session, oldest first: the reference meaning of sessions.
+
+    Actions with the same ``session_id`` form a session (those without one
+    form a session of their own). With ``idle_seconds``, a session idle for
+    longer than that (a gap between two of its consecutive actions greater
+    than ``idle_seconds``) was released, and its next action started it
+    afresh: only the actions after the last such gap count.
+    """
+    if not actions:
+        return ()
+    session = actions[-1].session_id
+    mine = [action for action in actions if action.session_id == session]
+    if idle_seconds is not None:
+        start = 0
+        for index in range(1, len(mine)):
+            if mine[index].timestamp - mine[index - 1].timestamp > idle_seconds:
+                start = index
+        mine = mine[start:]
+    return tuple(mine)
+
+
 def _action_basis(spec: InvariantSpec) -> str:
-    return BASIS_HISTORY if spec.window is None and spec.window_seconds is None else BASIS_WINDOW
+    if spec.window is None and spec.window_seconds is None and not spec.per_session:
+        return BASIS_HISTORY
+    return BASIS_WINDOW
 
 
 def _snapshot(spec: InvariantSpec, field: Mapping[str, float] | None) -> Mapping[str, float] | None:
-    """The snapshot distribution to use: only without a window, and only when non-empty."""
-    if spec.window is None and spec.window_seconds is None and field:
+    """The snapshot distribution to use: only without a window, and only when non-empty.
+
+    Snapshot fields describe the agent, not a session, so per-session
+    invariants never read them.
+    """
+    if spec.window is None and spec.window_seconds is None and not spec.per_session and field:
         return field
     return None
 

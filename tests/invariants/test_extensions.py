@@ -1,0 +1,120 @@
+"""The reference meaning of the optional spec fields and metrics beyond the seed's:
+warm-ups (``min_actions``), sessions (``per_session``), every term, rate growth."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nomotic_dsl.runtime.interpreter import CompiledInvariants
+from nomotic_dsl.runtime.interpreter.measure import session_actions
+from nomotic_dsl.runtime.interpreter.state import Observation
+
+from .helpers import action, evaluate, make
+
+
+class TestWarmup:
+    def test_not_measured_until_the_window_holds_enough(self) -> None:
+        spec = make("ratio", "write_to_read", "lt", 0.3, window=4, min_actions=4)
+        writes = [action(i, "write") for i in range(4)]
+        early = evaluate(spec, {"actions": writes[:3]})
+        assert not early.measured and early.satisfied and early.status == "satisfied"
+        assert math.isnan(early.current_value) and math.isnan(early.margin)
+        assert early.detail == (
+            "Write-to-read ratio is not measured yet: it needs 4 actions over the last 4 "
+            "actions and has 3; it must stay below 0.3."
+        )
+        full = evaluate(spec, {"actions": writes})
+        assert full.measured and full.status == "violated"
+
+    def test_time_window_counts_the_actions_in_it(self) -> None:
+        spec = make("count", "distinct_targets", "gte", 2, window_seconds=60, min_actions=2)
+        state = {"actions": [action(0, target="a"), action(100, target="b")]}
+        assert not evaluate(spec, state).measured  # only one action in the last minute
+        state["actions"].append(action(110, target="b"))
+        result = evaluate(spec, state)
+        assert result.measured and result.status == "violated" and result.current_value == 1.0
+
+    def test_without_a_window_every_action_counts_and_snapshots_wait_too(self) -> None:
+        spec = make("distribution", "target_max", "lte", 0.6, min_actions=3)
+        snapshot = {"target_distribution": {"a": 1.0}}
+        assert not evaluate(spec, snapshot).measured
+        actions = [action(i, target="a") for i in range(3)]
+        result = evaluate(spec, {**snapshot, "actions": actions})
+        assert result.measured and result.current_value == 1.0
+
+    def test_a_drift_rule_waits_for_actions_and_an_empty_window_reads_as_warm_up(self) -> None:
+        drift = make("drift", "action", "lt", 0.2, min_actions=2)
+        state = {"actions": [action(0)], "drift": {"action": 0.5}}
+        assert not evaluate(drift, state).measured
+        state["actions"].append(action(1))
+        assert evaluate(drift, state).status == "violated"
+        empty = evaluate(make("count", "distinct_targets", "lte", 5, min_actions=1), {})
+        assert "not measured yet" in empty.detail and math.isnan(empty.current_value)
+
+
+def _obs(ts: float, session: str | None, target: str = "t") -> Observation:
+    return Observation(ts, "read", target, session_id=session)
+
+
+class TestSessions:
+    def test_the_session_of_the_last_action(self) -> None:
+        actions = [_obs(0, "a"), _obs(1, None), _obs(2, "a"), _obs(3, None), _obs(4, "b")]
+        assert session_actions(actions) == (actions[4],)
+        assert session_actions(actions[:4]) == (actions[1], actions[3])
+        assert session_actions(actions[:3]) == (actions[0], actions[2])
+        assert session_actions(()) == ()
+
+    def test_an_idle_session_starts_afresh_after_its_last_long_gap(self) -> None:
+        actions = [_obs(0, "a"), _obs(50, "b"), _obs(200, "a"), _obs(250, "a"), _obs(260, "a")]
+        mine = (actions[0], *actions[2:])
+        assert session_actions(actions, None) == mine
+        assert session_actions(actions, 150.0) == mine[1:]  # the gap of 200 s released it
+        assert session_actions(actions, 40.0) == mine[2:]  # and so did the gap of 50 s
+        # A gap of exactly the idle time is not longer than it: the session is kept.
+        assert session_actions(actions, 200.0) == mine
+
+    def test_per_session_count_reads_only_the_current_session(self) -> None:
+        spec = make("count", "distinct_targets", "lte", 2, per_session=True)
+        actions = [
+            action(0, target="x", session_id="s1"),
+            action(1, target="y", session_id="s2"),
+            action(2, target="z", session_id="s2"),
+            action(3, target="w", session_id="s1"),
+        ]
+        result = evaluate(spec, {"actions": actions})
+        assert result.current_value == 2.0 and result.measured
+        assert result.detail == (
+            "Number of distinct targets is 2 over the actions of the current session; "
+            "it must stay at or below 2: satisfied, but close to the bound (margin 0)."
+        )
+        windowed = make("count", "distinct_targets", "lte", 2, per_session=True, window=1)
+        assert evaluate(windowed, {"actions": actions}).detail.startswith(
+            "Number of distinct targets is 1 over the last action of the current session"
+        )
+
+    def test_per_session_rules_never_read_snapshots(self) -> None:
+        spec = make("distribution", "target_max", "lte", 0.6, per_session=True)
+        state = {"actions": [action(0, target="a")], "target_distribution": {"a": 1, "b": 9}}
+        assert evaluate(spec, state).current_value == 1.0
+        plain = make("distribution", "target_max", "lte", 0.6)
+        assert evaluate(plain, state).current_value == 0.9
+
+    def test_time_windows_end_at_now_and_idle_release_is_a_parameter(self) -> None:
+        spec = make("rate", "action_frequency", "lte", 1, per_session=True, window_seconds=10)
+        actions = [action(0, session_id="a"), action(5, session_id="a"), action(8, session_id="b")]
+        compiled = CompiledInvariants.compile([spec])
+        [result] = compiled.evaluate({"actions": actions[:2], "now": 12.0})
+        assert result.current_value == 0.1
+        [released] = compiled.evaluate({"actions": actions[:2]}, session_idle_seconds=4.0)
+        assert released.current_value == 0.1  # the gap of 5 s released it: one action left
+
+    @pytest.mark.parametrize("bad", [0, -1.0, math.inf, math.nan, True, "60"])
+    def test_idle_seconds_must_be_a_positive_number(self, bad: object) -> None:
+        with pytest.raises(ValueError, match=r"session_idle_seconds: .* must be a positive number"):
+            CompiledInvariants.compile([]).evaluate({}, session_idle_seconds=bad)  # type: ignore[arg-type]
+
+    def test_drift_rules_have_no_session(self) -> None:
+        with pytest.raises(ValueError, match="per_session: a drift invariant reads"):
+            CompiledInvariants.compile([make("drift", "action", "lt", 0.2, per_session=True)])
