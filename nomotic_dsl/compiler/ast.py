@@ -164,7 +164,12 @@ class HoursMetric(Node):
     zone: Zone | None = None
 
 
-Metric = RatioMetric | NameMetric | TermMetric | HoursMetric
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EveryTerm(Node):
+    """``every term``: the semantic metric over every term (the lowest fidelity counts)."""
+
+
+Metric = RatioMetric | NameMetric | TermMetric | HoursMetric | EveryTerm
 
 
 # ---- rules ----------------------------------------------------------------
@@ -212,15 +217,24 @@ class SingleShare(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fidelity(Node):
-    """``fidelity of "term" above 0.85 [over ...]``."""
+    """``fidelity of "term" above 0.85 [over ...]`` (or ``fidelity of every term ...``)."""
 
-    term: Name
+    term: Name | EveryTerm
     comparison: Comparison
     window: Window | None = None
     qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
-Rule = PlainRule | OutsideHours | DistinctCount | SingleShare | Fidelity
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TermShift(Node):
+    """``no anchor term shifts more than 15% [over ...]``: every term's fidelity stays >= 85%."""
+
+    value: Value
+    window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
+
+
+Rule = PlainRule | OutsideHours | DistinctCount | SingleShare | Fidelity | TermShift
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -418,7 +432,7 @@ class Module(Node):
     statements: tuple[Statement, ...]
 
 
-RULE_TYPES = (PlainRule, OutsideHours, DistinctCount, SingleShare, Fidelity)
+RULE_TYPES = (PlainRule, OutsideHours, DistinctCount, SingleShare, Fidelity, TermShift)
 
 
 def is_rule(node: object) -> bool:

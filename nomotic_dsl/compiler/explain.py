@@ -22,7 +22,7 @@ from nomotic_dsl.ir.describe import (
     requirement_of,
     subject_of,
 )
-from nomotic_dsl.ir.spec import InvariantSpec, parse_temporal_metric
+from nomotic_dsl.ir.spec import EVERY_TERM, InvariantSpec, parse_temporal_metric
 
 # What each drift distribution compares, for the reader who has not seen the seed.
 _DRIFT_MEANING = {
@@ -159,6 +159,11 @@ def render_text(
 def _subject(spec: InvariantSpec) -> str:
     if spec.type == "drift":
         return f"{spec.metric} drift ({_DRIFT_MEANING.get(spec.metric, 'a drift score')})"
+    if spec.type == "semantic" and spec.metric == EVERY_TERM:
+        return (
+            "lowest semantic fidelity of any anchor term (1 minus how far the term has "
+            "shifted from its baseline; the term is named in each result)"
+        )
     if spec.type == "semantic":
         return f'semantic fidelity of "{spec.metric}" (1 minus its semantic drift)'
     if spec.type == "rate":

@@ -314,7 +314,11 @@ def rule_text(rule: ast.Rule) -> str:
             head = f"no single {rule.subject.text} {comparison_text(rule.comparison)}"
             return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case ast.Fidelity():
-            head = f"fidelity of {quote(rule.term.text)} {comparison_text(rule.comparison)}"
+            term = "every term" if isinstance(rule.term, ast.EveryTerm) else quote(rule.term.text)
+            head = f"fidelity of {term} {comparison_text(rule.comparison)}"
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
+        case ast.TermShift():
+            head = f"no anchor term shifts more than {value_text(rule.value)}"
             return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case _:
             assert_never(rule)
@@ -331,6 +335,8 @@ def metric_text(metric: ast.Metric) -> str:
             return quote(metric.term.text)
         case ast.HoursMetric():
             return hours_text(metric.hours, metric.zone)
+        case ast.EveryTerm():
+            return "every term"
         case _:
             assert_never(metric)
 

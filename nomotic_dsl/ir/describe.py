@@ -12,7 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nomotic_dsl.ir.spec import InvariantSpec, parse_temporal_metric, split_ratio_metric
+from nomotic_dsl.ir.spec import (
+    EVERY_TERM,
+    InvariantSpec,
+    parse_temporal_metric,
+    split_ratio_metric,
+)
 
 _SUBJECTS = {
     ("distribution", "target_max"): "largest single-target share",
@@ -64,6 +69,8 @@ def subject_of(spec: InvariantSpec) -> str:
         return f"{numerator}-to-{denominator} ratio"
     if spec.type == "drift":
         return f"{spec.metric} drift"
+    if spec.type == "semantic" and spec.metric == EVERY_TERM:
+        return "lowest semantic fidelity of any term"
     if spec.type == "semantic":
         return f'semantic fidelity of "{spec.metric}"'
     if spec.type == "temporal":

@@ -43,6 +43,8 @@ DRIFT_DISTRIBUTIONS: tuple[str, ...] = (
 DISTRIBUTION_METRICS: tuple[str, ...] = ("target_max", "action_max", "target_count")
 RATE_METRICS: tuple[str, ...] = ("action_frequency",)
 COUNT_METRICS: tuple[str, ...] = ("distinct_targets", "distinct_actions")
+# The semantic metric meaning every term: the value is the lowest fidelity of any term.
+EVERY_TERM = "*"
 
 EQ_TOLERANCE = 0.001
 APPROACHING_MARGIN = 0.20

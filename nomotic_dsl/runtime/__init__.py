@@ -19,6 +19,7 @@ from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_WARMUP,
     BASIS_WINDOW,
     render_detail,
+    term_note,
 )
 from nomotic_dsl.runtime.interpreter.evaluate import check_idle_seconds
 from nomotic_dsl.runtime.interpreter.judge import (
@@ -69,6 +70,8 @@ from nomotic_dsl.runtime.windows import (
     HourRule,
     KeyCounts,
     ScaledSum,
+    TermFidelities,
+    lowest_fidelity,
     scaled,
     term_values,
     time_window,
@@ -97,6 +100,7 @@ __all__ = [
     "Snapshot",
     "StateError",
     "StateReader",
+    "TermFidelities",
     "check_idle_seconds",
     "check_order",
     "check_retained",
@@ -114,6 +118,7 @@ __all__ = [
     "judge_lte",
     "load_zone",
     "local_hour",
+    "lowest_fidelity",
     "not_measured",
     "ratio_value",
     "render_detail",
@@ -123,6 +128,7 @@ __all__ = [
     "snapshot_max_share",
     "state_header",
     "status_of",
+    "term_note",
     "term_values",
     "time_window",
     "warming_up",

@@ -33,7 +33,7 @@ from nomotic_dsl.runtime.interpreter.state import (
     StateError,
 )
 from nomotic_dsl.runtime.results import checked_scores
-from nomotic_dsl.runtime.windows import SCALE_BITS, KeyCounts, ScaledSum
+from nomotic_dsl.runtime.windows import SCALE_BITS, KeyCounts, ScaledSum, TermFidelities
 
 MONITOR_STATE_FORMAT = "nomotic_dsl.monitor_state"
 MONITOR_STATE_VERSION = 1
@@ -260,6 +260,19 @@ class StateReader:
         if total > count << SCALE_BITS:
             exact.fail("total", f"is more than {count} values of at most 1 can add up to")
         return ScaledSum.restore(count, total)
+
+    def term_fidelities(self, key: str, most: int) -> TermFidelities:
+        """Exact sums per term, each of at least one and at most ``most`` values."""
+        terms = self.child(key)
+        sums = {}
+        for term in terms._data:
+            if not isinstance(term, str) or not term:
+                raise StateError(f"{terms.path}: terms must be non-empty strings, got {term!r}")
+            exact = terms.scaled_sum(term, most)
+            if not exact.count:
+                terms.fail(term, "a term that is kept has at least one value")
+            sums[term] = exact
+        return TermFidelities.restore(sums)
 
     # ---- windows -----------------------------------------------------------------------
 

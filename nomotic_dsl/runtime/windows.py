@@ -269,3 +269,63 @@ def time_window(
 def term_values(actions: Sequence[Observation], term: str) -> list[float]:
     """The fidelities of ``term`` recorded on ``actions``, oldest first."""
     return [action.semantic[term] for action in actions if term in action.semantic]
+
+
+class TermFidelities:
+    """Exact fidelity sums for every term the window's observations carry.
+
+    A term is present while some observation in the window carries it, so
+    ``lowest()`` ranges over exactly the terms with data.
+    """
+
+    __slots__ = ("_sums",)
+
+    def __init__(self) -> None:
+        self._sums: dict[str, ScaledSum] = {}
+
+    @classmethod
+    def of(cls, actions: Sequence[Observation]) -> TermFidelities:
+        """The sums of ``actions``, built in bulk."""
+        by_term: dict[str, list[float]] = {}
+        for action in actions:
+            for term, fidelity in action.semantic.items():
+                by_term.setdefault(term, []).append(fidelity)
+        fidelities = cls()
+        fidelities._sums = {term: ScaledSum.of(values) for term, values in by_term.items()}
+        return fidelities
+
+    def add(self, semantic: Mapping[str, float]) -> None:
+        """Include an observation's fidelities."""
+        for term, fidelity in semantic.items():
+            exact = self._sums.get(term)
+            if exact is None:
+                exact = self._sums[term] = ScaledSum()
+            exact.add(fidelity)
+
+    def remove(self, semantic: Mapping[str, float]) -> None:
+        """Exclude an observation's fidelities, which were included."""
+        for term, fidelity in semantic.items():
+            exact = self._sums[term]
+            exact.remove(fidelity)
+            if not exact.count:
+                del self._sums[term]
+
+    def lowest(self) -> tuple[float, str] | None:
+        """``(mean fidelity, term)`` of the lowest term (ties: first by name); None without data."""
+        return min(((exact.mean(), term) for term, exact in self._sums.items()), default=None)
+
+    def export(self) -> dict[str, dict[str, Any]]:
+        """Each term's exact sum, sorted by term (for monitor state)."""
+        return {term: self._sums[term].export() for term in sorted(self._sums)}
+
+    @classmethod
+    def restore(cls, sums: Mapping[str, ScaledSum]) -> TermFidelities:
+        """Sums checked by the caller (each with a count of at least 1)."""
+        fidelities = cls()
+        fidelities._sums = dict(sums)
+        return fidelities
+
+
+def lowest_fidelity(semantic_drift: Mapping[str, float]) -> tuple[float, str]:
+    """``(1 - drift, term)`` of the term that drifted most in non-empty snapshot scores."""
+    return min((1.0 - drift, term) for term, drift in semantic_drift.items())

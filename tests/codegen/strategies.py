@@ -15,12 +15,13 @@ from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,
     DRIFT_DISTRIBUTIONS,
+    EVERY_TERM,
     OPERATORS,
 )
 
 ACTIONS = ("read", "write", "delete", "x")
 TARGETS = ("kb", "tickets", "email")
-TERMS = ("accuracy", "tone")
+TERMS = ("accuracy", "tone", "refund")
 ZONES = (None, "UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe")
 # Around the US spring-forward (2024-03-10) and the UK fall-back (2024-10-27) changes.
 STARTS = (0.0, 1_710_050_400.0, 1_729_990_800.0, 1_763_802_000.5)
@@ -56,7 +57,7 @@ def metrics(draw: st.DrawFn) -> tuple[str, str]:
         case "drift":
             return kind, draw(st.sampled_from(DRIFT_DISTRIBUTIONS))
         case "semantic":
-            return kind, draw(st.sampled_from(TERMS))
+            return kind, draw(st.sampled_from((*TERMS, EVERY_TERM)))
         case "temporal":
             start = draw(st.integers(0, 24))
             end = draw(st.integers(0, 24).filter(lambda hour: hour != start))
@@ -105,7 +106,7 @@ def observations(draw: st.DrawFn, timestamp: float) -> dict[str, Any]:
         "action_type": draw(st.sampled_from(ACTIONS)),
         "target": draw(st.sampled_from(TARGETS)),
     }
-    semantic = draw(st.dictionaries(st.sampled_from(TERMS), unit_floats, max_size=2))
+    semantic = draw(st.dictionaries(st.sampled_from(TERMS), unit_floats, max_size=3))
     if semantic:
         observation["semantic"] = semantic
     session = draw(st.sampled_from(SESSIONS))

@@ -23,7 +23,7 @@ def every_kind() -> list[dict[str, Any]]:
         "ratio": ["write_to_read"],
         "distribution": ["target_max", "action_max", "target_count"],
         "drift": ["overall"],
-        "semantic": ["accuracy"],
+        "semantic": ["accuracy", "*"],
         "temporal": ["22-6@Europe/Paris", "8-18"],
         "rate": ["action_frequency"],
         "count": ["distinct_targets", "distinct_actions"],

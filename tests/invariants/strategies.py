@@ -44,7 +44,7 @@ def metrics(draw: st.DrawFn) -> tuple[str, str]:
     table = {
         "distribution": DISTRIBUTION_METRICS,
         "drift": DRIFT_DISTRIBUTIONS,
-        "semantic": TERMS,
+        "semantic": (*TERMS, "*"),
         "rate": ("action_frequency",),
         "count": COUNT_METRICS,
     }

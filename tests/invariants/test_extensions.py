@@ -118,3 +118,47 @@ class TestSessions:
     def test_drift_rules_have_no_session(self) -> None:
         with pytest.raises(ValueError, match="per_session: a drift invariant reads"):
             CompiledInvariants.compile([make("drift", "action", "lt", 0.2, per_session=True)])
+
+
+class TestEveryTerm:
+    def test_the_lowest_term_counts_and_is_named(self) -> None:
+        spec = make("semantic", "*", "gte", 0.85, window=3)
+        actions = [
+            action(0, semantic={"refund": 0.2}),
+            action(1, semantic={"refund": 1.0, "billing": 0.9}),
+            action(2, semantic={"refund": 0.9, "billing": 0.95}),
+            action(3, semantic={"billing": 0.8}),
+        ]
+        result = evaluate(spec, {"actions": actions})
+        # Last 3 actions: refund (1.0 + 0.9) / 2 = 0.95, billing (0.9 + 0.95 + 0.8) / 3.
+        assert result.current_value == pytest.approx(2.65 / 3)
+        assert result.detail == (
+            'Lowest semantic fidelity of any term is 0.883333 (term "billing") over the last 3 '
+            "actions; it must stay at or above 0.85: satisfied, but close to the bound "
+            "(margin 0.0392157)."
+        )
+
+    def test_ties_go_to_the_first_term_by_name_and_snapshots_come_first(self) -> None:
+        spec = make("semantic", "*", "gt", 0.5)
+        tie = evaluate(spec, {"semantic_drift": {"b": 0.25, "a": 0.25, "c": 0.0}})
+        assert tie.current_value == 0.75 and '(term "a")' in tie.detail
+        history = evaluate(spec, {"actions": [action(0, semantic={"x": 0.4})]})
+        assert history.current_value == 0.4 and history.status == "violated"
+        assert "over all recorded actions" in history.detail
+
+    def test_one_term_shifted_among_nine_steady_ones_is_violated(self) -> None:
+        drift = {f"term{i}": 0.0 for i in range(9)} | {"refund": 0.5}
+        mean_rule = make("drift", "semantic", "lt", 0.15)
+        every = make("semantic", "*", "gte", 0.85)
+        state = {"semantic_drift": drift, "drift": {"semantic": sum(drift.values()) / 10}}
+        assert evaluate(mean_rule, state).satisfied
+        assert evaluate(every, state).status == "violated"
+
+    def test_no_term_with_data_is_not_measured(self) -> None:
+        spec = make("semantic", "*", "gte", 0.85, window=2)
+        result = evaluate(spec, {"actions": [action(0), action(1)]})
+        assert not result.measured and math.isnan(result.current_value)
+        assert result.detail == (
+            "Lowest semantic fidelity of any term has no data, so it is not measured; "
+            "it must stay at or above 0.85."
+        )

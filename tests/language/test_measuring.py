@@ -53,6 +53,22 @@ FORMS: list[tuple[str, dict[str, object]]] = [
     ),
     ('fidelity of "refund" above 0.8 per session', {"type": "semantic", "per_session": True}),
     ("temporal 8-18 == 0 per session", {"type": "temporal", "per_session": True}),
+    (
+        "no anchor term shifts more than 15%",
+        {"type": "semantic", "metric": "*", "operator": "gte", "threshold": 0.85},
+    ),
+    (
+        "no anchor term shifts more than 0.1 over 10 actions per session",
+        {"metric": "*", "threshold": 0.9, "window": 10, "per_session": True},
+    ),
+    (
+        "semantic every term > 0.85 over 10 actions",
+        {"metric": "*", "operator": "gt", "threshold": 0.85, "window": 10},
+    ),
+    (
+        "fidelity of every term above 0.8 over 1h after 5 actions",
+        {"metric": "*", "operator": "gt", "window_seconds": 3600.0, "min_actions": 5},
+    ),
 ]
 
 
@@ -135,6 +151,42 @@ DIAGNOSTICS: list[tuple[str, str, str, str, str]] = [
         "once full",
         "needs a window of N actions to fill",
         "count distinct_targets <= 5 over 50 actions per session once full",
+    ),
+    (
+        "NMO201",
+        'semantic "*" > 0.8',
+        '"*"',
+        "is not a term name",
+        "semantic every term > 0.8",
+    ),
+    (
+        "NMO201",
+        "ratio every term < 3",
+        "every term",
+        "this is not a ratio metric",
+        "ratio write/read < 3",
+    ),
+    (
+        "NMO300",
+        "no anchor term shifts more than 150%",
+        "150%",
+        "is not a share of the baseline",
+        "no anchor term shifts more than 15%",
+    ),
+    (
+        "NMO306",
+        "no anchor term shifts more than 1h",
+        "1h",
+        "is a duration, not a threshold",
+        "no anchor term shifts more than 15% over 1h",
+    ),
+    (
+        "NMO402",
+        'contract "bot" { no anchor term shifts more than 15% }',
+        "no anchor term shifts more than 15%",
+        "declares no anchor, so a rule over every anchor term has nothing to check",
+        'contract "bot" { anchor "refund" { description "refunds" } '
+        "no anchor term shifts more than 15% }",
     ),
     (
         "NMO104",
@@ -220,4 +272,13 @@ def test_explain_names_the_session() -> None:
     assert explain_spec(result.invariants[0]) == (
         "The number of distinct targets must stay at or below 5, measured over the actions "
         "of the current session."
+    )
+
+
+def test_explain_an_every_term_rule() -> None:
+    result = compile_source("no anchor term shifts more than 15%")
+    assert explain_spec(result.invariants[0]) == (
+        "The lowest semantic fidelity of any anchor term (1 minus how far the term has shifted "
+        "from its baseline; the term is named in each result) must stay at or above 0.85, "
+        "as reported in the agent's behavioral state."
     )

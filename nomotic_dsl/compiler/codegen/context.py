@@ -19,6 +19,7 @@ from nomotic_dsl._version import __version__
 from nomotic_dsl.ir.canonical import canonical_digest
 from nomotic_dsl.ir.describe import DetailText, detail_text
 from nomotic_dsl.ir.spec import (
+    EVERY_TERM,
     SPEC_VERSION,
     InvariantSpec,
     parse_temporal_metric,
@@ -69,6 +70,7 @@ class WindowView:
     hours: tuple[HourRuleView, ...]
     terms: tuple[TermView, ...]
     per_session: bool = False
+    every_term: bool = False
 
     @property
     def basis(self) -> str:
@@ -114,6 +116,7 @@ class WindowView:
         names += ["by_target"] if self.by_target else []
         names += ["outside"] if self.hours else []
         names += ["fidelity"] if self.terms else []
+        names += ["every_term"] if self.every_term else []
         return tuple(names)
 
     @property
@@ -134,6 +137,7 @@ class WindowView:
         names += ["by_action"] if self.by_action else []
         names += ["by_target"] if self.by_target else []
         names += [rule.attr for rule in self.hours] + [term.attr for term in self.terms]
+        names += ["all_terms"] if self.every_term else []
         return tuple(sorted(names))
 
 
@@ -319,13 +323,17 @@ def _windows(
     specs: Sequence[InvariantSpec], hour_rules: Mapping[str, HourRuleView]
 ) -> dict[WindowKey, WindowView]:
     keys = sorted({key for key in map(_window_key, specs) if key is not None})
-    terms = sorted({spec.metric for spec in specs if spec.type == "semantic"})
+    terms = sorted(
+        {spec.metric for spec in specs if spec.type == "semantic" and spec.metric != EVERY_TERM}
+    )
     term_attr = {term: f"fidelity_{index}" for index, term in enumerate(terms)}
     windows: dict[WindowKey, WindowView] = {}
     for index, key in enumerate(keys):
         members = [spec for spec in specs if _window_key(spec) == key]
         kinds = {(spec.type, "" if spec.type == "ratio" else spec.metric) for spec in members}
-        used_terms = sorted({spec.metric for spec in members if spec.type == "semantic"})
+        used_terms = sorted(
+            {s.metric for s in members if s.type == "semantic" and s.metric != EVERY_TERM}
+        )
         used_hours = sorted({spec.metric for spec in members if spec.type == "temporal"})
         session, kind, size = key
         windows[key] = WindowView(
@@ -335,6 +343,7 @@ def _windows(
             size=int(size) if kind == 0 else None,
             seconds=float(size) if kind == 1 else None,
             per_session=bool(session),
+            every_term=any(s.type == "semantic" and s.metric == EVERY_TERM for s in members),
             by_action=bool(kinds & _ACTION_KEYED),
             by_target=bool(kinds & _TARGET_KEYED),
             hours=tuple(hour_rules[metric] for metric in used_hours),
@@ -386,6 +395,8 @@ def _measurement(
             return "distinct", counts, shares, (), ""
         case "drift":
             return "drift", "", "drift", (spec.metric,), ""
+        case "semantic" if spec.metric == EVERY_TERM:
+            return "every_term", "", "semantic_drift", (), "all_terms"
         case "semantic":
             assert window is not None, "semantic invariants read a window"
             attr = next(term.attr for term in window.terms if term.term == spec.metric)
@@ -413,6 +424,7 @@ def _runtime_imports(
         names |= {"KeyCounts"} if window.by_action or window.by_target else set()
         names |= {"HourRule"} if window.hours else set()
         names |= {"ScaledSum", "term_values"} if window.terms else set()
+        names |= {"TermFidelities"} if window.every_term else set()
         names |= {"time_window"} if window.kind == "time" else set()
     return tuple(sorted(names, key=_isort_key))
 
@@ -421,12 +433,17 @@ def _invariant_imports(view: InvariantView) -> set[str]:
     names = {"DetailText", "finish", view.judge}
     if view.min_actions is not None:
         names.add("warming_up")
-    if view.measure in ("drift", "semantic"):
+    if view.measure in ("drift", "semantic", "every_term"):
         names.add("not_measured")
     else:
         names.add("BASIS_EMPTY")
-    if view.measure == "drift" or (view.unwindowed and view.measure in ("ratio", "semantic")):
+    if view.measure == "drift" or (
+        view.unwindowed and view.measure in ("ratio", "semantic", "every_term")
+    ):
         names.add("BASIS_SNAPSHOT")
+    if view.measure == "every_term":
+        names.add("term_note")
+        names |= {"lowest_fidelity"} if view.unwindowed else set()
     if view.window is not None and view.measure != "drift":
         names.add(view.window.basis)
     if view.measure == "ratio":

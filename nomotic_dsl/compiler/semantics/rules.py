@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import assert_never
 
 from nomotic_dsl.compiler import ast
@@ -18,16 +19,19 @@ from nomotic_dsl.compiler.semantics.values import (
     BASELINE,
     DURATION,
     NUMBER,
+    PERCENT,
     Quantity,
     Report,
     ValueResolver,
     did_you_mean,
 )
 from nomotic_dsl.compiler.source import Span
+from nomotic_dsl.ir.describe import format_number
 from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,
     DRIFT_DISTRIBUTIONS,
+    EVERY_TERM,
     INVARIANT_TYPES,
     RATE_METRICS,
     is_proportion,
@@ -111,6 +115,9 @@ class RuleChecker:
                 metric = self._term(rule.term)
                 bounds = self._bounds(rule.comparison)
                 return self._finish(rule, "semantic", metric, bounds, rule.window)
+            case ast.TermShift():
+                metric = self._term(ast.EveryTerm(span=rule.span))
+                return self._finish(rule, "semantic", metric, self._shift(rule), rule.window)
             case _:
                 assert_never(rule)
 
@@ -191,6 +198,10 @@ class RuleChecker:
                 return self._term(metric.term)
             case ast.NameMetric():
                 return self._named(kind, metric.name)
+            case ast.EveryTerm():
+                if kind != "semantic":
+                    return self._wrong_metric(kind, metric.span)
+                return self._term(metric)
             case _:
                 assert_never(metric)
 
@@ -251,9 +262,19 @@ class RuleChecker:
                     or "add it to the contract's `scope { actions ... }`",
                 )
 
-    def _term(self, term: ast.Name) -> str | None:
+    def _term(self, term: ast.Name | ast.EveryTerm) -> str | None:
+        if isinstance(term, ast.EveryTerm):
+            return self._every_term(term)
         if not term.text:
             self.report("NMO201", term.span, "a semantic rule needs a non-empty term", None)
+            return None
+        if term.text == EVERY_TERM:
+            self.report(
+                "NMO201",
+                term.span,
+                f'`"{EVERY_TERM}"` is not a term name',
+                "write `every term` for a rule over every anchor term",
+            )
             return None
         if self.context.mode == CONTRACT and term.text not in self.context.anchors:
             self.report(
@@ -264,6 +285,34 @@ class RuleChecker:
                 or f'add `anchor "{term.text}" {{ actions ... }}` to the contract',
             )
         return term.text
+
+    def _every_term(self, term: ast.EveryTerm) -> str | None:
+        if self.context.mode == CONTRACT and not self.context.anchors:
+            self.report(
+                "NMO402",
+                term.span,
+                f"contract {self.context.agent_id!r} declares no anchor, so a rule over every "
+                "anchor term has nothing to check",
+                'add an anchor: `anchor "refund" { actions ... }`',
+            )
+        return EVERY_TERM
+
+    def _shift(self, rule: ast.TermShift) -> _Bounds | None:
+        """``shifts more than S``: each term's fidelity must stay at or above 1 - S."""
+        quantity = self._threshold(rule.value)
+        if quantity is None:
+            return None
+        if quantity.kind not in (NUMBER, PERCENT) or not 0.0 <= quantity.amount <= 1.0:
+            self.report(
+                "NMO300",
+                quantity.span,
+                f"`{quantity.text}` is not a share of the baseline: a shift lies within 0..1",
+                "write a share such as `15%` or `0.15`",
+            )
+            return None
+        fidelity = float(1 - Fraction(repr(quantity.amount)))
+        floor = Quantity(NUMBER, fidelity, format_number(fidelity), quantity.span, False)
+        return _Bounds("gte", floor, None)
 
     def _hours(self, hours: ast.Hours, zone: ast.Zone | None) -> str | None:
         ok = check_hours(hours, self.report)

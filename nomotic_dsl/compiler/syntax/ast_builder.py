@@ -242,12 +242,21 @@ class AstBuilder(Transformer[Token, ast.Module]):
     def fidelity(self, meta: Meta, children: list[Any]) -> ast.Fidelity:
         term, comparison, window, *rest = children
         return ast.Fidelity(
-            term=self._name(term),
+            term=term if isinstance(term, ast.EveryTerm) else self._name(term),
             comparison=comparison,
             window=window,
             qualifiers=_qualifiers(rest),
             span=_meta_span(meta),
         )
+
+    def term_shift(self, meta: Meta, children: list[Any]) -> ast.TermShift:
+        value, window, *rest = children
+        return ast.TermShift(
+            value=value, window=window, qualifiers=_qualifiers(rest), span=_meta_span(meta)
+        )
+
+    def every_term(self, meta: Meta, children: list[Any]) -> ast.EveryTerm:
+        return ast.EveryTerm(span=_meta_span(meta))
 
     def hours(self, meta: Meta, children: list[Any]) -> ast.Hours:
         start, end = (self._number(token) for token in children)

@@ -56,7 +56,13 @@ def render_detail(
             f"{text.subject} has nothing to measure {_where(text, basis)} (no actions), "
             f"so it is not measured; it {text.requirement}."
         )
+    measured = format_number(value) + (f" ({note})" if note else "")
     return (
-        f"{text.subject} is {format_number(value)} {_where(text, basis)}; "
+        f"{text.subject} is {measured} {_where(text, basis)}; "
         f"it {text.requirement}: {_verdict(status, margin)}."
     )
+
+
+def term_note(term: str) -> str:
+    """What an every-term result adds to its value: the term with the lowest fidelity."""
+    return f'term "{term}"'

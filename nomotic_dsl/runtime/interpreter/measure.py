@@ -18,6 +18,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from nomotic_dsl.ir.spec import (
+    EVERY_TERM,
     InvariantSpec,
     TemporalWindow,
     load_zone,
@@ -31,6 +32,7 @@ from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_SNAPSHOT,
     BASIS_WARMUP,
     BASIS_WINDOW,
+    term_note,
 )
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation
 
@@ -207,7 +209,25 @@ def _measure_drift(spec: InvariantSpec, state: BehavioralState) -> Measurement:
     return Measurement(state.drift[spec.metric], BASIS_SNAPSHOT)
 
 
+def _measure_every_term(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    """The lowest fidelity of any term with data, and which term it is (ties: first by name)."""
+    snapshot = _snapshot(spec, state.semantic_drift)
+    if snapshot is not None:
+        value, term = min((1.0 - drift, term) for term, drift in snapshot.items())
+        return Measurement(value, BASIS_SNAPSHOT, term_note(term))
+    by_term: dict[str, list[float]] = {}
+    for action in select_window(spec, state):
+        for term, fidelity in action.semantic.items():
+            by_term.setdefault(term, []).append(fidelity)
+    if not by_term:
+        return NO_DATA
+    value, term = min((exact_mean(values), term) for term, values in by_term.items())
+    return Measurement(value, _action_basis(spec), term_note(term))
+
+
 def _measure_semantic(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    if spec.metric == EVERY_TERM:
+        return _measure_every_term(spec, state)
     snapshot = _snapshot(spec, state.semantic_drift)
     if snapshot is not None and spec.metric in snapshot:
         return Measurement(1.0 - snapshot[spec.metric], BASIS_SNAPSHOT)
