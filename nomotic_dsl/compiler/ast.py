@@ -69,13 +69,21 @@ class BaselineRef(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PreviousRef(Node):
+    """``Nx previous``: a multiple of the agent's own rate in the window before."""
+
+    multiplier: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConstRef(Node):
     """A use of a named constant."""
 
     name: str
 
 
-Value = NumberLit | PercentLit | UnitNumber | BaselineRef | ConstRef
+Value = NumberLit | PercentLit | UnitNumber | BaselineRef | PreviousRef | ConstRef
 
 
 # ---- rule parts -----------------------------------------------------------

@@ -22,7 +22,7 @@ from nomotic_dsl.ir.describe import (
     requirement_of,
     subject_of,
 )
-from nomotic_dsl.ir.spec import EVERY_TERM, InvariantSpec, parse_temporal_metric
+from nomotic_dsl.ir.spec import EVERY_TERM, RATE_GROWTH, InvariantSpec, parse_temporal_metric
 
 # What each drift distribution compares, for the reader who has not seen the seed.
 _DRIFT_MEANING = {
@@ -71,6 +71,8 @@ class ContractExplanation:
 
 def explain_spec(spec: InvariantSpec) -> str:
     """The rule of one spec as a sentence ending in a full stop."""
+    if spec.type == "rate" and spec.metric == RATE_GROWTH and spec.window_seconds is not None:
+        return _growth_sentence(spec, spec.window_seconds)
     if spec.type == "temporal" and spec.operator == "eq" and spec.threshold == 0.0:
         hours = parse_temporal_metric(spec.metric)
         sentence = (
@@ -194,6 +196,18 @@ def _where(spec: InvariantSpec) -> str:
     if spec.type in ("drift", "semantic"):
         return ", as reported in the agent's behavioral state"
     return ", over the agent's whole recorded history"
+
+
+def _growth_sentence(spec: InvariantSpec, seconds: float) -> str:
+    window = format_duration(seconds).removeprefix("1 ")
+    session = " of the current session" if spec.per_session else ""
+    bound = requirement_of(spec)
+    return (
+        f"The number of actions in the last {window}{session}, divided by the number in the "
+        f"{window} before, {bound} (the agent's own earlier rate is the baseline); it is not "
+        f"measured until the recorded actions reach back {format_duration(2 * seconds)} and "
+        f"the {window} before holds an action{_warmup(spec)}."
+    )
 
 
 def _warmup(spec: InvariantSpec) -> str:

@@ -382,7 +382,13 @@ def hours_text(hours: ast.Hours, zone: ast.Zone | None) -> str:
 def value_text(value: ast.Value) -> str:
     """A value as the author spelt it (constants by name)."""
     match value:
-        case ast.NumberLit() | ast.PercentLit() | ast.UnitNumber() | ast.BaselineRef():
+        case (
+            ast.NumberLit()
+            | ast.PercentLit()
+            | ast.UnitNumber()
+            | ast.BaselineRef()
+            | ast.PreviousRef()
+        ):
             return value.text
         case ast.ConstRef():
             return value.name

@@ -24,6 +24,8 @@ _SUBJECTS = {
     ("distribution", "action_max"): "largest single-action share",
     ("distribution", "target_count"): "number of distinct targets",
     ("rate", "action_frequency"): "action rate (actions per second)",
+    ("rate", "action_frequency_growth"): "growth of the action rate (actions in the window "
+    "against the window before)",
     ("count", "distinct_targets"): "number of distinct targets",
     ("count", "distinct_actions"): "number of distinct action types",
 }

@@ -41,7 +41,9 @@ DRIFT_DISTRIBUTIONS: tuple[str, ...] = (
     "overall",
 )
 DISTRIBUTION_METRICS: tuple[str, ...] = ("target_max", "action_max", "target_count")
-RATE_METRICS: tuple[str, ...] = ("action_frequency",)
+# action_frequency_growth: actions in the last window_seconds over those in the window before.
+RATE_GROWTH = "action_frequency_growth"
+RATE_METRICS: tuple[str, ...] = ("action_frequency", RATE_GROWTH)
 COUNT_METRICS: tuple[str, ...] = ("distinct_targets", "distinct_actions")
 # The semantic metric meaning every term: the value is the lowest fidelity of any term.
 EVERY_TERM = "*"
@@ -206,6 +208,14 @@ class InvariantSpec:
             )
         problems.extend(self._warmup_problems())
         problems.extend(self._session_problems())
+        if self.type == "rate" and self.metric == RATE_GROWTH and self.window_seconds is None:
+            problems.append(
+                Problem(
+                    "window_seconds",
+                    f"rate metric {RATE_GROWTH!r} compares the last window_seconds with the "
+                    "window_seconds before, so it needs window_seconds (not window)",
+                )
+            )
         return problems
 
     def _session_problems(self) -> list[Problem]:

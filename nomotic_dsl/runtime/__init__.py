@@ -14,6 +14,7 @@ from nomotic_dsl.ir.spec import load_zone
 from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_HISTORY,
+    BASIS_NO_BASELINE,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
     BASIS_WARMUP,
@@ -69,6 +70,7 @@ from nomotic_dsl.runtime.windows import (
     SCALE_BITS,
     HourRule,
     KeyCounts,
+    RateGrowth,
     ScaledSum,
     TermFidelities,
     lowest_fidelity,
@@ -81,6 +83,7 @@ from nomotic_dsl.runtime.windows import (
 __all__ = [
     "BASIS_EMPTY",
     "BASIS_HISTORY",
+    "BASIS_NO_BASELINE",
     "BASIS_NO_DATA",
     "BASIS_SNAPSHOT",
     "BASIS_WARMUP",
@@ -95,6 +98,7 @@ __all__ = [
     "InvariantResult",
     "KeyCounts",
     "Observation",
+    "RateGrowth",
     "ScaledSum",
     "SessionTable",
     "Snapshot",

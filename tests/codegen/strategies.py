@@ -17,6 +17,8 @@ from nomotic_dsl.ir.spec import (
     DRIFT_DISTRIBUTIONS,
     EVERY_TERM,
     OPERATORS,
+    RATE_GROWTH,
+    RATE_METRICS,
 )
 
 ACTIONS = ("read", "write", "delete", "x")
@@ -35,13 +37,10 @@ thresholds = st.sampled_from((0.0, 0.001, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)) | st.f
     -2.0, 5.0, allow_nan=False
 )
 unit_floats = st.sampled_from((0.0, 1.0, 0.1, 1 / 3, 5e-324, 1e-300)) | st.floats(0.0, 1.0)
-windows = st.one_of(
-    st.just({}),
-    st.integers(1, 8).map(lambda n: {"window": n}),
-    st.sampled_from((0.25, 1.0, 30.0, 3600.0, 7200.5, 86400.0)).map(
-        lambda t: {"window_seconds": t}
-    ),
+time_windows = st.sampled_from((0.25, 1.0, 30.0, 3600.0, 7200.5, 86400.0)).map(
+    lambda t: {"window_seconds": t}
 )
+windows = st.one_of(st.just({}), st.integers(1, 8).map(lambda n: {"window": n}), time_windows)
 
 
 @st.composite
@@ -64,7 +63,7 @@ def metrics(draw: st.DrawFn) -> tuple[str, str]:
             zone = draw(st.sampled_from(ZONES))
             return kind, f"{start}-{end}" + (f"@{zone}" if zone else "")
         case "rate":
-            return kind, "action_frequency"
+            return kind, draw(st.sampled_from(RATE_METRICS))
     return kind, draw(st.sampled_from(COUNT_METRICS))
 
 
@@ -84,7 +83,7 @@ def spec_dicts(draw: st.DrawFn, invariant_id: str) -> dict[str, Any]:
         "operator": operator,
         "threshold": threshold,
         "threshold_upper": upper,
-        **draw(windows),
+        **draw(time_windows if metric == RATE_GROWTH else windows),
     }
     if draw(st.integers(0, 3)) == 0:
         spec["min_actions"] = draw(st.integers(1, spec.get("window") or 8))

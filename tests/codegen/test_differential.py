@@ -204,3 +204,49 @@ def test_large_windows_agree_on_a_long_trace() -> None:
         results = monitor.observe(raw)
     assert_same(results, CompiledInvariants.compile(specs).evaluate({"actions": trace}))
     assert_same(module.evaluate({"actions": trace}), results)
+
+
+def test_rate_growth_agrees_on_a_long_trace_and_is_measured() -> None:
+    specs = [
+        {
+            "invariant_id": "growth",
+            "type": "rate",
+            "metric": "action_frequency_growth",
+            "operator": "lt",
+            "threshold": 2.0,
+            "window_seconds": 600.0,
+        },
+        {
+            "invariant_id": "session-growth",
+            "type": "rate",
+            "metric": "action_frequency_growth",
+            "operator": "lt",
+            "threshold": 2.0,
+            "window_seconds": 300.0,
+            "per_session": True,
+            "min_actions": 2,
+        },
+    ]
+    module = build(specs)
+    reference = CompiledInvariants.compile(specs)
+    monitor = module.Monitor(session_idle_seconds=900.0)
+    trace = [
+        {
+            "timestamp": 1_700_000_000.0 + (i * 37 % 1000) / 10 + i * (60 if i < 60 else 7),
+            "action_type": "read",
+            "target": "kb",
+            "session_id": f"s{i // 40}",
+        }
+        for i in range(160)
+    ]
+    trace.sort(key=lambda item: item["timestamp"])
+    statuses = set()
+    for end, raw in enumerate(trace, start=1):
+        results = monitor.observe(raw)
+        assert_same(
+            results, reference.evaluate({"actions": trace[:end]}, session_idle_seconds=900.0)
+        )
+        statuses |= {(r.invariant_id, r.measured, r.status) for r in results}
+    assert_same(module.evaluate({"actions": trace}, 900.0), results)
+    assert ("growth", True, "violated") in statuses and ("growth", True, "satisfied") in statuses
+    assert ("growth", False, "satisfied") in statuses

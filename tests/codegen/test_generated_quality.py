@@ -29,7 +29,16 @@ def every_kind() -> list[dict[str, Any]]:
         "count": ["distinct_targets", "distinct_actions"],
     }
     windows: list[dict[str, Any]] = [{}, {"window": 10}, {"window_seconds": 300.0}]
-    specs = []
+    specs: list[dict[str, Any]] = [
+        {
+            "invariant_id": "rate-growth",
+            "type": "rate",
+            "metric": "action_frequency_growth",
+            "operator": "lt",
+            "threshold": 2.0,
+            "window_seconds": 300.0,
+        }
+    ]
     for type_, names in sorted(metrics.items()):
         for metric in names:
             for index, window in enumerate(windows):

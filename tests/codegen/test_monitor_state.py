@@ -390,3 +390,73 @@ def test_a_module_without_sessions_refuses_sessions_and_another_idle_time() -> N
         module.Monitor().import_state({**state, "sessions": [{}]})
     with pytest.raises(StateError, match=r"state\.session_idle_seconds: None is not this"):
         module.Monitor(session_idle_seconds=60).import_state(state)
+
+
+GROWTH_SPECS: list[dict[str, Any]] = [
+    {
+        "invariant_id": "growth",
+        "type": "rate",
+        "metric": "action_frequency_growth",
+        "operator": "lte",
+        "threshold": 2.0,
+        "window_seconds": 100.0,
+    }
+]
+
+
+def growth_monitor(module: ModuleType) -> Any:
+    monitor = module.Monitor()
+    for timestamp in (0.0, 50.0, 120.0, 150.0, 210.0, 230.0):
+        monitor.observe({"timestamp": timestamp, "action_type": "r", "target": "t"})
+    return monitor
+
+
+def test_the_window_before_is_exported_as_timestamps() -> None:
+    module = build(GROWTH_SPECS)
+    monitor = growth_monitor(module)
+    state = monitor.export_state()
+    # now 230: the last 100 s (130, 230] hold 150, 210, 230; the 100 s before hold 50, 120.
+    assert state["windows"]["time:100.0"] == {
+        "n": 3,
+        "growth": {"origin": 0.0, "previous": [50.0, 120.0]},
+    }
+    assert monitor.results()[0].current_value == 1.5
+    resumed = module.Monitor()
+    resumed.import_state(through_json(state))
+    for timestamp in (300.0, 301.0, 302.0, 303.0, 500.0):
+        raw = {"timestamp": timestamp, "action_type": "r", "target": "t"}
+        assert_same(resumed.observe(raw), monitor.observe(raw))
+
+
+GROWTH_EDITS: list[tuple[Edit, str]] = [
+    (
+        _set(("windows", "time:100.0", "growth", "origin"), None),
+        r"growth\.origin: a window that took observations has an origin",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "origin"), 60.0),
+        r"growth\.origin: 60\.0 is later than the first timestamp kept",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "previous"), [120.0, 50.0]),
+        r"growth\.previous\[1\]: earlier than the timestamp before it",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "previous"), [20.0, 120.0]),
+        r"growth\.previous: holds a timestamp outside the window before the last",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "previous"), ["x"]),
+        r"growth\.previous\[0\]: 'x' is not a Unix time",
+    ),
+    (_drop(("windows", "time:100.0", "growth")), r"\['time:100\.0'\]: missing field\(s\) 'growth'"),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), GROWTH_EDITS)
+def test_a_malformed_window_before_is_refused(edit: Edit, message: str) -> None:
+    module = build(GROWTH_SPECS)
+    state = copy.deepcopy(growth_monitor(module).export_state())
+    edit(state)
+    with pytest.raises(StateError, match=message):
+        module.Monitor().import_state(state)

@@ -162,3 +162,41 @@ class TestEveryTerm:
             "Lowest semantic fidelity of any term has no data, so it is not measured; "
             "it must stay at or above 0.85."
         )
+
+
+class TestRateGrowth:
+    SPEC = make("rate", "action_frequency_growth", "lte", 2, window_seconds=3600)
+
+    def test_recent_over_previous_within_any_hour(self) -> None:
+        # Hour before (0, 3600]: 2 actions; last hour (3600, 7200]: 5 actions.
+        times = [0, 1000, 2000, 4000, 5000, 6000, 7000, 7200]
+        result = evaluate(self.SPEC, {"actions": [action(t) for t in times]})
+        assert result.current_value == 2.5 and result.status == "violated"
+        assert result.detail == (
+            "Growth of the action rate (actions in the window against the window before) is "
+            "2.5 (5 against 2 in the 1 hour before) over the last 1 hour; it must stay at or "
+            "below 2: violated."
+        )
+
+    def test_not_measured_before_the_history_reaches_back_two_windows(self) -> None:
+        young = evaluate(self.SPEC, {"actions": [action(100), action(7200)]})
+        assert not young.measured and math.isnan(young.current_value)
+        assert "do not reach back 2 hours yet" in young.detail
+        # Exactly 2T back is enough; the action at now - 2T itself is in neither window.
+        old = evaluate(self.SPEC, {"actions": [action(0), action(3000), action(7200)]})
+        assert old.measured and old.current_value == 1.0
+
+    def test_not_measured_when_the_window_before_is_empty(self) -> None:
+        result = evaluate(self.SPEC, {"actions": [action(0), action(7000), action(7200)]})
+        assert not result.measured and result.satisfied
+        assert "no action in the 1 hour before the last 1 hour" in result.detail
+
+    def test_now_moves_both_windows(self) -> None:
+        state = {"actions": [action(0), action(3000), action(3500), action(4000)], "now": 7300.0}
+        result = evaluate(self.SPEC, state)
+        # Last hour (3700, 7300]: 1 action; hour before (100, 3700]: 2 actions.
+        assert result.current_value == 0.5
+
+    def test_growth_needs_a_time_window(self) -> None:
+        with pytest.raises(ValueError, match="needs window_seconds"):
+            CompiledInvariants.compile([make("rate", "action_frequency_growth", "lt", 2, window=5)])

@@ -69,6 +69,24 @@ FORMS: list[tuple[str, dict[str, object]]] = [
         "fidelity of every term above 0.8 over 1h after 5 actions",
         {"metric": "*", "operator": "gt", "window_seconds": 3600.0, "min_actions": 5},
     ),
+    (
+        "rate <= 2x previous over 1h",
+        {
+            "type": "rate",
+            "metric": "action_frequency_growth",
+            "operator": "lte",
+            "threshold": 2.0,
+            "window_seconds": 3600.0,
+        },
+    ),
+    (
+        "rate action_frequency < 1.5x previous over 15m per session after 5 actions",
+        {"metric": "action_frequency_growth", "threshold": 1.5, "per_session": True},
+    ),
+    (
+        "rate action_frequency_growth < 2 over 1h",
+        {"metric": "action_frequency_growth", "threshold": 2.0, "window_seconds": 3600.0},
+    ),
 ]
 
 
@@ -189,6 +207,48 @@ DIAGNOSTICS: list[tuple[str, str, str, str, str]] = [
         "no anchor term shifts more than 15% }",
     ),
     (
+        "NMO322",
+        "rate < 2x previous over 100 actions",
+        "2x previous",
+        "needs a time window",
+        "rate < 2x previous over 1h",
+    ),
+    (
+        "NMO322",
+        "rate < 2x previous",
+        "2x previous",
+        "needs a time window",
+        "rate < 2x previous over 30m",
+    ),
+    (
+        "NMO322",
+        "rate action_frequency_growth < 2",
+        "rate action_frequency_growth < 2",
+        "needs a time window",
+        "rate action_frequency_growth < 2 over 1h",
+    ),
+    (
+        "NMO322",
+        "ratio write/read < 2x previous over 1h",
+        "2x previous",
+        "can only bound a rate rule with one threshold",
+        "ratio write/read < 2 over 1h",
+    ),
+    (
+        "NMO322",
+        "rate between 1x previous and 2x previous over 1h",
+        "1x previous",
+        "can only bound a rate rule with one threshold",
+        "rate < 2x previous over 1h",
+    ),
+    (
+        "NMO203",
+        "rate < 2y previous over 1h",
+        "2y",
+        "unknown multiplier unit `y`",
+        "rate < 2x previous over 1h",
+    ),
+    (
         "NMO104",
         "ratio write/read < 0.3 after 5",
         "5",
@@ -281,4 +341,25 @@ def test_explain_an_every_term_rule() -> None:
         "The lowest semantic fidelity of any anchor term (1 minus how far the term has shifted "
         "from its baseline; the term is named in each result) must stay at or above 0.85, "
         "as reported in the agent's behavioral state."
+    )
+
+
+def test_the_baseline_and_the_previous_forms_stay_apart() -> None:
+    result = compile_source(
+        'archetype shop { baseline rate 0.02 }\ncontract "bot" { archetype shop\n'
+        "rate < 2x baseline over 1h\nrate < 2x previous over 1h }"
+    )
+    assert result.ok, [str(d) for d in result.diagnostics]
+    baseline, previous = result.contracts[0].invariants
+    assert (baseline["metric"], baseline["threshold"]) == ("action_frequency", 0.04)
+    assert (previous["metric"], previous["threshold"]) == ("action_frequency_growth", 2.0)
+
+
+def test_explain_a_growth_rule() -> None:
+    result = compile_source("rate <= 2x previous over 1h")
+    assert explain_spec(result.invariants[0]) == (
+        "The number of actions in the last hour, divided by the number in the hour before, "
+        "must stay at or below 2 (the agent's own earlier rate is the baseline); it is not "
+        "measured until the recorded actions reach back 2 hours and the hour before holds "
+        "an action."
     )

@@ -20,6 +20,7 @@ from nomotic_dsl.ir.canonical import canonical_digest
 from nomotic_dsl.ir.describe import DetailText, detail_text
 from nomotic_dsl.ir.spec import (
     EVERY_TERM,
+    RATE_GROWTH,
     SPEC_VERSION,
     InvariantSpec,
     parse_temporal_metric,
@@ -71,6 +72,7 @@ class WindowView:
     terms: tuple[TermView, ...]
     per_session: bool = False
     every_term: bool = False
+    growth: bool = False
 
     @property
     def basis(self) -> str:
@@ -138,6 +140,7 @@ class WindowView:
         names += ["by_target"] if self.by_target else []
         names += [rule.attr for rule in self.hours] + [term.attr for term in self.terms]
         names += ["all_terms"] if self.every_term else []
+        names += ["growth"] if self.growth else []
         return tuple(sorted(names))
 
 
@@ -344,6 +347,7 @@ def _windows(
             seconds=float(size) if kind == 1 else None,
             per_session=bool(session),
             every_term=any(s.type == "semantic" and s.metric == EVERY_TERM for s in members),
+            growth=any(s.type == "rate" and s.metric == RATE_GROWTH for s in members),
             by_action=bool(kinds & _ACTION_KEYED),
             by_target=bool(kinds & _TARGET_KEYED),
             hours=tuple(hour_rules[metric] for metric in used_hours),
@@ -403,6 +407,8 @@ def _measurement(
             return "semantic", "", "semantic_drift", (spec.metric,), attr
         case "temporal":
             return "temporal", "", "", (), hour_rules[spec.metric].attr
+        case "rate" if spec.metric == RATE_GROWTH:
+            return "growth", "", "", (), "growth"
         case "rate":
             return "rate", "", "", (), ""
     raise ValueError(f"unknown invariant type {spec.type!r}")
@@ -425,6 +431,7 @@ def _runtime_imports(
         names |= {"HourRule"} if window.hours else set()
         names |= {"ScaledSum", "term_values"} if window.terms else set()
         names |= {"TermFidelities"} if window.every_term else set()
+        names |= {"RateGrowth"} if window.growth else set()
         names |= {"time_window"} if window.kind == "time" else set()
     return tuple(sorted(names, key=_isort_key))
 
@@ -435,7 +442,7 @@ def _invariant_imports(view: InvariantView) -> set[str]:
         names.add("warming_up")
     if view.measure in ("drift", "semantic", "every_term"):
         names.add("not_measured")
-    else:
+    elif view.measure != "growth":
         names.add("BASIS_EMPTY")
     if view.measure == "drift" or (
         view.unwindowed and view.measure in ("ratio", "semantic", "every_term")
@@ -444,7 +451,7 @@ def _invariant_imports(view: InvariantView) -> set[str]:
     if view.measure == "every_term":
         names.add("term_note")
         names |= {"lowest_fidelity"} if view.unwindowed else set()
-    if view.window is not None and view.measure != "drift":
+    if view.window is not None and view.measure not in ("drift", "growth"):
         names.add(view.window.basis)
     if view.measure == "ratio":
         names.add("ratio_value")

@@ -20,6 +20,7 @@ from nomotic_dsl.compiler.semantics.values import (
     DURATION,
     NUMBER,
     PERCENT,
+    PREVIOUS,
     Quantity,
     Report,
     ValueResolver,
@@ -33,6 +34,7 @@ from nomotic_dsl.ir.spec import (
     DRIFT_DISTRIBUTIONS,
     EVERY_TERM,
     INVARIANT_TYPES,
+    RATE_GROWTH,
     RATE_METRICS,
     is_proportion,
     load_zone,
@@ -411,6 +413,17 @@ class RuleChecker:
         window: ast.Window | None,
     ) -> RuleFacts | None:
         count, seconds, window_ok = self._window(window)
+        if bounds is not None and PREVIOUS in (
+            bounds.lower.kind,
+            getattr(bounds.upper, "kind", None),
+        ):
+            growth = self._previous(kind, metric, bounds, window_ok and seconds is not None)
+            if growth is None:
+                return None
+            metric, bounds = growth
+        elif metric == RATE_GROWTH and window_ok and seconds is None:
+            self._growth_needs_time(rule.span)
+            return None
         qualifiers = getattr(rule, "qualifiers", ())
         min_actions, warmup_ok = self._warmup(qualifiers, window, count, window_ok)
         per_session, session_ok = self._session(kind, qualifiers)
@@ -432,6 +445,37 @@ class RuleChecker:
             baseline_multiplier=multiplier,
             min_actions=min_actions,
             per_session=per_session,
+        )
+
+    def _previous(
+        self, kind: str, metric: str | None, bounds: _Bounds, timed: bool
+    ) -> tuple[str, _Bounds] | None:
+        """``Nx previous``: the rate growth metric, bounded by N (NMO322 where it cannot be)."""
+        quantity = bounds.lower if bounds.lower.kind == PREVIOUS else bounds.upper
+        assert quantity is not None
+        if kind != "rate" or bounds.upper is not None or metric == RATE_GROWTH:
+            self.report(
+                "NMO322",
+                quantity.span,
+                "`previous` can only bound a rate rule with one threshold: "
+                "`rate < 2x previous over 1h`",
+                None,
+            )
+            return None
+        if not timed:
+            self._growth_needs_time(quantity.span)
+            return None
+        if metric is None:
+            return None
+        plain = Quantity(NUMBER, quantity.amount, quantity.text, quantity.span, False)
+        return RATE_GROWTH, _Bounds(bounds.operator, plain, None)
+
+    def _growth_needs_time(self, span: Span) -> None:
+        self.report(
+            "NMO322",
+            span,
+            "a rate growth compares the last window with the one before, so it needs a time window",
+            "write `rate < 2x previous over 1h`",
         )
 
     def _session(self, kind: str, qualifiers: tuple[ast.Qualifier, ...]) -> tuple[bool, bool]:

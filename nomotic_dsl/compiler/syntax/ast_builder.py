@@ -357,6 +357,19 @@ class AstBuilder(Transformer[Token, ast.Module]):
             )
         return ast.BaselineRef(multiplier=amount, text=text, span=_meta_span(meta))
 
+    def previous(self, meta: Meta, children: list[Any]) -> ast.PreviousRef:
+        amount, unit = _split_unit(str(children[0]))
+        if unit != "x":
+            self.bag.report(
+                "NMO203",
+                _token_span(children[0]),
+                f"unknown multiplier unit `{unit}`",
+                f"write `{_format_amount(amount)}x previous`",
+            )
+        return ast.PreviousRef(
+            multiplier=amount, text=f"{children[0]} previous", span=_meta_span(meta)
+        )
+
     def constant_ref(self, meta: Meta, children: list[Any]) -> ast.ConstRef:
         return ast.ConstRef(name=str(children[0]), span=_token_span(children[0]))
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from nomotic_dsl.ir.spec import (
     EVERY_TERM,
+    RATE_GROWTH,
     InvariantSpec,
     TemporalWindow,
     load_zone,
@@ -28,10 +29,14 @@ from nomotic_dsl.ir.spec import (
 from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_HISTORY,
+    BASIS_NO_BASELINE,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
     BASIS_WARMUP,
     BASIS_WINDOW,
+    empty_before_note,
+    growth_note,
+    short_history_note,
     term_note,
 )
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation
@@ -250,7 +255,29 @@ def _measure_temporal(spec: InvariantSpec, state: BehavioralState) -> Measuremen
     return Measurement(outside / len(actions), _action_basis(spec))
 
 
+def _measure_growth(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    """Actions in (now - T, now] over actions in (now - 2T, now - T], T = window_seconds.
+
+    Not measured until the state's first action is at or before now - 2T (the
+    history covers both windows) and while the earlier window is empty.
+    """
+    seconds = spec.window_seconds
+    assert seconds is not None, "validated growth specs carry window_seconds"
+    now, actions = state.effective_now, state.actions
+    low = None if now is None else now - 2.0 * seconds
+    if now is None or low is None or not actions or actions[0].timestamp > low:
+        return Measurement(math.nan, BASIS_NO_BASELINE, short_history_note(seconds))
+    middle = now - seconds
+    recent = sum(1 for action in actions if middle < action.timestamp <= now)
+    previous = sum(1 for action in actions if low < action.timestamp <= middle)
+    if not previous:
+        return Measurement(math.nan, BASIS_NO_BASELINE, empty_before_note(seconds))
+    return Measurement(recent / previous, BASIS_WINDOW, growth_note(recent, previous, seconds))
+
+
 def _measure_rate(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    if spec.metric == RATE_GROWTH:
+        return _measure_growth(spec, state)
     actions = select_window(spec, state)
     if not actions:
         return EMPTY
