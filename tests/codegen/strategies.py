@@ -26,17 +26,17 @@ TARGETS = ("kb", "tickets", "email")
 TERMS = ("accuracy", "tone", "refund")
 ZONES = (None, "UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe")
 # Around the US spring-forward (2024-03-10) and the UK fall-back (2024-10-27) changes.
-STARTS = (0.0, 1_710_050_400.0, 1_729_990_800.0, 1_763_802_000.5)
+STARTS = (-0.0, 0.0, 1_710_050_400.0, 1_729_990_800.0, 1_763_802_000.5)
 STEPS = (0.0, 0.25, 1.0, 30.0, 600.0, 1800.0, 3600.0)
 SESSIONS = (None, "s1", "s2", "s3")
 # Idle times that release sessions between the steps above, exactly at them and never.
 IDLE = (None, 0.25, 30.0, 600.0, 1000.0, 7200.0)
 idle_seconds = st.sampled_from(IDLE)
 
-thresholds = st.sampled_from((0.0, 0.001, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)) | st.floats(
+thresholds = st.sampled_from((0.0, -0.0, 0.001, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)) | st.floats(
     -2.0, 5.0, allow_nan=False
 )
-unit_floats = st.sampled_from((0.0, 1.0, 0.1, 1 / 3, 5e-324, 1e-300)) | st.floats(0.0, 1.0)
+unit_floats = st.sampled_from((0.0, -0.0, 1.0, 0.1, 1 / 3, 5e-324, 1e-300)) | st.floats(0.0, 1.0)
 time_windows = st.sampled_from((0.25, 1.0, 30.0, 3600.0, 7200.5, 86400.0)).map(
     lambda t: {"window_seconds": t}
 )

@@ -245,3 +245,16 @@ class TestBuilder:
     def test_later_window_replaces_earlier(self) -> None:
         built = InvariantBuilder().rate().lt(1).window(10).window_seconds(5).build()
         assert (built.window, built.window_seconds) == (None, 5.0)
+
+
+def test_the_builder_sets_the_optional_fields() -> None:
+    spec = (
+        InvariantBuilder("g").rate_growth().lte(2).window_seconds(3600).min_actions(5).per_session()
+    ).build()
+    assert (spec.metric, spec.min_actions, spec.per_session) == ("action_frequency_growth", 5, True)
+    assert spec.description == (
+        "Growth of the action rate (actions in the window against the window before) must stay "
+        "at or below 2 over the last 1 hour of the current session (measured from 5 actions on)"
+    )
+    every = InvariantBuilder().every_term().gte(0.85).build()
+    assert every.metric == "*" and list(every.to_dict())[-1] == "window_seconds"

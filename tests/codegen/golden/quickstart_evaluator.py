@@ -455,7 +455,7 @@ class Monitor:
         self._w2 = _Window2()
         self._w3 = _Window3()
         check_idle_seconds(session_idle_seconds)
-        self._idle = session_idle_seconds
+        self._idle = None if session_idle_seconds is None else float(session_idle_seconds)
 
     def observe(self, observation: Observation | Mapping[str, Any]) -> list[InvariantResult]:
         """Take the next observation and return every invariant's result.
