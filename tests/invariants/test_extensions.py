@@ -200,3 +200,20 @@ class TestRateGrowth:
     def test_growth_needs_a_time_window(self) -> None:
         with pytest.raises(ValueError, match="needs window_seconds"):
             CompiledInvariants.compile([make("rate", "action_frequency_growth", "lt", 2, window=5)])
+
+
+def test_summary_groups_per_session_rules_apart() -> None:
+    compiled = CompiledInvariants.compile(
+        [
+            make("count", "distinct_targets", "lte", 5, invariant_id="a", per_session=True),
+            make("count", "distinct_targets", "lte", 5, invariant_id="b", window=5),
+            make(
+                "count", "distinct_targets", "lte", 5, invariant_id="c", window=5, per_session=True
+            ),
+        ]
+    )
+    assert compiled.groups == {
+        "count_window:5": ("b",),
+        "session:all_actions": ("a",),
+        "session:count_window:5": ("c",),
+    }

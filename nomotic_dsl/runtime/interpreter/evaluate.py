@@ -27,11 +27,12 @@ def evaluation_strategy(spec: InvariantSpec) -> str:
     """How a spec is evaluated: which data it reads and over what window."""
     if spec.type == "drift":
         return "drift_scores"
+    session = "session:" if spec.per_session else ""
     if spec.window is not None:
-        return f"count_window:{spec.window}"
+        return f"{session}count_window:{spec.window}"
     if spec.window_seconds is not None:
-        return f"time_window:{spec.window_seconds:g}"
-    return "snapshot_or_history"
+        return f"{session}time_window:{spec.window_seconds:g}"
+    return "session:all_actions" if spec.per_session else "snapshot_or_history"
 
 
 def evaluate_spec(spec: InvariantSpec, text: DetailText, state: BehavioralState) -> InvariantResult:
