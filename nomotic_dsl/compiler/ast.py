@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 
 from nomotic_dsl.compiler.source import NO_SPAN, Span
 
+# Fields added after the first AST: left out of dumps while they hold their default,
+# so dumps of policies that do not use them stay as they were.
+OMITTED_WHEN_DEFAULT = {"omitted_when_default": True}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
@@ -65,13 +69,21 @@ class BaselineRef(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PreviousRef(Node):
+    """``Nx previous``: a multiple of the agent's own rate in the window before."""
+
+    multiplier: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConstRef(Node):
     """A use of a named constant."""
 
     name: str
 
 
-Value = NumberLit | PercentLit | UnitNumber | BaselineRef | ConstRef
+Value = NumberLit | PercentLit | UnitNumber | BaselineRef | PreviousRef | ConstRef
 
 
 # ---- rule parts -----------------------------------------------------------
@@ -110,6 +122,27 @@ class Window(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PerSession(Node):
+    """``per session``: measured over the actions of the current observation's session."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OnceFull(Node):
+    """``once full``: measured only once the count window holds all its actions."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Warmup(Node):
+    """``after N actions``: measured only once the window holds at least N actions."""
+
+    value: Value
+    unit: str | None = None
+
+
+Qualifier = PerSession | OnceFull | Warmup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RatioMetric(Node):
     """``X/Y``: the ratio of two action types' shares."""
 
@@ -139,7 +172,12 @@ class HoursMetric(Node):
     zone: Zone | None = None
 
 
-Metric = RatioMetric | NameMetric | TermMetric | HoursMetric
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EveryTerm(Node):
+    """``every term``: the semantic metric over every term (the lowest fidelity counts)."""
+
+
+Metric = RatioMetric | NameMetric | TermMetric | HoursMetric | EveryTerm
 
 
 # ---- rules ----------------------------------------------------------------
@@ -147,12 +185,13 @@ Metric = RatioMetric | NameMetric | TermMetric | HoursMetric
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlainRule(Node):
-    """``TYPE [METRIC] COMPARISON [WINDOW]``: the plain form of every invariant type."""
+    """``TYPE [METRIC] COMPARISON [WINDOW] [QUALIFIERS]``: the plain form of every type."""
 
     kind: Name
     metric: Metric | None
     comparison: Comparison
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,6 +210,7 @@ class DistinctCount(Node):
     value: Value
     subject: Name
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,18 +220,29 @@ class SingleShare(Node):
     subject: Name
     comparison: Comparison
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fidelity(Node):
-    """``fidelity of "term" above 0.85 [over ...]``."""
+    """``fidelity of "term" above 0.85 [over ...]`` (or ``fidelity of every term ...``)."""
 
-    term: Name
+    term: Name | EveryTerm
     comparison: Comparison
     window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
 
 
-Rule = PlainRule | OutsideHours | DistinctCount | SingleShare | Fidelity
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TermShift(Node):
+    """``no anchor term shifts more than 15% [over ...]``: every term's fidelity stays >= 85%."""
+
+    value: Value
+    window: Window | None = None
+    qualifiers: tuple[Qualifier, ...] = field(default=(), metadata=OMITTED_WHEN_DEFAULT)
+
+
+Rule = PlainRule | OutsideHours | DistinctCount | SingleShare | Fidelity | TermShift
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -389,7 +440,7 @@ class Module(Node):
     statements: tuple[Statement, ...]
 
 
-RULE_TYPES = (PlainRule, OutsideHours, DistinctCount, SingleShare, Fidelity)
+RULE_TYPES = (PlainRule, OutsideHours, DistinctCount, SingleShare, Fidelity, TermShift)
 
 
 def is_rule(node: object) -> bool:

@@ -29,7 +29,10 @@ def _lines(node: object, depth: int) -> list[str]:
     for item in fields(node):
         if item.name == "span":
             continue
-        out.extend(_field_lines(item.name, getattr(node, item.name), depth + 1))
+        value = getattr(node, item.name)
+        if item.metadata.get("omitted_when_default") and value == item.default:
+            continue
+        out.extend(_field_lines(item.name, value, depth + 1))
     return out
 
 

@@ -16,12 +16,13 @@ from typing import Any
 
 from nomotic_dsl.ir import BehavioralContract
 from nomotic_dsl.ir.describe import (
+    actions_phrase,
     format_duration,
     format_number,
     requirement_of,
     subject_of,
 )
-from nomotic_dsl.ir.spec import InvariantSpec, parse_temporal_metric
+from nomotic_dsl.ir.spec import EVERY_TERM, RATE_GROWTH, InvariantSpec, parse_temporal_metric
 
 # What each drift distribution compares, for the reader who has not seen the seed.
 _DRIFT_MEANING = {
@@ -70,6 +71,8 @@ class ContractExplanation:
 
 def explain_spec(spec: InvariantSpec) -> str:
     """The rule of one spec as a sentence ending in a full stop."""
+    if spec.type == "rate" and spec.metric == RATE_GROWTH and spec.window_seconds is not None:
+        return _growth_sentence(spec, spec.window_seconds)
     if spec.type == "temporal" and spec.operator == "eq" and spec.threshold == 0.0:
         hours = parse_temporal_metric(spec.metric)
         sentence = (
@@ -78,7 +81,7 @@ def explain_spec(spec: InvariantSpec) -> str:
         sentence += f" ({hours.zone or 'UTC'})"
     else:
         sentence = f"The {_subject(spec)} {_requirement(spec)}"
-    return f"{sentence}{_where(spec)}."
+    return f"{sentence}{_where(spec)}{_warmup(spec)}."
 
 
 def explain_rule(spec: InvariantSpec) -> RuleExplanation:
@@ -158,6 +161,11 @@ def render_text(
 def _subject(spec: InvariantSpec) -> str:
     if spec.type == "drift":
         return f"{spec.metric} drift ({_DRIFT_MEANING.get(spec.metric, 'a drift score')})"
+    if spec.type == "semantic" and spec.metric == EVERY_TERM:
+        return (
+            "lowest semantic fidelity of any anchor term (1 minus how far the term has "
+            "shifted from its baseline; the term is named in each result)"
+        )
     if spec.type == "semantic":
         return f'semantic fidelity of "{spec.metric}" (1 minus its semantic drift)'
     if spec.type == "rate":
@@ -175,16 +183,40 @@ def _requirement(spec: InvariantSpec) -> str:
 
 
 def _where(spec: InvariantSpec) -> str:
+    session = " of the current session" if spec.per_session else ""
+    verb = "averaged" if spec.type == "semantic" else "measured"
     if spec.window is not None:
         unit = "action" if spec.window == 1 else f"{spec.window} actions"
-        verb = "averaged" if spec.type == "semantic" else "measured"
-        return f", {verb} over the last {unit}"
+        return f", {verb} over the last {unit}{session}"
     if spec.window_seconds is not None:
         duration = format_duration(spec.window_seconds).removeprefix("1 ")
-        return f", measured over the last {duration}"
+        return f", measured over the last {duration}{session}"
+    if spec.per_session:
+        return f", {verb} over the actions of the current session"
     if spec.type in ("drift", "semantic"):
         return ", as reported in the agent's behavioral state"
     return ", over the agent's whole recorded history"
+
+
+def _growth_sentence(spec: InvariantSpec, seconds: float) -> str:
+    window = format_duration(seconds).removeprefix("1 ")
+    session = " of the current session" if spec.per_session else ""
+    bound = requirement_of(spec)
+    return (
+        f"The number of actions in the last {window}{session}, divided by the number in the "
+        f"{window} before, {bound} (the agent's own earlier rate is the baseline); it is not "
+        f"measured until the recorded actions reach back {format_duration(2 * seconds)} and "
+        f"the {window} before holds an action{_warmup(spec)}."
+    )
+
+
+def _warmup(spec: InvariantSpec) -> str:
+    if spec.min_actions is None:
+        return ""
+    needed = actions_phrase(spec.min_actions)
+    if spec.window is None and spec.window_seconds is None:
+        return f"; it is not measured until {needed} are recorded"
+    return f"; it is not measured until the window holds {needed}"
 
 
 def _per_hour(spec: InvariantSpec) -> str:

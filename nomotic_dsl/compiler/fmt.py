@@ -304,18 +304,22 @@ def rule_text(rule: ast.Rule) -> str:
         case ast.PlainRule():
             metric = "" if rule.metric is None else f" {metric_text(rule.metric)}"
             head = f"{rule.kind.text}{metric} {comparison_text(rule.comparison)}"
-            return head + window_text(rule.window)
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case ast.OutsideHours():
             return f"no activity outside {hours_text(rule.hours, rule.zone)}"
         case ast.DistinctCount():
             head = f"{rule.bound} {value_text(rule.value)} distinct {rule.subject.text}"
-            return head + window_text(rule.window)
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case ast.SingleShare():
             head = f"no single {rule.subject.text} {comparison_text(rule.comparison)}"
-            return head + window_text(rule.window)
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case ast.Fidelity():
-            head = f"fidelity of {quote(rule.term.text)} {comparison_text(rule.comparison)}"
-            return head + window_text(rule.window)
+            term = "every term" if isinstance(rule.term, ast.EveryTerm) else quote(rule.term.text)
+            head = f"fidelity of {term} {comparison_text(rule.comparison)}"
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
+        case ast.TermShift():
+            head = f"no anchor term shifts more than {value_text(rule.value)}"
+            return head + window_text(rule.window) + qualifiers_text(rule.qualifiers)
         case _:
             assert_never(rule)
 
@@ -331,6 +335,8 @@ def metric_text(metric: ast.Metric) -> str:
             return quote(metric.term.text)
         case ast.HoursMetric():
             return hours_text(metric.hours, metric.zone)
+        case ast.EveryTerm():
+            return "every term"
         case _:
             assert_never(metric)
 
@@ -350,6 +356,23 @@ def window_text(window: ast.Window | None) -> str:
     return f" over {value_text(window.value)}{unit}"
 
 
+def qualifiers_text(qualifiers: tuple[ast.Qualifier, ...]) -> str:
+    """`` per session``, `` once full``, `` after 20 actions``, or nothing."""
+    parts = []
+    for qualifier in qualifiers:
+        match qualifier:
+            case ast.PerSession():
+                parts.append(" per session")
+            case ast.OnceFull():
+                parts.append(" once full")
+            case ast.Warmup():
+                unit = "" if qualifier.unit is None else f" {qualifier.unit}"
+                parts.append(f" after {value_text(qualifier.value)}{unit}")
+            case _:
+                assert_never(qualifier)
+    return "".join(parts)
+
+
 def hours_text(hours: ast.Hours, zone: ast.Zone | None) -> str:
     """``8-18`` or ``8-18 in "Europe/Berlin"``."""
     text = f"{hours.start.text}-{hours.end.text}"
@@ -359,7 +382,13 @@ def hours_text(hours: ast.Hours, zone: ast.Zone | None) -> str:
 def value_text(value: ast.Value) -> str:
     """A value as the author spelt it (constants by name)."""
     match value:
-        case ast.NumberLit() | ast.PercentLit() | ast.UnitNumber() | ast.BaselineRef():
+        case (
+            ast.NumberLit()
+            | ast.PercentLit()
+            | ast.UnitNumber()
+            | ast.BaselineRef()
+            | ast.PreviousRef()
+        ):
             return value.text
         case ast.ConstRef():
             return value.name

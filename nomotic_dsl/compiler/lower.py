@@ -73,6 +73,8 @@ def lower_rule(rule: CheckedRule) -> InvariantSpec:
         threshold_upper=None if facts.threshold_upper is None else float(facts.threshold_upper),
         window=facts.window,
         window_seconds=None if facts.window_seconds is None else float(facts.window_seconds),
+        min_actions=facts.min_actions,
+        per_session=facts.per_session,
     )
     return spec if rule.name else replace(spec, invariant_id=derived_invariant_id(spec))
 

@@ -49,6 +49,12 @@ class InvariantSpecBody(_Body):
     threshold_upper: float | None = None
     window: int | None = Field(default=None, ge=1)
     window_seconds: float | None = Field(default=None, gt=0)
+    min_actions: int | None = Field(
+        default=None, ge=1, description="Warm-up: measured once the window holds this many actions."
+    )
+    per_session: bool = Field(
+        default=False, description="Measured over the actions of the current session."
+    )
 
 
 class ContractFields(_Body):

@@ -14,7 +14,7 @@ from typing import Any
 
 from nomotic_dsl.ir.canonical import canonical_digest
 from nomotic_dsl.ir.describe import default_description
-from nomotic_dsl.ir.spec import InvariantSpec
+from nomotic_dsl.ir.spec import EVERY_TERM, RATE_GROWTH, InvariantSpec
 
 
 def derived_invariant_id(spec: InvariantSpec, prefix: str = "inv") -> str:
@@ -53,6 +53,10 @@ class InvariantBuilder:
         """Semantic fidelity (1 - drift) of an anchor term."""
         return self._set(type="semantic", metric=term)
 
+    def every_term(self) -> InvariantBuilder:
+        """The lowest semantic fidelity of any term."""
+        return self._set(type="semantic", metric=EVERY_TERM)
+
     def temporal(self, start: int, end: int, zone: str | None = None) -> InvariantBuilder:
         """Fraction of actions outside allowed hours ``start``-``end`` (UTC or ``zone``)."""
         metric = f"{start}-{end}" + (f"@{zone}" if zone else "")
@@ -61,6 +65,10 @@ class InvariantBuilder:
     def rate(self) -> InvariantBuilder:
         """Action frequency in actions per second."""
         return self._set(type="rate", metric="action_frequency")
+
+    def rate_growth(self) -> InvariantBuilder:
+        """Actions in the last ``window_seconds`` over those in the ``window_seconds`` before."""
+        return self._set(type="rate", metric=RATE_GROWTH)
 
     def count(self, metric: str) -> InvariantBuilder:
         """Cardinality: ``distinct_targets`` or ``distinct_actions``."""
@@ -102,6 +110,14 @@ class InvariantBuilder:
         """Measure over the last ``seconds`` seconds."""
         return self._set(window_seconds=float(seconds), window=None)
 
+    def min_actions(self, actions: int) -> InvariantBuilder:
+        """Warm-up: measure only once the window holds at least ``actions`` actions."""
+        return self._set(min_actions=actions)
+
+    def per_session(self) -> InvariantBuilder:
+        """Measure over the actions of the current observation's session."""
+        return self._set(per_session=True)
+
     def description(self, text: str) -> InvariantBuilder:
         """A human-readable description; generated from the rule when not set."""
         return self._set(description=text)
@@ -124,6 +140,8 @@ class InvariantBuilder:
             threshold_upper=self._fields.get("threshold_upper"),
             window=self._fields.get("window"),
             window_seconds=self._fields.get("window_seconds"),
+            min_actions=self._fields.get("min_actions"),
+            per_session=self._fields.get("per_session", False),
         )
         problems = spec.validate()
         if problems:

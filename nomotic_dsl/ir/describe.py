@@ -12,13 +12,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nomotic_dsl.ir.spec import InvariantSpec, parse_temporal_metric, split_ratio_metric
+from nomotic_dsl.ir.spec import (
+    EVERY_TERM,
+    InvariantSpec,
+    parse_temporal_metric,
+    split_ratio_metric,
+)
 
 _SUBJECTS = {
     ("distribution", "target_max"): "largest single-target share",
     ("distribution", "action_max"): "largest single-action share",
     ("distribution", "target_count"): "number of distinct targets",
     ("rate", "action_frequency"): "action rate (actions per second)",
+    ("rate", "action_frequency_growth"): "growth of the action rate (actions in the window "
+    "against the window before)",
     ("count", "distinct_targets"): "number of distinct targets",
     ("count", "distinct_actions"): "number of distinct action types",
 }
@@ -31,6 +38,7 @@ class DetailText:
     subject: str
     requirement: str
     window: str
+    needs: str = ""
 
 
 def format_number(value: float) -> str:
@@ -63,6 +71,8 @@ def subject_of(spec: InvariantSpec) -> str:
         return f"{numerator}-to-{denominator} ratio"
     if spec.type == "drift":
         return f"{spec.metric} drift"
+    if spec.type == "semantic" and spec.metric == EVERY_TERM:
+        return "lowest semantic fidelity of any term"
     if spec.type == "semantic":
         return f'semantic fidelity of "{spec.metric}"'
     if spec.type == "temporal":
@@ -93,21 +103,36 @@ def requirement_of(spec: InvariantSpec) -> str:
 
 def window_of(spec: InvariantSpec) -> str:
     """The window, as an adverbial phrase; empty when the spec has none."""
+    session = " of the current session" if spec.per_session else ""
     if spec.window is not None:
         unit = "action" if spec.window == 1 else f"{spec.window} actions"
-        return f"over the last {unit}"
+        return f"over the last {unit}{session}"
     if spec.window_seconds is not None:
-        return f"over the last {format_duration(spec.window_seconds)}"
-    return ""
+        return f"over the last {format_duration(spec.window_seconds)}{session}"
+    return "over the actions of the current session" if spec.per_session else ""
+
+
+def actions_phrase(count: int) -> str:
+    """``1 action``, ``100 actions``."""
+    return "1 action" if count == 1 else f"{count} actions"
+
+
+def needs_of(spec: InvariantSpec) -> str:
+    """The warm-up, as a noun phrase (``100 actions``); empty when the spec has none."""
+    return "" if spec.min_actions is None else actions_phrase(spec.min_actions)
 
 
 def detail_text(spec: InvariantSpec) -> DetailText:
     """Precompute the phrases of a spec's detail sentences (subject capitalised)."""
     subject = subject_of(spec)
-    return DetailText(subject[0].upper() + subject[1:], requirement_of(spec), window_of(spec))
+    return DetailText(
+        subject[0].upper() + subject[1:], requirement_of(spec), window_of(spec), needs_of(spec)
+    )
 
 
 def default_description(spec: InvariantSpec) -> str:
     """A description generated from the rule when the author gives none."""
     text = detail_text(spec)
-    return " ".join(part for part in (text.subject, text.requirement, text.window) if part)
+    warmup = f"(measured from {text.needs} on)" if text.needs else ""
+    parts = (text.subject, text.requirement, text.window, warmup)
+    return " ".join(part for part in parts if part)

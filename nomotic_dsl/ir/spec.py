@@ -1,8 +1,11 @@
 """InvariantSpec: one declared behavioral expectation, as the seed defines it.
 
-A spec is a frozen value with exactly the seed's nine fields, in the seed's
-order. ``validate()`` lists every problem; ``to_dict()``/``from_dict()`` give
-the JSON-clean dict that contracts carry in their ``invariants`` list.
+A spec is a frozen value with the seed's nine fields, in the seed's order,
+followed by optional fields that have defaults (``EXTENSION_DEFAULTS``).
+``validate()`` lists every problem; ``to_dict()``/``from_dict()`` give the
+JSON-clean dict that contracts carry in their ``invariants`` list. An optional
+field appears in the dict only when it differs from its default, so every spec
+the seed can express has exactly the seed's nine keys.
 """
 
 from __future__ import annotations
@@ -38,8 +41,12 @@ DRIFT_DISTRIBUTIONS: tuple[str, ...] = (
     "overall",
 )
 DISTRIBUTION_METRICS: tuple[str, ...] = ("target_max", "action_max", "target_count")
-RATE_METRICS: tuple[str, ...] = ("action_frequency",)
+# action_frequency_growth: actions in the last window_seconds over those in the window before.
+RATE_GROWTH = "action_frequency_growth"
+RATE_METRICS: tuple[str, ...] = ("action_frequency", RATE_GROWTH)
 COUNT_METRICS: tuple[str, ...] = ("distinct_targets", "distinct_actions")
+# The semantic metric meaning every term: the value is the lowest fidelity of any term.
+EVERY_TERM = "*"
 
 EQ_TOLERANCE = 0.001
 APPROACHING_MARGIN = 0.20
@@ -124,6 +131,9 @@ class InvariantSpec:
     threshold_upper: float | None = None
     window: int | None = None
     window_seconds: float | None = None
+    # ---- optional fields beyond the seed's nine (see EXTENSION_DEFAULTS) ----
+    min_actions: int | None = None
+    per_session: bool = False
 
     def validate(self) -> list[str]:
         """Return every problem with this spec as a message; empty when valid."""
@@ -196,11 +206,69 @@ class InvariantSpec:
             problems.append(
                 Problem("window_seconds", "give at most one of window and window_seconds")
             )
+        problems.extend(self._warmup_problems())
+        problems.extend(self._session_problems())
+        if self.type == "rate" and self.metric == RATE_GROWTH and self.window_seconds is None:
+            problems.append(
+                Problem(
+                    "window_seconds",
+                    f"rate metric {RATE_GROWTH!r} compares the last window_seconds with the "
+                    "window_seconds before, so it needs window_seconds (not window)",
+                )
+            )
         return problems
 
+    def _session_problems(self) -> list[Problem]:
+        if not isinstance(self.per_session, bool):
+            return [Problem("per_session", f"{self.per_session!r} must be true or false")]
+        if self.per_session and self.type == "drift":
+            return [
+                Problem(
+                    "per_session",
+                    "a drift invariant reads the runtime's drift scores, not the actions of "
+                    "a session",
+                )
+            ]
+        return []
+
+    def _warmup_problems(self) -> list[Problem]:
+        if self.min_actions is None:
+            return []
+        if (
+            isinstance(self.min_actions, bool)
+            or not isinstance(self.min_actions, int)
+            or self.min_actions < 1
+        ):
+            return [
+                Problem(
+                    "min_actions",
+                    f"{self.min_actions!r} must be a whole number of actions, at least 1",
+                )
+            ]
+        window = self.window
+        if (
+            isinstance(window, int)
+            and not isinstance(window, bool)
+            and self.min_actions > window >= 1
+        ):
+            return [
+                Problem(
+                    "min_actions",
+                    f"{self.min_actions} is more than the window of {self.window} actions "
+                    "can hold, so the invariant would never be measured",
+                )
+            ]
+        return []
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-clean dict a contract carries, fields in the seed's order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The JSON-clean dict a contract carries: the seed's nine fields in order, then
+        each optional field that differs from its default."""
+        out = {name: getattr(self, name) for name in SEED_FIELDS}
+        for name, default in EXTENSION_DEFAULTS.items():
+            value = getattr(self, name)
+            if value != default or type(value) is not type(default):
+                out[name] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InvariantSpec:
@@ -227,10 +295,18 @@ class InvariantSpec:
             threshold_upper=_as_optional_float(data.get("threshold_upper")),
             window=data.get("window"),
             window_seconds=_as_optional_float(data.get("window_seconds")),
+            min_actions=data.get("min_actions"),
+            per_session=data.get("per_session", False),
         )
 
 
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(InvariantSpec))
+# The seed's nine fields, always in a spec's dict, in this order.
+SEED_FIELDS: tuple[str, ...] = SPEC_FIELDS[:9]
+# Optional fields beyond the seed's, with the default that leaves them out of the dict.
+EXTENSION_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(InvariantSpec) if f.name not in SEED_FIELDS
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,15 @@ from nomotic_dsl.ir.spec import load_zone
 from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_HISTORY,
+    BASIS_NO_BASELINE,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
+    BASIS_WARMUP,
     BASIS_WINDOW,
     render_detail,
+    term_note,
 )
+from nomotic_dsl.runtime.interpreter.evaluate import check_idle_seconds
 from nomotic_dsl.runtime.interpreter.judge import (
     judge_between,
     judge_eq,
@@ -28,7 +32,12 @@ from nomotic_dsl.runtime.interpreter.judge import (
     judge_lte,
     status_of,
 )
-from nomotic_dsl.runtime.interpreter.measure import exact_mean, local_hour, ratio_value
+from nomotic_dsl.runtime.interpreter.measure import (
+    exact_mean,
+    local_hour,
+    ratio_value,
+    session_actions,
+)
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import (
     BehavioralState,
@@ -54,12 +63,17 @@ from nomotic_dsl.runtime.results import (
     not_measured,
     snapshot_distinct,
     snapshot_max_share,
+    warming_up,
 )
+from nomotic_dsl.runtime.sessions import SessionTable
 from nomotic_dsl.runtime.windows import (
     SCALE_BITS,
     HourRule,
     KeyCounts,
+    RateGrowth,
     ScaledSum,
+    TermFidelities,
+    lowest_fidelity,
     scaled,
     term_values,
     time_window,
@@ -69,8 +83,10 @@ from nomotic_dsl.runtime.windows import (
 __all__ = [
     "BASIS_EMPTY",
     "BASIS_HISTORY",
+    "BASIS_NO_BASELINE",
     "BASIS_NO_DATA",
     "BASIS_SNAPSHOT",
+    "BASIS_WARMUP",
     "BASIS_WINDOW",
     "EMPTY_SNAPSHOT",
     "MONITOR_STATE_FORMAT",
@@ -82,10 +98,14 @@ __all__ = [
     "InvariantResult",
     "KeyCounts",
     "Observation",
+    "RateGrowth",
     "ScaledSum",
+    "SessionTable",
     "Snapshot",
     "StateError",
     "StateReader",
+    "TermFidelities",
+    "check_idle_seconds",
     "check_order",
     "check_retained",
     "checked_scores",
@@ -102,15 +122,19 @@ __all__ = [
     "judge_lte",
     "load_zone",
     "local_hour",
+    "lowest_fidelity",
     "not_measured",
     "ratio_value",
     "render_detail",
     "scaled",
+    "session_actions",
     "snapshot_distinct",
     "snapshot_max_share",
     "state_header",
     "status_of",
+    "term_note",
     "term_values",
     "time_window",
+    "warming_up",
 ]
 EXPORTED: tuple[str, ...] = tuple(__all__)

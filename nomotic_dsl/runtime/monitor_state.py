@@ -24,6 +24,7 @@ bound keep no observations, so their aggregates are stored as they are.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -33,7 +34,13 @@ from nomotic_dsl.runtime.interpreter.state import (
     StateError,
 )
 from nomotic_dsl.runtime.results import checked_scores
-from nomotic_dsl.runtime.windows import SCALE_BITS, KeyCounts, ScaledSum
+from nomotic_dsl.runtime.windows import (
+    SCALE_BITS,
+    KeyCounts,
+    RateGrowth,
+    ScaledSum,
+    TermFidelities,
+)
 
 MONITOR_STATE_FORMAT = "nomotic_dsl.monitor_state"
 MONITOR_STATE_VERSION = 1
@@ -145,11 +152,30 @@ class StateReader:
         if missing:
             raise StateError(f"{self.path}: missing field(s) {', '.join(map(repr, missing))}")
 
+    def field(self, key: str) -> Any:
+        """The raw value under ``key`` (its presence was checked by ``keys_exactly``)."""
+        return self._data[key]
+
     def child(self, key: str, keys: Iterable[str] | None = None) -> StateReader:
         """The mapping under ``key`` (with exactly ``keys`` when given)."""
         return StateReader(self._data[key], self.where(key), keys)
 
     # ---- values --------------------------------------------------------------------
+
+    def same_idle_seconds(self, key: str, expected: float | None) -> None:
+        """The state was exported by a monitor releasing idle sessions after ``expected``."""
+        value = self._data[key]
+        if value != expected or isinstance(value, bool):
+            self.fail(
+                key,
+                f"{value!r} is not this monitor's session_idle_seconds {expected!r}; "
+                "create the monitor with the same setting to continue from this state",
+            )
+
+    def no_sessions(self, key: str) -> None:
+        """A monitor without per-session windows keeps no sessions: ``[]``."""
+        if self._data[key] != []:
+            self.fail(key, "this module has no per-session windows, so it keeps no sessions")
 
     def count(self, key: str, upper: int | None = None) -> int:
         """A whole number in 0..upper."""
@@ -162,14 +188,7 @@ class StateReader:
 
     def timestamp(self, key: str) -> float:
         """A Unix time in seconds, as observations carry."""
-        value = self._data[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not 0 <= value <= MAX_TIMESTAMP
-        ):
-            self.fail(key, f"{value!r} is not a Unix time in seconds (0 to {MAX_TIMESTAMP:.0f})")
-        return float(value)
+        return _timestamp(self._data[key], self.where(key))
 
     def optional_timestamp(self, key: str) -> float | None:
         """A timestamp, or None."""
@@ -201,6 +220,19 @@ class StateReader:
             )
         return out
 
+    def session_observations(
+        self, key: str, last: float, session_id: str | None
+    ) -> list[Observation]:
+        """The observations of one session, oldest first, the newest at ``last``."""
+        out = self.observations(key, last)
+        for index, observation in enumerate(out):
+            if observation.session_id != session_id:
+                raise StateError(
+                    f"{self.where(key)}[{index}].session_id: {observation.session_id!r} is "
+                    f"not this session's id {session_id!r}"
+                )
+        return out
+
     def key_counts(self, key: str, total: int) -> KeyCounts:
         """Counts per name (positive whole numbers) that add up to ``total``."""
         counts = self.child(key)
@@ -229,6 +261,49 @@ class StateReader:
             exact.fail("total", f"is more than {count} values of at most 1 can add up to")
         return ScaledSum.restore(count, total)
 
+    def term_fidelities(self, key: str, most: int) -> TermFidelities:
+        """Exact sums per term, each of at least one and at most ``most`` values."""
+        terms = self.child(key)
+        sums = {}
+        for term in terms._data:
+            if not isinstance(term, str) or not term:
+                raise StateError(f"{terms.path}: terms must be non-empty strings, got {term!r}")
+            exact = terms.scaled_sum(term, most)
+            if not exact.count:
+                terms.fail(term, "a term that is kept has at least one value")
+            sums[term] = exact
+        return TermFidelities.restore(sums)
+
+    def rate_growth(
+        self, key: str, seconds: float, last: float | None, entries: Sequence[Observation]
+    ) -> RateGrowth:
+        """The window before a time window of ``seconds`` ending at ``last``."""
+        data = self.child(key, ("origin", "previous"))
+        growth = RateGrowth()
+        growth.now = last
+        growth.origin = data.optional_timestamp("origin")
+        if (growth.origin is None) != (last is None):
+            data.fail("origin", "a window that took observations has an origin, and only then")
+        raw = data.field("previous")
+        where = data.where("previous")
+        if not isinstance(raw, list) or (raw and last is None):
+            raise StateError(f"{where}: expected a list of timestamps (empty before any)")
+        previous: list[float] = []
+        for index in range(len(raw)):
+            timestamp = _timestamp(raw[index], f"{where}[{index}]")
+            if previous and timestamp < previous[-1]:
+                raise StateError(f"{where}[{index}]: earlier than the timestamp before it")
+            previous.append(timestamp)
+        if last is not None and growth.origin is not None:
+            low, middle = last - 2.0 * seconds, last - seconds
+            if any(not low < timestamp <= middle for timestamp in previous):
+                raise StateError(f"{where}: holds a timestamp outside the window before the last")
+            first = previous[0] if previous else entries[0].timestamp if entries else last
+            if growth.origin > first:
+                data.fail("origin", f"{growth.origin!r} is later than the first timestamp kept")
+        growth.previous = deque(previous)
+        return growth
+
     # ---- windows -----------------------------------------------------------------------
 
     def count_window(self, observations: Sequence[Observation], size: int) -> list[Observation]:
@@ -244,10 +319,17 @@ class StateReader:
         return list(observations[len(observations) - n :])
 
     def time_window(
-        self, observations: Sequence[Observation], seconds: float, last: float | None
+        self,
+        observations: Sequence[Observation],
+        seconds: float,
+        last: float | None,
+        growth: bool = False,
     ) -> list[Observation]:
-        """The entries of a window of the last ``seconds`` before ``last``: ``{"n"}``."""
-        self.keys_exactly(("n",))
+        """The entries of a window of the last ``seconds`` before ``last``: ``{"n"}``.
+
+        A window that also keeps the window before it has a ``growth`` field.
+        """
+        self.keys_exactly(("n", "growth") if growth else ("n",))
         n = self.count("n", len(observations))
         entries = list(observations[len(observations) - n :])
         if last is not None:
@@ -273,6 +355,18 @@ class StateReader:
                 "no later than it",
             )
         return n, first, newest
+
+
+def _timestamp(value: Any, where: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_TIMESTAMP
+    ):
+        raise StateError(
+            f"{where}: {value!r} is not a Unix time in seconds (0 to {MAX_TIMESTAMP:.0f})"
+        )
+    return float(value)
 
 
 def check_retained(reader: StateReader, key: str, sizes: Sequence[int], held: int) -> None:

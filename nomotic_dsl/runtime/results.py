@@ -17,6 +17,7 @@ from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
+    BASIS_WARMUP,
     UNMEASURED_BASES,
     render_detail,
 )
@@ -64,6 +65,7 @@ def finish(
     value: float,
     basis: str,
     judged: tuple[bool, float],
+    note: str = "",
 ) -> InvariantResult:
     """The result of a judged measurement: status and detail as the interpreter gives them.
 
@@ -73,7 +75,7 @@ def finish(
     measured = basis not in UNMEASURED_BASES
     satisfied, margin = judged if measured else (True, math.nan)
     status = status_of(satisfied, margin)
-    detail = render_detail(text, value, margin, status, basis)
+    detail = render_detail(text, value, margin, status, basis, note)
     return InvariantResult(
         invariant_id, satisfied, value, threshold, margin, status, detail, measured
     )
@@ -88,6 +90,13 @@ def not_measured(
 ) -> InvariantResult:
     """The result of an invariant that measured nothing (absent data by default)."""
     return finish(invariant_id, threshold, text, value, basis, (True, math.nan))
+
+
+def warming_up(invariant_id: str, threshold: float, text: DetailText, held: int) -> InvariantResult:
+    """The result of an invariant whose window holds fewer actions than its ``min_actions``."""
+    return finish(
+        invariant_id, threshold, text, math.nan, BASIS_WARMUP, (True, math.nan), str(held)
+    )
 
 
 def snapshot_max_share(snapshot: Scores) -> tuple[float, str]:

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
 from nomotic_dsl.ir.spec import load_zone
+from nomotic_dsl.runtime.interpreter.detail import (
+    BASIS_NO_BASELINE,
+    BASIS_WINDOW,
+    empty_before_note,
+    growth_note,
+    short_history_note,
+)
 from nomotic_dsl.runtime.interpreter.measure import local_hour
 from nomotic_dsl.runtime.interpreter.state import Observation
 
@@ -269,3 +276,124 @@ def time_window(
 def term_values(actions: Sequence[Observation], term: str) -> list[float]:
     """The fidelities of ``term`` recorded on ``actions``, oldest first."""
     return [action.semantic[term] for action in actions if term in action.semantic]
+
+
+class TermFidelities:
+    """Exact fidelity sums for every term the window's observations carry.
+
+    A term is present while some observation in the window carries it, so
+    ``lowest()`` ranges over exactly the terms with data.
+    """
+
+    __slots__ = ("_sums",)
+
+    def __init__(self) -> None:
+        self._sums: dict[str, ScaledSum] = {}
+
+    @classmethod
+    def of(cls, actions: Sequence[Observation]) -> TermFidelities:
+        """The sums of ``actions``, built in bulk."""
+        by_term: dict[str, list[float]] = {}
+        for action in actions:
+            for term, fidelity in action.semantic.items():
+                by_term.setdefault(term, []).append(fidelity)
+        fidelities = cls()
+        fidelities._sums = {term: ScaledSum.of(values) for term, values in by_term.items()}
+        return fidelities
+
+    def add(self, semantic: Mapping[str, float]) -> None:
+        """Include an observation's fidelities."""
+        for term, fidelity in semantic.items():
+            exact = self._sums.get(term)
+            if exact is None:
+                exact = self._sums[term] = ScaledSum()
+            exact.add(fidelity)
+
+    def remove(self, semantic: Mapping[str, float]) -> None:
+        """Exclude an observation's fidelities, which were included."""
+        for term, fidelity in semantic.items():
+            exact = self._sums[term]
+            exact.remove(fidelity)
+            if not exact.count:
+                del self._sums[term]
+
+    def lowest(self) -> tuple[float, str] | None:
+        """``(mean fidelity, term)`` of the lowest term (ties: first by name); None without data."""
+        return min(((exact.mean(), term) for term, exact in self._sums.items()), default=None)
+
+    def export(self) -> dict[str, dict[str, Any]]:
+        """Each term's exact sum, sorted by term (for monitor state)."""
+        return {term: self._sums[term].export() for term in sorted(self._sums)}
+
+    @classmethod
+    def restore(cls, sums: Mapping[str, ScaledSum]) -> TermFidelities:
+        """Sums checked by the caller (each with a count of at least 1)."""
+        fidelities = cls()
+        fidelities._sums = dict(sums)
+        return fidelities
+
+
+def lowest_fidelity(semantic_drift: Mapping[str, float]) -> tuple[float, str]:
+    """``(1 - drift, term)`` of the term that drifted most in non-empty snapshot scores."""
+    return min((1.0 - drift, term) for term, drift in semantic_drift.items())
+
+
+class RateGrowth:
+    """What a growth invariant adds to a time window of T seconds: the window before it.
+
+    ``previous`` holds the timestamps in ``(now - 2T, now - T]`` (observations
+    move here as they leave the time window, and go when they are older than
+    2T), ``origin`` the first timestamp the window ever took, ``now`` the
+    newest. Each observation is moved and dropped at most once: O(1) amortised.
+    """
+
+    __slots__ = ("now", "origin", "previous")
+
+    def __init__(self) -> None:
+        self.now: float | None = None
+        self.origin: float | None = None
+        self.previous: deque[float] = deque()
+
+    @classmethod
+    def of(cls, actions: Sequence[Observation], now: float | None, seconds: float) -> RateGrowth:
+        """The window before the one ending at ``now``, from every action (oldest first)."""
+        growth = cls()
+        growth.now = now
+        if actions:
+            growth.origin = actions[0].timestamp
+        if now is not None:
+            low = bisect_right(actions, now - 2.0 * seconds, key=_TIMESTAMP)
+            high = bisect_right(actions, now - seconds, lo=low, key=_TIMESTAMP)
+            growth.previous = deque(action.timestamp for action in actions[low:high])
+        return growth
+
+    def start(self, timestamp: float) -> None:
+        """An observation entered the time window."""
+        if self.origin is None:
+            self.origin = timestamp
+
+    def retire(self, timestamp: float) -> None:
+        """An observation left the time window: it is in the window before now."""
+        self.previous.append(timestamp)
+
+    def trim(self, now: float, seconds: float) -> None:
+        """Advance to ``now``: let go of what is 2T old or more."""
+        self.now = now
+        low = now - 2.0 * seconds
+        previous = self.previous
+        while previous and previous[0] <= low:
+            previous.popleft()
+
+    def measure(self, recent: int, seconds: float) -> tuple[float, str, str]:
+        """``(value, basis, note)``: ``recent`` over the window before, or why not measured."""
+        now, origin = self.now, self.origin
+        if now is None or origin is None or origin > now - 2.0 * seconds:
+            return math.nan, BASIS_NO_BASELINE, short_history_note(seconds)
+        if not self.previous:
+            return math.nan, BASIS_NO_BASELINE, empty_before_note(seconds)
+        count = len(self.previous)
+        return recent / count, BASIS_WINDOW, growth_note(recent, count, seconds)
+
+    def export(self) -> dict[str, Any]:
+        """``{"origin", "previous"}`` for monitor state (``now`` is the window's last timestamp)."""
+        return {"origin": self.origin, "previous": list(self.previous)}

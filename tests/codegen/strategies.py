@@ -15,28 +15,32 @@ from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,
     DRIFT_DISTRIBUTIONS,
+    EVERY_TERM,
     OPERATORS,
+    RATE_GROWTH,
+    RATE_METRICS,
 )
 
 ACTIONS = ("read", "write", "delete", "x")
 TARGETS = ("kb", "tickets", "email")
-TERMS = ("accuracy", "tone")
+TERMS = ("accuracy", "tone", "refund")
 ZONES = (None, "UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe")
 # Around the US spring-forward (2024-03-10) and the UK fall-back (2024-10-27) changes.
-STARTS = (0.0, 1_710_050_400.0, 1_729_990_800.0, 1_763_802_000.5)
+STARTS = (-0.0, 0.0, 1_710_050_400.0, 1_729_990_800.0, 1_763_802_000.5)
 STEPS = (0.0, 0.25, 1.0, 30.0, 600.0, 1800.0, 3600.0)
+SESSIONS = (None, "s1", "s2", "s3")
+# Idle times that release sessions between the steps above, exactly at them and never.
+IDLE = (None, 0.25, 30.0, 600.0, 1000.0, 7200.0)
+idle_seconds = st.sampled_from(IDLE)
 
-thresholds = st.sampled_from((0.0, 0.001, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)) | st.floats(
+thresholds = st.sampled_from((0.0, -0.0, 0.001, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)) | st.floats(
     -2.0, 5.0, allow_nan=False
 )
-unit_floats = st.sampled_from((0.0, 1.0, 0.1, 1 / 3, 5e-324, 1e-300)) | st.floats(0.0, 1.0)
-windows = st.one_of(
-    st.just({}),
-    st.integers(1, 8).map(lambda n: {"window": n}),
-    st.sampled_from((0.25, 1.0, 30.0, 3600.0, 7200.5, 86400.0)).map(
-        lambda t: {"window_seconds": t}
-    ),
+unit_floats = st.sampled_from((0.0, -0.0, 1.0, 0.1, 1 / 3, 5e-324, 1e-300)) | st.floats(0.0, 1.0)
+time_windows = st.sampled_from((0.25, 1.0, 30.0, 3600.0, 7200.5, 86400.0)).map(
+    lambda t: {"window_seconds": t}
 )
+windows = st.one_of(st.just({}), st.integers(1, 8).map(lambda n: {"window": n}), time_windows)
 
 
 @st.composite
@@ -52,14 +56,14 @@ def metrics(draw: st.DrawFn) -> tuple[str, str]:
         case "drift":
             return kind, draw(st.sampled_from(DRIFT_DISTRIBUTIONS))
         case "semantic":
-            return kind, draw(st.sampled_from(TERMS))
+            return kind, draw(st.sampled_from((*TERMS, EVERY_TERM)))
         case "temporal":
             start = draw(st.integers(0, 24))
             end = draw(st.integers(0, 24).filter(lambda hour: hour != start))
             zone = draw(st.sampled_from(ZONES))
             return kind, f"{start}-{end}" + (f"@{zone}" if zone else "")
         case "rate":
-            return kind, "action_frequency"
+            return kind, draw(st.sampled_from(RATE_METRICS))
     return kind, draw(st.sampled_from(COUNT_METRICS))
 
 
@@ -71,7 +75,7 @@ def spec_dicts(draw: st.DrawFn, invariant_id: str) -> dict[str, Any]:
     upper = None
     if operator == "between":
         upper = threshold + draw(st.sampled_from((0.001, 0.5, 1.0, 4.0)))
-    return {
+    spec = {
         "invariant_id": invariant_id,
         "type": type_,
         "description": "",
@@ -79,8 +83,13 @@ def spec_dicts(draw: st.DrawFn, invariant_id: str) -> dict[str, Any]:
         "operator": operator,
         "threshold": threshold,
         "threshold_upper": upper,
-        **draw(windows),
+        **draw(time_windows if metric == RATE_GROWTH else windows),
     }
+    if draw(st.integers(0, 3)) == 0:
+        spec["min_actions"] = draw(st.integers(1, spec.get("window") or 8))
+    if type_ != "drift" and draw(st.integers(0, 2)) == 0:
+        spec["per_session"] = True
+    return spec
 
 
 @st.composite
@@ -96,9 +105,12 @@ def observations(draw: st.DrawFn, timestamp: float) -> dict[str, Any]:
         "action_type": draw(st.sampled_from(ACTIONS)),
         "target": draw(st.sampled_from(TARGETS)),
     }
-    semantic = draw(st.dictionaries(st.sampled_from(TERMS), unit_floats, max_size=2))
+    semantic = draw(st.dictionaries(st.sampled_from(TERMS), unit_floats, max_size=3))
     if semantic:
         observation["semantic"] = semantic
+    session = draw(st.sampled_from(SESSIONS))
+    if session is not None:
+        observation["session_id"] = session
     return observation
 
 

@@ -26,6 +26,7 @@ from nomotic_dsl.runtime.interpreter import (
 from tests.codegen.strategies import (
     DRIFT_DISTRIBUTIONS,
     TERMS,
+    idle_seconds,
     spec_sets,
     states,
     traces,
@@ -45,25 +46,32 @@ def assert_same(got: list[InvariantResult], want: list[InvariantResult]) -> None
 
 
 @settings(max_examples=300, deadline=None)
-@given(spec_sets(), st.lists(states(), min_size=1, max_size=5))
+@given(spec_sets(), st.lists(states(), min_size=1, max_size=5), idle_seconds)
 def test_evaluate_equals_interpreter(
-    specs: list[dict[str, Any]], cases: list[dict[str, Any]]
+    specs: list[dict[str, Any]], cases: list[dict[str, Any]], idle: float | None
 ) -> None:
     module = build(specs)
     reference = CompiledInvariants.compile(specs)
     for state in cases:
         assert_same(module.evaluate(state), reference.evaluate(state))
         assert_same(module.evaluate(BehavioralState.from_mapping(state)), reference.evaluate(state))
+        assert_same(
+            module.evaluate(state, idle),
+            reference.evaluate(state, session_idle_seconds=idle),
+        )
 
 
 @settings(max_examples=150, deadline=None)
-@given(spec_sets(), traces(max_size=30), st.data())
+@given(spec_sets(), traces(max_size=30), idle_seconds, st.data())
 def test_monitor_equals_interpreter_after_every_observation(
-    specs: list[dict[str, Any]], trace: list[dict[str, Any]], data: st.DataObject
+    specs: list[dict[str, Any]],
+    trace: list[dict[str, Any]],
+    idle: float | None,
+    data: st.DataObject,
 ) -> None:
     module = build(specs)
     reference = CompiledInvariants.compile(specs)
-    monitor = module.Monitor()
+    monitor = module.Monitor(session_idle_seconds=idle)
     drift = semantic = None
     assert_same(monitor.results(), reference.evaluate({}))
     seen: list[Observation] = []
@@ -78,7 +86,7 @@ def test_monitor_equals_interpreter_after_every_observation(
         state = BehavioralState(actions=tuple(seen), drift=drift, semantic_drift=semantic)
         assert_same(
             monitor.observe(data.draw(st.sampled_from((raw, observation)))),
-            reference.evaluate(state),
+            reference.evaluate(state, session_idle_seconds=idle),
         )
 
 
@@ -196,3 +204,49 @@ def test_large_windows_agree_on_a_long_trace() -> None:
         results = monitor.observe(raw)
     assert_same(results, CompiledInvariants.compile(specs).evaluate({"actions": trace}))
     assert_same(module.evaluate({"actions": trace}), results)
+
+
+def test_rate_growth_agrees_on_a_long_trace_and_is_measured() -> None:
+    specs = [
+        {
+            "invariant_id": "growth",
+            "type": "rate",
+            "metric": "action_frequency_growth",
+            "operator": "lt",
+            "threshold": 2.0,
+            "window_seconds": 600.0,
+        },
+        {
+            "invariant_id": "session-growth",
+            "type": "rate",
+            "metric": "action_frequency_growth",
+            "operator": "lt",
+            "threshold": 2.0,
+            "window_seconds": 300.0,
+            "per_session": True,
+            "min_actions": 2,
+        },
+    ]
+    module = build(specs)
+    reference = CompiledInvariants.compile(specs)
+    monitor = module.Monitor(session_idle_seconds=900.0)
+    trace = [
+        {
+            "timestamp": 1_700_000_000.0 + (i * 37 % 1000) / 10 + i * (60 if i < 60 else 7),
+            "action_type": "read",
+            "target": "kb",
+            "session_id": f"s{i // 40}",
+        }
+        for i in range(160)
+    ]
+    trace.sort(key=lambda item: item["timestamp"])
+    statuses = set()
+    for end, raw in enumerate(trace, start=1):
+        results = monitor.observe(raw)
+        assert_same(
+            results, reference.evaluate({"actions": trace[:end]}, session_idle_seconds=900.0)
+        )
+        statuses |= {(r.invariant_id, r.measured, r.status) for r in results}
+    assert_same(module.evaluate({"actions": trace}, 900.0), results)
+    assert ("growth", True, "violated") in statuses and ("growth", True, "satisfied") in statuses
+    assert ("growth", False, "satisfied") in statuses

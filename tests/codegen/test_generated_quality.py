@@ -23,13 +23,22 @@ def every_kind() -> list[dict[str, Any]]:
         "ratio": ["write_to_read"],
         "distribution": ["target_max", "action_max", "target_count"],
         "drift": ["overall"],
-        "semantic": ["accuracy"],
+        "semantic": ["accuracy", "*"],
         "temporal": ["22-6@Europe/Paris", "8-18"],
         "rate": ["action_frequency"],
         "count": ["distinct_targets", "distinct_actions"],
     }
     windows: list[dict[str, Any]] = [{}, {"window": 10}, {"window_seconds": 300.0}]
-    specs = []
+    specs: list[dict[str, Any]] = [
+        {
+            "invariant_id": "rate-growth",
+            "type": "rate",
+            "metric": "action_frequency_growth",
+            "operator": "lt",
+            "threshold": 2.0,
+            "window_seconds": 300.0,
+        }
+    ]
     for type_, names in sorted(metrics.items()):
         for metric in names:
             for index, window in enumerate(windows):
@@ -47,8 +56,25 @@ def every_kind() -> list[dict[str, Any]]:
     return specs
 
 
+def every_session_kind() -> list[dict[str, Any]]:
+    """Every kind again, per session and with a warm-up, beside the global ones."""
+    specs = every_kind()
+    for spec in every_kind():
+        if spec["type"] != "drift":
+            specs.append(
+                {
+                    **spec,
+                    "invariant_id": f"session-{spec['invariant_id']}",
+                    "per_session": True,
+                    "min_actions": 1,
+                }
+            )
+    return specs
+
+
 CASES = {
     "every_kind": every_kind(),
+    "sessions": every_session_kind(),
     "empty": [],
     "drift_only": [
         {

@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from nomotic_dsl.compiler.codegen import generate_module, load_generated
 from nomotic_dsl.runtime import MONITOR_STATE_FORMAT, StateError
-from tests.codegen.strategies import DRIFT_DISTRIBUTIONS, TERMS, spec_sets, traces, unit_floats
+from tests.codegen.strategies import (
+    DRIFT_DISTRIBUTIONS,
+    TERMS,
+    idle_seconds,
+    spec_sets,
+    traces,
+    unit_floats,
+)
 from tests.codegen.test_differential import assert_same
 
 
@@ -33,22 +40,25 @@ def through_json(state: dict[str, Any]) -> dict[str, Any]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(spec_sets(), traces(max_size=30), st.data())
+@given(spec_sets(), traces(max_size=30), idle_seconds, st.data())
 def test_export_import_continue_equals_the_uninterrupted_monitor(
-    specs: list[dict[str, Any]], trace: list[dict[str, Any]], data: st.DataObject
+    specs: list[dict[str, Any]],
+    trace: list[dict[str, Any]],
+    idle: float | None,
+    data: st.DataObject,
 ) -> None:
     module = build(specs)
     cut = data.draw(st.integers(0, len(trace)))
     drifts = st.none() | st.dictionaries(st.sampled_from(DRIFT_DISTRIBUTIONS), unit_floats)
     semantics = st.none() | st.dictionaries(st.sampled_from(TERMS), unit_floats)
-    original = module.Monitor()
+    original = module.Monitor(session_idle_seconds=idle)
     for raw in trace[:cut]:
         original.observe(raw)
     if data.draw(st.booleans()):
         original.set_drift(data.draw(drifts))
         original.set_semantic_drift(data.draw(semantics))
     exported = original.export_state()
-    resumed = module.Monitor()
+    resumed = module.Monitor(session_idle_seconds=idle)
     resumed.import_state(through_json(exported))
     assert resumed.export_state() == exported
     assert_same(resumed.results(), original.results())
@@ -267,3 +277,186 @@ def test_a_malformed_state_is_refused_naming_the_field_and_changes_nothing(
 def test_a_state_that_is_not_an_object_is_refused(state: Any) -> None:
     with pytest.raises(ValueError, match="state: expected an object"):
         build(SPECS).Monitor().import_state(state)
+
+
+SESSION_SPECS: list[dict[str, Any]] = [
+    {
+        "invariant_id": "session-targets",
+        "type": "count",
+        "metric": "distinct_targets",
+        "operator": "lte",
+        "threshold": 2.0,
+        "per_session": True,
+    },
+    {
+        "invariant_id": "session-recent",
+        "type": "count",
+        "metric": "distinct_targets",
+        "operator": "lte",
+        "threshold": 2.0,
+        "window": 2,
+        "per_session": True,
+    },
+]
+
+
+def session_monitor(module: ModuleType, idle: float | None = 100.0) -> Any:
+    monitor = module.Monitor(session_idle_seconds=idle)
+    for timestamp, target, session in [(0, "a", "s1"), (10, "b", None), (20, "c", "s1")]:
+        monitor.observe(
+            {
+                "timestamp": float(timestamp),
+                "action_type": "r",
+                "target": target,
+                "session_id": session,
+            }
+        )
+    return monitor
+
+
+def test_sessions_are_exported_oldest_first_and_restored() -> None:
+    module = build(SESSION_SPECS)
+    monitor = session_monitor(module)
+    state = monitor.export_state()
+    assert state["session_idle_seconds"] == 100.0
+    assert [(s["session_id"], s["last_seen"]) for s in state["sessions"]] == [
+        (None, 10.0),
+        ("s1", 20.0),
+    ]
+    assert state["sessions"][1]["windows"] == {
+        "count:2": {"n": 2},
+        "history": {"n": 2, "first_ts": 0.0, "last_ts": 20.0, "by_target": {"a": 1, "c": 1}},
+    }
+    resumed = module.Monitor(session_idle_seconds=100.0)
+    resumed.import_state(through_json(state))
+    assert resumed.export_state() == state
+    assert_same(resumed.results(), monitor.results())
+    later = {"timestamp": 125.0, "action_type": "r", "target": "d", "session_id": "s1"}
+    assert_same(resumed.observe(later), monitor.observe(later))
+    # At 125 both monitors released the session without an id (idle 115 s) and s1 (idle
+    # 105 s), so s1 started afresh with one target.
+    assert [s["session_id"] for s in monitor.export_state()["sessions"]] == ["s1"]
+    assert monitor.results()[0].current_value == 1.0
+
+
+SESSION_EDITS: list[tuple[Edit, str]] = [
+    (_set(("session_idle_seconds",), 50.0), r"session_idle_seconds: 50\.0 is not this monitor's"),
+    (_set(("sessions",), {}), r"state\.sessions: expected a list of sessions"),
+    (_set(("sessions",), []), r"state\.sessions: the session of the last observation is missing"),
+    (
+        _set(("sessions", 1, "session_id"), None),
+        r"sessions\[1\]\.session_id: session None is listed",
+    ),
+    (_set(("sessions", 1, "session_id"), ""), r"sessions\[1\]\.session_id: '' is not a session id"),
+    (_set(("sessions", 0, "last_seen"), 25.0), r"sessions\[0\]\.last_seen: 25\.0 is out of order"),
+    (_set(("sessions", 1, "last_seen"), 15.0), r"sessions\[1\]\.observations: the newest"),
+    (_drop(("sessions", 0, "windows")), r"sessions\[0\]: missing field\(s\) 'windows'"),
+    (
+        _set(("sessions", 1, "observations", 0, "session_id"), "s9"),
+        r"sessions\[1\]\.observations\[0\]\.session_id: 's9' is not this session's id 's1'",
+    ),
+    (
+        _set(("sessions", 1, "windows", "count:2", "n"), 1),
+        r"sessions\[1\]\.windows\['count:2'\]\.n: a window of 2 holding 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), SESSION_EDITS)
+def test_a_malformed_session_is_refused_naming_the_field(edit: Edit, message: str) -> None:
+    module = build(SESSION_SPECS)
+    state = copy.deepcopy(session_monitor(module).export_state())
+    edit(state)
+    monitor = module.Monitor(session_idle_seconds=100.0)
+    with pytest.raises(StateError, match=message):
+        monitor.import_state(state)
+    assert monitor.export_state() == module.Monitor(session_idle_seconds=100.0).export_state()
+
+
+def test_a_session_idle_longer_than_the_monitor_keeps_is_refused() -> None:
+    module = build(SESSION_SPECS)
+    state = session_monitor(module, idle=None).export_state()
+    state["sessions"][0]["last_seen"] = 10.0
+    state["session_idle_seconds"] = 5.0
+    with pytest.raises(StateError, match=r"sessions\[0\]\.last_seen: 10\.0 is idle longer"):
+        module.Monitor(session_idle_seconds=5.0).import_state(state)
+
+
+def test_a_module_without_sessions_refuses_sessions_and_another_idle_time() -> None:
+    module = build(SPECS)
+    state = busy_monitor(module).export_state()
+    assert state["sessions"] == [] and state["session_idle_seconds"] is None
+    with pytest.raises(StateError, match=r"state\.sessions: this module has no per-session"):
+        module.Monitor().import_state({**state, "sessions": [{}]})
+    with pytest.raises(StateError, match=r"state\.session_idle_seconds: None is not this"):
+        module.Monitor(session_idle_seconds=60).import_state(state)
+
+
+GROWTH_SPECS: list[dict[str, Any]] = [
+    {
+        "invariant_id": "growth",
+        "type": "rate",
+        "metric": "action_frequency_growth",
+        "operator": "lte",
+        "threshold": 2.0,
+        "window_seconds": 100.0,
+    }
+]
+
+
+def growth_monitor(module: ModuleType) -> Any:
+    monitor = module.Monitor()
+    for timestamp in (0.0, 50.0, 120.0, 150.0, 210.0, 230.0):
+        monitor.observe({"timestamp": timestamp, "action_type": "r", "target": "t"})
+    return monitor
+
+
+def test_the_window_before_is_exported_as_timestamps() -> None:
+    module = build(GROWTH_SPECS)
+    monitor = growth_monitor(module)
+    state = monitor.export_state()
+    # now 230: the last 100 s (130, 230] hold 150, 210, 230; the 100 s before hold 50, 120.
+    assert state["windows"]["time:100.0"] == {
+        "n": 3,
+        "growth": {"origin": 0.0, "previous": [50.0, 120.0]},
+    }
+    assert monitor.results()[0].current_value == 1.5
+    resumed = module.Monitor()
+    resumed.import_state(through_json(state))
+    for timestamp in (300.0, 301.0, 302.0, 303.0, 500.0):
+        raw = {"timestamp": timestamp, "action_type": "r", "target": "t"}
+        assert_same(resumed.observe(raw), monitor.observe(raw))
+
+
+GROWTH_EDITS: list[tuple[Edit, str]] = [
+    (
+        _set(("windows", "time:100.0", "growth", "origin"), None),
+        r"growth\.origin: a window that took observations has an origin",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "origin"), 60.0),
+        r"growth\.origin: 60\.0 is later than the first timestamp kept",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "previous"), [120.0, 50.0]),
+        r"growth\.previous\[1\]: earlier than the timestamp before it",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "previous"), [20.0, 120.0]),
+        r"growth\.previous: holds a timestamp outside the window before the last",
+    ),
+    (
+        _set(("windows", "time:100.0", "growth", "previous"), ["x"]),
+        r"growth\.previous\[0\]: 'x' is not a Unix time",
+    ),
+    (_drop(("windows", "time:100.0", "growth")), r"\['time:100\.0'\]: missing field\(s\) 'growth'"),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), GROWTH_EDITS)
+def test_a_malformed_window_before_is_refused(edit: Edit, message: str) -> None:
+    module = build(GROWTH_SPECS)
+    state = copy.deepcopy(growth_monitor(module).export_state())
+    edit(state)
+    with pytest.raises(StateError, match=message):
+        module.Monitor().import_state(state)

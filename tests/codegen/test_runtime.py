@@ -140,3 +140,32 @@ def test_count_outside_equals_counting_local_hours(
     rule = HourRule(allowed, zone)
     assert rule.count_outside(actions) == expected
     assert sum(rule.outside(t) for t in timestamps) == expected
+
+
+term_updates = st.lists(
+    st.tuples(st.booleans(), st.dictionaries(st.sampled_from("xyz"), finite, max_size=3)),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(term_updates)
+def test_term_fidelities_match_a_recount(steps: list[tuple[bool, dict[str, float]]]) -> None:
+    from nomotic_dsl.runtime import TermFidelities
+    from nomotic_dsl.runtime.interpreter.state import Observation
+
+    fidelities, live = TermFidelities(), []
+    for add, semantic in steps:
+        if add or not live:
+            fidelities.add(semantic)
+            live.append(semantic)
+        else:
+            fidelities.remove(live.pop(0))
+        by_term: dict[str, list[float]] = {}
+        for item in live:
+            for term, value in item.items():
+                by_term.setdefault(term, []).append(value)
+        expected = min(((exact_mean(v), t) for t, v in by_term.items()), default=None)
+        assert fidelities.lowest() == expected
+        bulk = TermFidelities.of([Observation(0.0, "a", "b", semantic=item) for item in live])
+        assert bulk.lowest() == expected and bulk.export() == fidelities.export()

@@ -116,3 +116,33 @@ def test_evaluate_unknown_agent_or_version_is_404(agent: TestClient) -> None:
 def test_evaluate_needs_no_token_unless_reads_do(agent: TestClient) -> None:
     response = agent.post("/v1/evaluate", json={"agent_id": "bot", "state": {}}, headers=AUTH)
     assert response.status_code == 200
+
+
+def test_optional_spec_fields_are_accepted_stored_and_evaluated(client: TestClient) -> None:
+    session_rule = {
+        "invariant_id": "few_targets",
+        "type": "count",
+        "metric": "distinct_targets",
+        "operator": "lte",
+        "threshold": 1.0,
+        "per_session": True,
+        "min_actions": 2,
+    }
+    response = post_contract(client, agent_id="sessions", invariants=[RATIO_SPEC, session_rule])
+    assert response.status_code == 201, response.text
+    stored = response.json()["invariants"]
+    assert list(stored[0]) == list(RATIO_SPEC)  # a seed-expressible spec keeps its nine keys
+    assert (stored[1]["per_session"], stored[1]["min_actions"]) == (True, 2)
+    actions = [
+        {"timestamp": 1_700_000_000 + i, "action_type": "read", "target": f"t{i}", "session_id": s}
+        for i, s in enumerate(["a", "b", "a"])
+    ]
+    body = client.post(
+        "/v1/evaluate", json={"agent_id": "sessions", "state": {"actions": actions}}
+    ).json()
+    targets = body["results"][1]
+    assert (targets["current_value"], targets["status"]) == (2.0, "violated")
+    early = client.post(
+        "/v1/evaluate", json={"agent_id": "sessions", "state": {"actions": actions[:2]}}
+    ).json()
+    assert early["results"][1]["measured"] is False

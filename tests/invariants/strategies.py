@@ -44,8 +44,8 @@ def metrics(draw: st.DrawFn) -> tuple[str, str]:
     table = {
         "distribution": DISTRIBUTION_METRICS,
         "drift": DRIFT_DISTRIBUTIONS,
-        "semantic": TERMS,
-        "rate": ("action_frequency",),
+        "semantic": (*TERMS, "*"),
+        "rate": ("action_frequency", "action_frequency_growth"),
         "count": COUNT_METRICS,
     }
     return type_, draw(st.sampled_from(table[type_]))
@@ -61,6 +61,9 @@ def specs(draw: st.DrawFn, invariant_id: str | None = None) -> InvariantSpec:
     if operator == "between":
         upper = threshold + draw(st.floats(min_value=0.001, max_value=10.0))
     window_kind = draw(st.sampled_from(("none", "count", "time")))
+    if metric == "action_frequency_growth":
+        window_kind = "time"  # growth compares one time window with the one before
+    window = draw(st.integers(1, 40)) if window_kind == "count" else None
     return InvariantSpec(
         invariant_id=invariant_id or draw(st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True)),
         type=type_,
@@ -69,8 +72,10 @@ def specs(draw: st.DrawFn, invariant_id: str | None = None) -> InvariantSpec:
         operator=operator,
         threshold=threshold,
         threshold_upper=upper,
-        window=draw(st.integers(1, 40)) if window_kind == "count" else None,
+        window=window,
         window_seconds=draw(st.floats(0.5, 20_000.0)) if window_kind == "time" else None,
+        min_actions=draw(st.none() | st.integers(1, window or 12)),
+        per_session=type_ != "drift" and draw(st.booleans()),
     )
 
 

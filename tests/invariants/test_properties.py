@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from nomotic_dsl.ir import InvariantSpec
 from nomotic_dsl.runtime.interpreter import BehavioralState, CompiledInvariants, InvariantResult
+from nomotic_dsl.runtime.interpreter.evaluate import session_state
 from nomotic_dsl.runtime.interpreter.measure import select_window
 
 from .strategies import specs, states
@@ -83,7 +84,9 @@ windowed_specs = specs().filter(
 def test_windowed_equals_unwindowed_on_the_state_cut_to_the_window(
     spec: InvariantSpec, state: BehavioralState
 ) -> None:
-    cut = BehavioralState(actions=tuple(select_window(spec, state)), drift=state.drift)
+    # A per-session rule reads its session's actions: the cut is taken from those.
+    source = session_state(state, None) if spec.per_session else state
+    cut = BehavioralState(actions=tuple(select_window(spec, source)), drift=state.drift)
     unwindowed = dataclasses.replace(spec, window=None, window_seconds=None)
     [windowed_result] = CompiledInvariants.compile([spec]).evaluate(state)
     [cut_result] = CompiledInvariants.compile([unwindowed]).evaluate(cut)

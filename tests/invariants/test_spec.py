@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from nomotic_dsl.ir import InvariantBuilder, InvariantSpec
-from nomotic_dsl.ir.spec import SPEC_FIELDS, parse_temporal_metric
+from nomotic_dsl.ir.spec import (
+    EXTENSION_DEFAULTS,
+    SEED_FIELDS,
+    SPEC_FIELDS,
+    parse_temporal_metric,
+)
 from nomotic_dsl.runtime.interpreter import CompiledInvariants
 
 
@@ -24,8 +30,8 @@ def spec(**changes: object) -> InvariantSpec:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def test_fields_are_the_seeds_in_order() -> None:
-    assert SPEC_FIELDS == (
+def test_fields_are_the_seeds_in_order_then_the_optional_ones() -> None:
+    assert SEED_FIELDS == (
         "invariant_id",
         "type",
         "description",
@@ -36,6 +42,41 @@ def test_fields_are_the_seeds_in_order() -> None:
         "window",
         "window_seconds",
     )
+    assert SPEC_FIELDS[:9] == SEED_FIELDS
+    assert SPEC_FIELDS[9:] == tuple(EXTENSION_DEFAULTS)
+    assert EXTENSION_DEFAULTS == {"min_actions": None, "per_session": False}
+
+
+def test_a_seed_expressible_spec_has_exactly_the_seeds_nine_keys() -> None:
+    assert list(spec().to_dict()) == list(SEED_FIELDS)
+    assert list(spec(min_actions=None).to_dict()) == list(SEED_FIELDS)
+
+
+def test_optional_fields_appear_only_when_set_and_round_trip() -> None:
+    warm = spec(window=100, min_actions=100)
+    data = warm.to_dict()
+    assert list(data) == [*SEED_FIELDS, "min_actions"]
+    assert data["min_actions"] == 100
+    assert InvariantSpec.from_dict(data) == warm
+    assert InvariantSpec.from_dict(json.loads(json.dumps(data))) == warm
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"min_actions": 0}, "min_actions: 0 must be a whole number of actions, at least 1"),
+        ({"min_actions": 2.0}, "min_actions: 2.0 must be a whole number of actions"),
+        ({"min_actions": True}, "min_actions: True must be a whole number of actions"),
+        (
+            {"window": 10, "min_actions": 11},
+            "min_actions: 11 is more than the window of 10 actions can hold",
+        ),
+    ],
+)
+def test_min_actions_problems_name_the_field(fields: dict[str, object], message: str) -> None:
+    [problem] = spec(**fields).problems()
+    assert str(problem).startswith(message)
+    assert problem.path == "min_actions"
 
 
 def test_spec_is_frozen() -> None:
@@ -102,7 +143,7 @@ def test_temporal_metric_parses_zone_and_wrap() -> None:
 def test_dict_round_trip_is_exact() -> None:
     original = spec(operator="between", threshold=0.1, threshold_upper=0.4)
     data = original.to_dict()
-    assert list(data) == list(SPEC_FIELDS)
+    assert list(data) == list(SEED_FIELDS)
     assert InvariantSpec.from_dict(data) == original
     assert InvariantSpec.from_dict(data).to_dict() == data
 
@@ -204,3 +245,16 @@ class TestBuilder:
     def test_later_window_replaces_earlier(self) -> None:
         built = InvariantBuilder().rate().lt(1).window(10).window_seconds(5).build()
         assert (built.window, built.window_seconds) == (None, 5.0)
+
+
+def test_the_builder_sets_the_optional_fields() -> None:
+    spec = (
+        InvariantBuilder("g").rate_growth().lte(2).window_seconds(3600).min_actions(5).per_session()
+    ).build()
+    assert (spec.metric, spec.min_actions, spec.per_session) == ("action_frequency_growth", 5, True)
+    assert spec.description == (
+        "Growth of the action rate (actions in the window against the window before) must stay "
+        "at or below 2 over the last 1 hour of the current session (measured from 5 actions on)"
+    )
+    every = InvariantBuilder().every_term().gte(0.85).build()
+    assert every.metric == "*" and list(every.to_dict())[-1] == "window_seconds"

@@ -44,7 +44,9 @@ def test_every_type_has_a_metric_table_or_is_open() -> None:
     [(k, m) for k, ms in vocabulary.metrics_by_type().items() for m in ms],
 )
 def test_every_offered_metric_compiles(kind: str, metric: str) -> None:
-    _clean(f"{kind} {metric} <= 1\n")
+    # Rate metrics read a time window (a growth rate needs one); every other kind stands alone.
+    window = " over 1h" if kind == "rate" else ""
+    _clean(f"{kind} {metric} <= 1{window}\n")
 
 
 def test_subjects_trust_and_drift_keys_compile() -> None:

@@ -93,7 +93,7 @@ def test_per_minute_and_per_hour_baselines_are_converted_to_per_second() -> None
 
 
 def _contract_using(pack: str) -> str:
-    """A contract on an archetype with a baseline whose scope covers every pack's names."""
+    """A contract on an archetype with a baseline and an anchor, whose scope covers every pack's names."""
     return f"""
 import "std/packs/{pack}"
 contract "pack-probe" {{
@@ -102,6 +102,7 @@ contract "pack-probe" {{
         actions read, transform, write, delete
         targets raw_data, staging, warehouse
     }}
+    anchor "retention" {{ actions delete }}
     use {pack}
 }}
 """
@@ -145,3 +146,33 @@ def test_example_contract_covers_its_archetype(path: Path) -> None:
         assert set(prior.action_distribution) <= set(scope["actions"])
         assert set(prior.target_distribution) <= set(scope["targets"])
         assert dict(contract.expected_action_distribution) == dict(prior.action_distribution)
+
+
+def test_semantic_fidelity_catches_one_term_shifted_among_steady_ones() -> None:
+    """The seed's "no instruction term should shift more than 15% from its baseline"."""
+    result = compile_source(_contract_using("semantic_fidelity"), "probe.nomo")
+    compiled = CompiledInvariants.compile(result.contracts[0].invariants)
+    steady = {f"term{index}": 0.0 for index in range(9)}
+    by_id = {
+        r.invariant_id: r for r in compiled.evaluate({"semantic_drift": {**steady, "refund": 0.5}})
+    }
+    meaning = by_id["meaning_holds"]
+    # The mean drift is 0.05, well under 0.15: a rule on the mean would pass.
+    assert meaning.status == "violated" and meaning.current_value == 0.5
+    assert '(term "refund")' in meaning.detail
+    calm = compiled.evaluate({"semantic_drift": {**steady, "refund": 0.15}})
+    assert {r.invariant_id: r.status for r in calm}["meaning_holds"] == "approaching"
+    per_action = {
+        "actions": [
+            {
+                "timestamp": 100.0 + i,
+                "action_type": "read",
+                "target": "staging",
+                "semantic": {**{t: 1.0 for t in steady}, "refund": 0.5},
+            }
+            for i in range(3)
+        ]
+    }
+    assert {r.invariant_id: r.status for r in compiled.evaluate(per_action)}[
+        "meaning_holds"
+    ] == "violated"

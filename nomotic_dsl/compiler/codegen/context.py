@@ -19,6 +19,8 @@ from nomotic_dsl._version import __version__
 from nomotic_dsl.ir.canonical import canonical_digest
 from nomotic_dsl.ir.describe import DetailText, detail_text
 from nomotic_dsl.ir.spec import (
+    EVERY_TERM,
+    RATE_GROWTH,
     SPEC_VERSION,
     InvariantSpec,
     parse_temporal_metric,
@@ -68,11 +70,21 @@ class WindowView:
     by_target: bool
     hours: tuple[HourRuleView, ...]
     terms: tuple[TermView, ...]
+    per_session: bool = False
+    every_term: bool = False
+    growth: bool = False
 
     @property
     def basis(self) -> str:
         """The runtime constant naming how values over this window were obtained."""
-        return "BASIS_HISTORY" if self.kind == "history" else "BASIS_WINDOW"
+        if self.kind == "history" and not self.per_session:
+            return "BASIS_HISTORY"
+        return "BASIS_WINDOW"
+
+    @property
+    def source(self) -> str:
+        """The actions ``evaluate`` builds this window from: all, or the current session's."""
+        return "session" if self.per_session else "actions"
 
     @property
     def local(self) -> str:
@@ -82,11 +94,12 @@ class WindowView:
     @property
     def summary(self) -> str:
         """What the window holds, for its class docstring (numbers only, no policy text)."""
+        of = " of one session" if self.per_session else ""
         if self.kind == "count":
-            return f"The last {self.size} actions"
+            return f"The last {self.size} actions{of}"
         if self.kind == "time":
-            return f"The actions of the last {self.seconds!r} seconds"
-        return "Every action seen"
+            return f"The actions{of} in the last {self.seconds!r} seconds"
+        return f"Every action{of} seen"
 
     @property
     def state_key(self) -> str:
@@ -105,6 +118,7 @@ class WindowView:
         names += ["by_target"] if self.by_target else []
         names += ["outside"] if self.hours else []
         names += ["fidelity"] if self.terms else []
+        names += ["every_term"] if self.every_term else []
         return tuple(names)
 
     @property
@@ -125,6 +139,8 @@ class WindowView:
         names += ["by_action"] if self.by_action else []
         names += ["by_target"] if self.by_target else []
         names += [rule.attr for rule in self.hours] + [term.attr for term in self.terms]
+        names += ["all_terms"] if self.every_term else []
+        names += ["growth"] if self.growth else []
         return tuple(sorted(names))
 
 
@@ -145,6 +161,7 @@ class InvariantView:
     keys: tuple[str, ...]
     member: str
     window_seconds: float | None
+    min_actions: int | None = None
 
     @property
     def bounds(self) -> tuple[float, ...]:
@@ -156,7 +173,16 @@ class InvariantView:
     @property
     def unwindowed(self) -> bool:
         """True when snapshot fields, if present, replace the action history."""
-        return self.window is not None and self.window.kind == "history"
+        return (
+            self.window is not None
+            and self.window.kind == "history"
+            and not self.window.per_session
+        )
+
+    @property
+    def owner(self) -> str:
+        """Where the Monitor keeps this invariant's window: itself, or the current session."""
+        return "self._current." if self.window is not None and self.window.per_session else "self."
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,22 +204,57 @@ class ModuleView:
     @property
     def monitor_slots(self) -> tuple[str, ...]:
         """The Monitor's attributes, sorted."""
-        return tuple(sorted(["_last", "_snapshot", *(window.attr for window in self.windows)]))
+        names = ["_last", "_snapshot", *(window.attr for window in self.global_windows)]
+        names += ["_current", "_sessions"] if self.session_windows else ["_idle"]
+        return tuple(sorted(names))
+
+    @property
+    def global_windows(self) -> tuple[WindowView, ...]:
+        """Windows over every observation the monitor sees."""
+        return tuple(window for window in self.windows if not window.per_session)
+
+    @property
+    def session_windows(self) -> tuple[WindowView, ...]:
+        """Windows each session keeps for itself."""
+        return tuple(window for window in self.windows if window.per_session)
+
+    @property
+    def session_slots(self) -> tuple[str, ...]:
+        """The session holder's attributes, sorted."""
+        return tuple(sorted(window.attr for window in self.session_windows))
 
     @property
     def bounded_windows(self) -> tuple[WindowView, ...]:
-        """The windows that keep observations (count and time windows)."""
-        return tuple(window for window in self.windows if window.kind != "history")
+        """The global windows that keep observations (count and time windows)."""
+        return tuple(window for window in self.global_windows if window.kind != "history")
+
+    @property
+    def session_bounded_windows(self) -> tuple[WindowView, ...]:
+        """The session windows that keep observations."""
+        return tuple(window for window in self.session_windows if window.kind != "history")
 
     @property
     def window_state_keys(self) -> tuple[str, ...]:
-        """Each window's name in an exported monitor state, in layout order."""
-        return tuple(window.state_key for window in self.windows)
+        """Each global window's name in an exported monitor state, in layout order."""
+        return tuple(window.state_key for window in self.global_windows)
+
+    @property
+    def session_state_keys(self) -> tuple[str, ...]:
+        """Each session window's name in a session's exported state, in layout order."""
+        return tuple(window.state_key for window in self.session_windows)
 
     @property
     def state_keys(self) -> tuple[str, ...]:
         """The top-level fields of an exported monitor state after its header."""
-        return ("last", "drift", "semantic_drift", "observations", "windows")
+        return (
+            "last",
+            "drift",
+            "semantic_drift",
+            "observations",
+            "windows",
+            "session_idle_seconds",
+            "sessions",
+        )
 
     @property
     def uses_deque(self) -> bool:
@@ -230,15 +291,23 @@ def build_module_view(
     )
 
 
-def _window_key(spec: InvariantSpec) -> tuple[int, float] | None:
-    """Sort key and identity of a spec's window; None for drift, which reads no actions."""
-    if spec.type == "drift":
+WindowKey = tuple[int, int, float]
+
+
+def _window_key(spec: InvariantSpec) -> WindowKey | None:
+    """Sort key and identity of a spec's window; None for drift, which reads no actions.
+
+    A drift rule with a warm-up counts the actions of its window (every action
+    when it has none), so it gets one.
+    """
+    if spec.type == "drift" and spec.min_actions is None:
         return None
+    session = int(spec.per_session)
     if spec.window is not None:
-        return (0, spec.window)
+        return (session, 0, spec.window)
     if spec.window_seconds is not None:
-        return (1, spec.window_seconds)
-    return (2, 0)
+        return (session, 1, spec.window_seconds)
+    return (session, 2, 0)
 
 
 def _hour_rules(specs: Sequence[InvariantSpec]) -> dict[str, HourRuleView]:
@@ -255,22 +324,30 @@ def _hour_rules(specs: Sequence[InvariantSpec]) -> dict[str, HourRuleView]:
 
 def _windows(
     specs: Sequence[InvariantSpec], hour_rules: Mapping[str, HourRuleView]
-) -> dict[tuple[int, float], WindowView]:
+) -> dict[WindowKey, WindowView]:
     keys = sorted({key for key in map(_window_key, specs) if key is not None})
-    terms = sorted({spec.metric for spec in specs if spec.type == "semantic"})
+    terms = sorted(
+        {spec.metric for spec in specs if spec.type == "semantic" and spec.metric != EVERY_TERM}
+    )
     term_attr = {term: f"fidelity_{index}" for index, term in enumerate(terms)}
-    windows: dict[tuple[int, float], WindowView] = {}
+    windows: dict[WindowKey, WindowView] = {}
     for index, key in enumerate(keys):
         members = [spec for spec in specs if _window_key(spec) == key]
         kinds = {(spec.type, "" if spec.type == "ratio" else spec.metric) for spec in members}
-        used_terms = sorted({spec.metric for spec in members if spec.type == "semantic"})
+        used_terms = sorted(
+            {s.metric for s in members if s.type == "semantic" and s.metric != EVERY_TERM}
+        )
         used_hours = sorted({spec.metric for spec in members if spec.type == "temporal"})
+        session, kind, size = key
         windows[key] = WindowView(
             class_name=f"_Window{index}",
             attr=f"_w{index}",
-            kind=_WINDOW_KINDS[key[0]],
-            size=int(key[1]) if key[0] == 0 else None,
-            seconds=float(key[1]) if key[0] == 1 else None,
+            kind=_WINDOW_KINDS[kind],
+            size=int(size) if kind == 0 else None,
+            seconds=float(size) if kind == 1 else None,
+            per_session=bool(session),
+            every_term=any(s.type == "semantic" and s.metric == EVERY_TERM for s in members),
+            growth=any(s.type == "rate" and s.metric == RATE_GROWTH for s in members),
             by_action=bool(kinds & _ACTION_KEYED),
             by_target=bool(kinds & _TARGET_KEYED),
             hours=tuple(hour_rules[metric] for metric in used_hours),
@@ -282,7 +359,7 @@ def _windows(
 def _invariant(
     index: int,
     spec: InvariantSpec,
-    windows: Mapping[tuple[int, float], WindowView],
+    windows: Mapping[WindowKey, WindowView],
     hour_rules: Mapping[str, HourRuleView],
 ) -> InvariantView:
     key = _window_key(spec)
@@ -302,6 +379,7 @@ def _invariant(
         keys=keys,
         member=member,
         window_seconds=spec.window_seconds,
+        min_actions=spec.min_actions,
     )
 
 
@@ -321,12 +399,16 @@ def _measurement(
             return "distinct", counts, shares, (), ""
         case "drift":
             return "drift", "", "drift", (spec.metric,), ""
+        case "semantic" if spec.metric == EVERY_TERM:
+            return "every_term", "", "semantic_drift", (), "all_terms"
         case "semantic":
             assert window is not None, "semantic invariants read a window"
             attr = next(term.attr for term in window.terms if term.term == spec.metric)
             return "semantic", "", "semantic_drift", (spec.metric,), attr
         case "temporal":
             return "temporal", "", "", (), hour_rules[spec.metric].attr
+        case "rate" if spec.metric == RATE_GROWTH:
+            return "growth", "", "", (), "growth"
         case "rate":
             return "rate", "", "", (), ""
     raise ValueError(f"unknown invariant type {spec.type!r}")
@@ -339,26 +421,37 @@ def _runtime_imports(
     names = {"BehavioralState", "EMPTY_SNAPSHOT", "InvariantResult", "Observation", "Snapshot"}
     names |= {"check_order", "checked_scores", "coerce_state"}
     names |= {"StateReader", "check_retained", "export_observations", "export_scores"}
-    names |= {"state_header"}
+    names |= {"state_header", "check_idle_seconds"}
+    if any(window.per_session for window in windows):
+        names |= {"SessionTable", "session_actions"}
     for view in invariants:
         names |= _invariant_imports(view)
     for window in windows:
         names |= {"KeyCounts"} if window.by_action or window.by_target else set()
         names |= {"HourRule"} if window.hours else set()
         names |= {"ScaledSum", "term_values"} if window.terms else set()
+        names |= {"TermFidelities"} if window.every_term else set()
+        names |= {"RateGrowth"} if window.growth else set()
         names |= {"time_window"} if window.kind == "time" else set()
     return tuple(sorted(names, key=_isort_key))
 
 
 def _invariant_imports(view: InvariantView) -> set[str]:
     names = {"DetailText", "finish", view.judge}
-    if view.measure in ("drift", "semantic"):
+    if view.min_actions is not None:
+        names.add("warming_up")
+    if view.measure in ("drift", "semantic", "every_term"):
         names.add("not_measured")
-    else:
+    elif view.measure != "growth":
         names.add("BASIS_EMPTY")
-    if view.measure == "drift" or (view.unwindowed and view.measure in ("ratio", "semantic")):
+    if view.measure == "drift" or (
+        view.unwindowed and view.measure in ("ratio", "semantic", "every_term")
+    ):
         names.add("BASIS_SNAPSHOT")
-    if view.window is not None:
+    if view.measure == "every_term":
+        names.add("term_note")
+        names |= {"lowest_fidelity"} if view.unwindowed else set()
+    if view.window is not None and view.measure not in ("drift", "growth"):
         names.add(view.window.basis)
     if view.measure == "ratio":
         names.add("ratio_value")

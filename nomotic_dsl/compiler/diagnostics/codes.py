@@ -54,6 +54,9 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("NMO307", ERROR, "`baseline` used where no archetype baseline rate exists"),
     ("NMO308", ERROR, "a distribution share or trust value lies outside 0..1"),
     ("NMO309", ERROR, "the lowered invariant is not a valid InvariantSpec"),
+    ("NMO320", ERROR, "a warm-up (`once full`, `after N actions`) that cannot be met"),
+    ("NMO321", ERROR, "`per session` on a rule that reads no actions (drift)"),
+    ("NMO322", ERROR, "a rate growth (`Nx previous`) outside a rate rule with a time window"),
     # Contracts and scope
     ("NMO400", ERROR, "an action or target lies outside the contract's authorized scope"),
     ("NMO401", WARNING, "the archetype prior expects an action or target outside the scope"),

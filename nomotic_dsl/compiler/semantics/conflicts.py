@@ -73,8 +73,17 @@ def allowed(facts: RuleFacts) -> Interval:
     return Interval(t, True, facts.threshold_upper or t, True)
 
 
-def _key(facts: RuleFacts) -> tuple[str, str, int | None, float | None]:
-    return (facts.type, facts.metric, facts.window, facts.window_seconds)
+def _key(facts: RuleFacts) -> tuple[object, ...]:
+    # Rules with different warm-ups, or one per session and one not, measure different
+    # things: they are not compared.
+    return (
+        facts.type,
+        facts.metric,
+        facts.window,
+        facts.window_seconds,
+        facts.min_actions,
+        facts.per_session,
+    )
 
 
 def find_conflicts(rules: Sequence[tuple[RuleFacts, Report, str]]) -> None:

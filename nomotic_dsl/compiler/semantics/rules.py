@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import assert_never
 
 from nomotic_dsl.compiler import ast
@@ -18,17 +19,22 @@ from nomotic_dsl.compiler.semantics.values import (
     BASELINE,
     DURATION,
     NUMBER,
+    PERCENT,
+    PREVIOUS,
     Quantity,
     Report,
     ValueResolver,
     did_you_mean,
 )
 from nomotic_dsl.compiler.source import Span
+from nomotic_dsl.ir.describe import format_number
 from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,
     DRIFT_DISTRIBUTIONS,
+    EVERY_TERM,
     INVARIANT_TYPES,
+    RATE_GROWTH,
     RATE_METRICS,
     is_proportion,
     load_zone,
@@ -75,6 +81,8 @@ class RuleFacts:
     window_seconds: float | None
     span: Span = field(compare=False)
     baseline_multiplier: float | None = None
+    min_actions: int | None = None
+    per_session: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +117,9 @@ class RuleChecker:
                 metric = self._term(rule.term)
                 bounds = self._bounds(rule.comparison)
                 return self._finish(rule, "semantic", metric, bounds, rule.window)
+            case ast.TermShift():
+                metric = self._term(ast.EveryTerm(span=rule.span))
+                return self._finish(rule, "semantic", metric, self._shift(rule), rule.window)
             case _:
                 assert_never(rule)
 
@@ -189,6 +200,10 @@ class RuleChecker:
                 return self._term(metric.term)
             case ast.NameMetric():
                 return self._named(kind, metric.name)
+            case ast.EveryTerm():
+                if kind != "semantic":
+                    return self._wrong_metric(kind, metric.span)
+                return self._term(metric)
             case _:
                 assert_never(metric)
 
@@ -249,9 +264,19 @@ class RuleChecker:
                     or "add it to the contract's `scope { actions ... }`",
                 )
 
-    def _term(self, term: ast.Name) -> str | None:
+    def _term(self, term: ast.Name | ast.EveryTerm) -> str | None:
+        if isinstance(term, ast.EveryTerm):
+            return self._every_term(term)
         if not term.text:
             self.report("NMO201", term.span, "a semantic rule needs a non-empty term", None)
+            return None
+        if term.text == EVERY_TERM:
+            self.report(
+                "NMO201",
+                term.span,
+                f'`"{EVERY_TERM}"` is not a term name',
+                "write `every term` for a rule over every anchor term",
+            )
             return None
         if self.context.mode == CONTRACT and term.text not in self.context.anchors:
             self.report(
@@ -262,6 +287,34 @@ class RuleChecker:
                 or f'add `anchor "{term.text}" {{ actions ... }}` to the contract',
             )
         return term.text
+
+    def _every_term(self, term: ast.EveryTerm) -> str | None:
+        if self.context.mode == CONTRACT and not self.context.anchors:
+            self.report(
+                "NMO402",
+                term.span,
+                f"contract {self.context.agent_id!r} declares no anchor, so a rule over every "
+                "anchor term has nothing to check",
+                'add an anchor: `anchor "refund" { actions ... }`',
+            )
+        return EVERY_TERM
+
+    def _shift(self, rule: ast.TermShift) -> _Bounds | None:
+        """``shifts more than S``: each term's fidelity must stay at or above 1 - S."""
+        quantity = self._threshold(rule.value)
+        if quantity is None:
+            return None
+        if quantity.kind not in (NUMBER, PERCENT) or not 0.0 <= quantity.amount <= 1.0:
+            self.report(
+                "NMO300",
+                quantity.span,
+                f"`{quantity.text}` is not a share of the baseline: a shift lies within 0..1",
+                "write a share such as `15%` or `0.15`",
+            )
+            return None
+        fidelity = float(1 - Fraction(repr(quantity.amount)))
+        floor = Quantity(NUMBER, fidelity, format_number(fidelity), quantity.span, False)
+        return _Bounds("gte", floor, None)
 
     def _hours(self, hours: ast.Hours, zone: ast.Zone | None) -> str | None:
         ok = check_hours(hours, self.report)
@@ -360,7 +413,21 @@ class RuleChecker:
         window: ast.Window | None,
     ) -> RuleFacts | None:
         count, seconds, window_ok = self._window(window)
-        if metric is None or bounds is None or not window_ok:
+        if bounds is not None and PREVIOUS in (
+            bounds.lower.kind,
+            getattr(bounds.upper, "kind", None),
+        ):
+            growth = self._previous(kind, metric, bounds, window_ok and seconds is not None)
+            if growth is None:
+                return None
+            metric, bounds = growth
+        elif metric == RATE_GROWTH and window_ok and seconds is None:
+            self._growth_needs_time(rule.span)
+            return None
+        qualifiers = getattr(rule, "qualifiers", ())
+        min_actions, warmup_ok = self._warmup(qualifiers, window, count, window_ok)
+        per_session, session_ok = self._session(kind, qualifiers)
+        if metric is None or bounds is None or not window_ok or not warmup_ok or not session_ok:
             return None
         resolved = self._resolve_bounds(kind, metric, bounds)
         if resolved is None:
@@ -376,7 +443,142 @@ class RuleChecker:
             window_seconds=seconds,
             span=rule.span,
             baseline_multiplier=multiplier,
+            min_actions=min_actions,
+            per_session=per_session,
         )
+
+    def _previous(
+        self, kind: str, metric: str | None, bounds: _Bounds, timed: bool
+    ) -> tuple[str, _Bounds] | None:
+        """``Nx previous``: the rate growth metric, bounded by N (NMO322 where it cannot be)."""
+        quantity = bounds.lower if bounds.lower.kind == PREVIOUS else bounds.upper
+        assert quantity is not None
+        if kind != "rate" or bounds.upper is not None or metric == RATE_GROWTH:
+            self.report(
+                "NMO322",
+                quantity.span,
+                "`previous` can only bound a rate rule with one threshold: "
+                "`rate < 2x previous over 1h`",
+                None,
+            )
+            return None
+        if not timed:
+            self._growth_needs_time(quantity.span)
+            return None
+        if metric is None:
+            return None
+        plain = Quantity(NUMBER, quantity.amount, quantity.text, quantity.span, False)
+        return RATE_GROWTH, _Bounds(bounds.operator, plain, None)
+
+    def _growth_needs_time(self, span: Span) -> None:
+        self.report(
+            "NMO322",
+            span,
+            "a rate growth compares the last window with the one before, so it needs a time window",
+            "write `rate < 2x previous over 1h`",
+        )
+
+    def _session(self, kind: str, qualifiers: tuple[ast.Qualifier, ...]) -> tuple[bool, bool]:
+        """Whether the rule is measured per session; a drift rule cannot be (NMO321)."""
+        marks = [q for q in qualifiers if isinstance(q, ast.PerSession)]
+        if not marks:
+            return False, True
+        if kind == "drift":
+            self.report(
+                "NMO321",
+                marks[0].span,
+                "a drift rule reads the runtime's drift scores, which describe the agent, "
+                "not one session",
+                "remove `per session`, or measure the session's actions with another rule type",
+            )
+            return False, False
+        return True, True
+
+    def _warmup(
+        self,
+        qualifiers: tuple[ast.Qualifier, ...],
+        window: ast.Window | None,
+        count: int | None,
+        window_ok: bool,
+    ) -> tuple[int | None, bool]:
+        """``min_actions`` from ``once full`` or ``after N actions``; problems reported."""
+        warmups = [q for q in qualifiers if isinstance(q, ast.OnceFull | ast.Warmup)]
+        if not warmups:
+            return None, True
+        if len(warmups) > 1:
+            self.report(
+                "NMO320",
+                warmups[0].span.cover(warmups[-1].span),
+                "give one warm-up: `once full` or `after N actions`, not both",
+                None,
+            )
+            return None, False
+        warmup = warmups[0]
+        if isinstance(warmup, ast.OnceFull):
+            if window is None or window.unit is None:
+                self._not_fillable(warmup, window)
+                return None, False
+            return count, window_ok
+        needed = self._warmup_count(warmup)
+        if needed is None:
+            return None, False
+        if count is not None and needed > count:
+            self.report(
+                "NMO320",
+                warmup.span,
+                f"`after {needed} actions` is never reached: the window holds at most "
+                f"{count} action{'s' if count != 1 else ''}",
+                f"write `once full` to measure from {count} actions on",
+            )
+            return None, False
+        return needed, True
+
+    def _not_fillable(self, warmup: ast.OnceFull, window: ast.Window | None) -> None:
+        if window is None:
+            message = "`once full` needs a window of N actions to fill, and this rule has none"
+            hint = "write `over N actions once full`, or `after N actions` to wait for N actions"
+        else:
+            message = "`once full` needs a window of N actions; a time window is never full"
+            hint = "write `after N actions` to measure once the window holds N actions"
+        self.report("NMO320", warmup.span, message, hint)
+
+    def _warmup_count(self, warmup: ast.Warmup) -> int | None:
+        quantity = self.values.resolve(warmup.value)
+        if quantity is None:
+            return None
+        if quantity.kind == DURATION:
+            self.report(
+                "NMO306",
+                quantity.span,
+                f"`after {quantity.text}` counts actions, not time",
+                "write `after N actions`; a time window is written `over 1h`",
+            )
+            return None
+        if quantity.kind != NUMBER:
+            self.report(
+                "NMO306",
+                quantity.span,
+                f"`after {quantity.text}` is not a number of actions",
+                "write `after N actions`",
+            )
+            return None
+        if quantity.amount < 1 or quantity.amount != int(quantity.amount) or not quantity.whole:
+            self.report(
+                "NMO303",
+                quantity.span,
+                f"a warm-up of `{quantity.text}` actions is not a whole number of at least 1",
+                "write `after 20 actions`",
+            )
+            return None
+        if warmup.unit is None:
+            self.report(
+                "NMO104",
+                quantity.span,
+                f"`after {quantity.text}` has no unit",
+                f"write `after {quantity.text} actions`",
+            )
+            return None
+        return int(quantity.amount)
 
     def _resolve_bounds(
         self, kind: str, metric: str, bounds: _Bounds

@@ -19,6 +19,7 @@ NUMBER = "number"
 PERCENT = "percent"
 DURATION = "duration"
 BASELINE = "baseline"
+PREVIOUS = "previous"
 
 # Duration unit spellings -> seconds. `s`, `m`, `h`, `d` are the documented ones.
 DURATION_UNITS: dict[str, float] = {
@@ -83,6 +84,8 @@ class ValueResolver:
                 return self._duration(value)
             case ast.BaselineRef():
                 return Quantity(BASELINE, value.multiplier, value.text, value.span, False)
+            case ast.PreviousRef():
+                return Quantity(PREVIOUS, value.multiplier, value.text, value.span, False)
             case ast.ConstRef():
                 return self._constant(value, depth)
             case _:

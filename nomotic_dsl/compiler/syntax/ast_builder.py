@@ -189,9 +189,14 @@ class AstBuilder(Transformer[Token, ast.Module]):
     # ---- rules ---------------------------------------------------------------
 
     def plain_rule(self, meta: Meta, children: list[Any]) -> ast.PlainRule:
-        kind, metric, comparison, window = children
+        kind, metric, comparison, window, *rest = children
         return ast.PlainRule(
-            kind=kind, metric=metric, comparison=comparison, window=window, span=_meta_span(meta)
+            kind=kind,
+            metric=metric,
+            comparison=comparison,
+            window=window,
+            qualifiers=_qualifiers(rest),
+            span=_meta_span(meta),
         )
 
     def rule_kind(self, meta: Meta, children: list[Any]) -> ast.Name:
@@ -214,29 +219,44 @@ class AstBuilder(Transformer[Token, ast.Module]):
         return ast.OutsideHours(hours=children[0], zone=children[1], span=_meta_span(meta))
 
     def distinct_count(self, meta: Meta, children: list[Any]) -> ast.DistinctCount:
-        bound, value, subject, window = children
+        bound, value, subject, window, *rest = children
         return ast.DistinctCount(
             bound=bound.text,
             value=value,
             subject=self._name(subject),
             window=window,
+            qualifiers=_qualifiers(rest),
             span=_meta_span(meta),
         )
 
     def single_share(self, meta: Meta, children: list[Any]) -> ast.SingleShare:
-        subject, comparison, window = children
+        subject, comparison, window, *rest = children
         return ast.SingleShare(
             subject=self._name(subject),
             comparison=comparison,
             window=window,
+            qualifiers=_qualifiers(rest),
             span=_meta_span(meta),
         )
 
     def fidelity(self, meta: Meta, children: list[Any]) -> ast.Fidelity:
-        term, comparison, window = children
+        term, comparison, window, *rest = children
         return ast.Fidelity(
-            term=self._name(term), comparison=comparison, window=window, span=_meta_span(meta)
+            term=term if isinstance(term, ast.EveryTerm) else self._name(term),
+            comparison=comparison,
+            window=window,
+            qualifiers=_qualifiers(rest),
+            span=_meta_span(meta),
         )
+
+    def term_shift(self, meta: Meta, children: list[Any]) -> ast.TermShift:
+        value, window, *rest = children
+        return ast.TermShift(
+            value=value, window=window, qualifiers=_qualifiers(rest), span=_meta_span(meta)
+        )
+
+    def every_term(self, meta: Meta, children: list[Any]) -> ast.EveryTerm:
+        return ast.EveryTerm(span=_meta_span(meta))
 
     def hours(self, meta: Meta, children: list[Any]) -> ast.Hours:
         start, end = (self._number(token) for token in children)
@@ -283,6 +303,18 @@ class AstBuilder(Transformer[Token, ast.Module]):
             )
         return ast.Window(value=value, unit=None if unit is None else unit.text, span=span)
 
+    def per_session(self, meta: Meta, children: list[Any]) -> ast.PerSession:
+        return ast.PerSession(span=_meta_span(meta))
+
+    def once_full(self, meta: Meta, children: list[Any]) -> ast.OnceFull:
+        return ast.OnceFull(span=_meta_span(meta))
+
+    def warmup(self, meta: Meta, children: list[Any]) -> ast.Warmup:
+        value, unit = children
+        return ast.Warmup(
+            value=value, unit=None if unit is None else unit.text, span=_meta_span(meta)
+        )
+
     def _keyword(self, meta: Meta, children: list[Any]) -> ast.Name:
         return ast.Name(text=" ".join(str(token) for token in children), span=_meta_span(meta))
 
@@ -325,11 +357,29 @@ class AstBuilder(Transformer[Token, ast.Module]):
             )
         return ast.BaselineRef(multiplier=amount, text=text, span=_meta_span(meta))
 
+    def previous(self, meta: Meta, children: list[Any]) -> ast.PreviousRef:
+        amount, unit = _split_unit(str(children[0]))
+        if unit != "x":
+            self.bag.report(
+                "NMO203",
+                _token_span(children[0]),
+                f"unknown multiplier unit `{unit}`",
+                f"write `{_format_amount(amount)}x previous`",
+            )
+        return ast.PreviousRef(
+            multiplier=amount, text=f"{children[0]} previous", span=_meta_span(meta)
+        )
+
     def constant_ref(self, meta: Meta, children: list[Any]) -> ast.ConstRef:
         return ast.ConstRef(name=str(children[0]), span=_token_span(children[0]))
 
     def name(self, meta: Meta, children: list[Any]) -> ast.Name:
         return self._name(children[0])
+
+
+def _qualifiers(children: list[Any]) -> tuple[ast.Qualifier, ...]:
+    """The qualifiers written after a rule's window, in the grammar's order."""
+    return tuple(child for child in children if child is not None)
 
 
 def _split_unit(text: str) -> tuple[float, str]:

@@ -16,7 +16,7 @@ from nomotic_dsl.ir.describe import DetailText, detail_text
 from nomotic_dsl.ir.spec import INVARIANT_TYPES, InvariantSpec, parse_specs
 from nomotic_dsl.runtime.interpreter.detail import UNMEASURED_BASES, render_detail
 from nomotic_dsl.runtime.interpreter.judge import STATUSES, judge, status_of
-from nomotic_dsl.runtime.interpreter.measure import measure
+from nomotic_dsl.runtime.interpreter.measure import measure, session_actions
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, coerce_state
 
@@ -27,11 +27,12 @@ def evaluation_strategy(spec: InvariantSpec) -> str:
     """How a spec is evaluated: which data it reads and over what window."""
     if spec.type == "drift":
         return "drift_scores"
+    session = "session:" if spec.per_session else ""
     if spec.window is not None:
-        return f"count_window:{spec.window}"
+        return f"{session}count_window:{spec.window}"
     if spec.window_seconds is not None:
-        return f"time_window:{spec.window_seconds:g}"
-    return "snapshot_or_history"
+        return f"{session}time_window:{spec.window_seconds:g}"
+    return "session:all_actions" if spec.per_session else "snapshot_or_history"
 
 
 def evaluate_spec(spec: InvariantSpec, text: DetailText, state: BehavioralState) -> InvariantResult:
@@ -52,7 +53,9 @@ def evaluate_spec(spec: InvariantSpec, text: DetailText, state: BehavioralState)
         threshold=spec.threshold,
         margin=margin,
         status=status,
-        detail=render_detail(text, measurement.value, margin, status, measurement.basis),
+        detail=render_detail(
+            text, measurement.value, margin, status, measurement.basis, measurement.note
+        ),
         measured=measured,
     )
 
@@ -97,13 +100,31 @@ class CompiledInvariants:
     def __len__(self) -> int:
         return len(self._specs)
 
-    def evaluate(self, state: BehavioralState | Mapping[str, Any]) -> list[InvariantResult]:
-        """Evaluate every invariant on ``state``; results in spec order."""
+    def evaluate(
+        self,
+        state: BehavioralState | Mapping[str, Any],
+        *,
+        session_idle_seconds: float | None = None,
+    ) -> list[InvariantResult]:
+        """Evaluate every invariant on ``state``; results in spec order.
+
+        Per-session invariants are measured over the actions of the session of
+        the state's last action (``session_actions``); with
+        ``session_idle_seconds``, a session idle longer than that started afresh
+        at its next action, as a monitor that releases idle sessions sees it.
+        """
+        check_idle_seconds(session_idle_seconds)
         checked = coerce_state(state)
-        return [
-            evaluate_spec(spec, text, checked)
-            for spec, text in zip(self._specs, self._texts, strict=True)
-        ]
+        session: BehavioralState | None = None
+        results = []
+        for spec, text in zip(self._specs, self._texts, strict=True):
+            if spec.per_session:
+                if session is None:
+                    session = session_state(checked, session_idle_seconds)
+                results.append(evaluate_spec(spec, text, session))
+            else:
+                results.append(evaluate_spec(spec, text, checked))
+        return results
 
     def summary(self, results: Sequence[InvariantResult] | None = None) -> dict[str, Any]:
         """Counts by status and type for ``results``; without results, the compiled set."""
@@ -114,6 +135,29 @@ class CompiledInvariants:
                 "by_strategy": {name: len(ids) for name, ids in self._groups.items()},
             }
         return summarize(results, {spec.invariant_id: spec.type for spec in self._specs})
+
+
+def check_idle_seconds(seconds: float | None) -> None:
+    """``session_idle_seconds`` is None or a positive number of seconds; ValueError if not."""
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or seconds <= 0
+    ):
+        raise ValueError(
+            f"session_idle_seconds: {seconds!r} must be a positive number of seconds, or None"
+        )
+
+
+def session_state(state: BehavioralState, idle_seconds: float | None) -> BehavioralState:
+    """The state per-session invariants see: the current session's actions, the same ``now``.
+
+    Snapshot fields describe the whole agent, so they are left out.
+    """
+    return BehavioralState(
+        actions=session_actions(state.actions, idle_seconds), now=state.effective_now
+    )
 
 
 def summarize(

@@ -18,6 +18,8 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from nomotic_dsl.ir.spec import (
+    EVERY_TERM,
+    RATE_GROWTH,
     InvariantSpec,
     TemporalWindow,
     load_zone,
@@ -27,9 +29,15 @@ from nomotic_dsl.ir.spec import (
 from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_HISTORY,
+    BASIS_NO_BASELINE,
     BASIS_NO_DATA,
     BASIS_SNAPSHOT,
+    BASIS_WARMUP,
     BASIS_WINDOW,
+    empty_before_note,
+    growth_note,
+    short_history_note,
+    term_note,
 )
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation
 
@@ -40,6 +48,7 @@ class Measurement:
 
     value: float
     basis: str
+    note: str = ""
 
 
 NO_DATA = Measurement(math.nan, BASIS_NO_DATA)
@@ -105,17 +114,56 @@ def select_window(spec: InvariantSpec, state: BehavioralState) -> Sequence[Obser
 
 
 def measure(spec: InvariantSpec, state: BehavioralState) -> Measurement:
-    """Measure ``spec``'s metric on ``state``; never raises on a valid spec and state."""
+    """Measure ``spec``'s metric on ``state``; never raises on a valid spec and state.
+
+    With ``min_actions``, nothing is measured until the actions the spec's
+    window holds (every action when it has none, drift rules included) number
+    at least that many.
+    """
+    if spec.min_actions is not None:
+        held = len(select_window(spec, state))
+        if held < spec.min_actions:
+            return Measurement(math.nan, BASIS_WARMUP, str(held))
     return _MEASURES[spec.type](spec, state)
 
 
+def session_actions(
+    actions: Sequence[Observation], idle_seconds: float | None = None
+) -> tuple[Observation, ...]:
+    """The actions of the last action's session, oldest first: the reference meaning of sessions.
+
+    Actions with the same ``session_id`` form a session (those without one
+    form a session of their own). With ``idle_seconds``, a session idle for
+    longer than that (a gap between two of its consecutive actions greater
+    than ``idle_seconds``) was released, and its next action started it
+    afresh: only the actions after the last such gap count.
+    """
+    if not actions:
+        return ()
+    session = actions[-1].session_id
+    mine = [action for action in actions if action.session_id == session]
+    if idle_seconds is not None:
+        start = 0
+        for index in range(1, len(mine)):
+            if mine[index].timestamp - mine[index - 1].timestamp > idle_seconds:
+                start = index
+        mine = mine[start:]
+    return tuple(mine)
+
+
 def _action_basis(spec: InvariantSpec) -> str:
-    return BASIS_HISTORY if spec.window is None and spec.window_seconds is None else BASIS_WINDOW
+    if spec.window is None and spec.window_seconds is None and not spec.per_session:
+        return BASIS_HISTORY
+    return BASIS_WINDOW
 
 
 def _snapshot(spec: InvariantSpec, field: Mapping[str, float] | None) -> Mapping[str, float] | None:
-    """The snapshot distribution to use: only without a window, and only when non-empty."""
-    if spec.window is None and spec.window_seconds is None and field:
+    """The snapshot distribution to use: only without a window, and only when non-empty.
+
+    Snapshot fields describe the agent, not a session, so per-session
+    invariants never read them.
+    """
+    if spec.window is None and spec.window_seconds is None and not spec.per_session and field:
         return field
     return None
 
@@ -166,7 +214,25 @@ def _measure_drift(spec: InvariantSpec, state: BehavioralState) -> Measurement:
     return Measurement(state.drift[spec.metric], BASIS_SNAPSHOT)
 
 
+def _measure_every_term(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    """The lowest fidelity of any term with data, and which term it is (ties: first by name)."""
+    snapshot = _snapshot(spec, state.semantic_drift)
+    if snapshot is not None:
+        value, term = min((1.0 - drift, term) for term, drift in snapshot.items())
+        return Measurement(value, BASIS_SNAPSHOT, term_note(term))
+    by_term: dict[str, list[float]] = {}
+    for action in select_window(spec, state):
+        for term, fidelity in action.semantic.items():
+            by_term.setdefault(term, []).append(fidelity)
+    if not by_term:
+        return NO_DATA
+    value, term = min((exact_mean(values), term) for term, values in by_term.items())
+    return Measurement(value, _action_basis(spec), term_note(term))
+
+
 def _measure_semantic(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    if spec.metric == EVERY_TERM:
+        return _measure_every_term(spec, state)
     snapshot = _snapshot(spec, state.semantic_drift)
     if snapshot is not None and spec.metric in snapshot:
         return Measurement(1.0 - snapshot[spec.metric], BASIS_SNAPSHOT)
@@ -189,7 +255,29 @@ def _measure_temporal(spec: InvariantSpec, state: BehavioralState) -> Measuremen
     return Measurement(outside / len(actions), _action_basis(spec))
 
 
+def _measure_growth(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    """Actions in (now - T, now] over actions in (now - 2T, now - T], T = window_seconds.
+
+    Not measured until the state's first action is at or before now - 2T (the
+    history covers both windows) and while the earlier window is empty.
+    """
+    seconds = spec.window_seconds
+    assert seconds is not None, "validated growth specs carry window_seconds"
+    now, actions = state.effective_now, state.actions
+    low = None if now is None else now - 2.0 * seconds
+    if now is None or low is None or not actions or actions[0].timestamp > low:
+        return Measurement(math.nan, BASIS_NO_BASELINE, short_history_note(seconds))
+    middle = now - seconds
+    recent = sum(1 for action in actions if middle < action.timestamp <= now)
+    previous = sum(1 for action in actions if low < action.timestamp <= middle)
+    if not previous:
+        return Measurement(math.nan, BASIS_NO_BASELINE, empty_before_note(seconds))
+    return Measurement(recent / previous, BASIS_WINDOW, growth_note(recent, previous, seconds))
+
+
 def _measure_rate(spec: InvariantSpec, state: BehavioralState) -> Measurement:
+    if spec.metric == RATE_GROWTH:
+        return _measure_growth(spec, state)
     actions = select_window(spec, state)
     if not actions:
         return EMPTY

@@ -23,6 +23,7 @@ from nomotic_dsl.runtime import (
     Observation,
     Snapshot,
     StateReader,
+    check_idle_seconds,
     check_order,
     check_retained,
     checked_scores,
@@ -201,7 +202,7 @@ class _Window1:
 
 
 class _Window2:
-    """The actions of the last 60.0 seconds, with the aggregates its invariants read."""
+    """The actions in the last 60.0 seconds, with the aggregates its invariants read."""
 
     __slots__ = ('entries', 'first_ts', 'last_ts', 'n')
 
@@ -405,8 +406,15 @@ def _in_declared_order(results: list[InvariantResult]) -> list[InvariantResult]:
     return [results[i] for i in _DECLARED_ORDER]
 
 
-def evaluate(state: BehavioralState | Mapping[str, Any]) -> list[InvariantResult]:
-    """Evaluate every invariant on a state (or its JSON-shaped mapping), in declared order."""
+def evaluate(
+    state: BehavioralState | Mapping[str, Any], session_idle_seconds: float | None = None
+) -> list[InvariantResult]:
+    """Evaluate every invariant on a state (or its JSON-shaped mapping), in declared order.
+
+    Per-session invariants read the actions of the last action's session; with
+    ``session_idle_seconds``, only those after its last gap longer than that.
+    """
+    check_idle_seconds(session_idle_seconds)
     checked = coerce_state(state)
     snapshot = Snapshot.of(checked)
     actions = checked.actions
@@ -433,18 +441,21 @@ class Monitor:
     After each observation the results equal ``evaluate`` of a state holding
     every observation so far (now = the last timestamp) and the drift scores
     last set. Work per observation does not depend on window sizes; memory is
-    bounded by the windows.
+    bounded by the windows. With ``session_idle_seconds``, a session idle
+    longer than that is released, and its next observation starts it afresh.
     """
 
-    __slots__ = ('_last', '_snapshot', '_w0', '_w1', '_w2', '_w3')
+    __slots__ = ('_idle', '_last', '_snapshot', '_w0', '_w1', '_w2', '_w3')
 
-    def __init__(self) -> None:
+    def __init__(self, session_idle_seconds: float | None = None) -> None:
         self._last: float | None = None
         self._snapshot = EMPTY_SNAPSHOT
         self._w0 = _Window0()
         self._w1 = _Window1()
         self._w2 = _Window2()
         self._w3 = _Window3()
+        check_idle_seconds(session_idle_seconds)
+        self._idle = None if session_idle_seconds is None else float(session_idle_seconds)
 
     def observe(self, observation: Observation | Mapping[str, Any]) -> list[InvariantResult]:
         """Take the next observation and return every invariant's result.
@@ -501,21 +512,24 @@ class Monitor:
             'time:60.0': self._w2.export(),
             'history': self._w3.export(),
         }
+        state["session_idle_seconds"] = self._idle
+        state["sessions"] = []
         return state
 
     def import_state(self, state: Mapping[str, Any]) -> None:
         """Continue from an exported state, replacing everything this monitor holds.
 
         The state must come from this module (same source digest, specs and
-        invariants). Every field is checked before anything changes; a bad or
-        foreign state raises StateError (a ValueError) naming the field.
+        invariants) and a monitor with the same ``session_idle_seconds``.
+        Every field is checked before anything changes; a bad or foreign state
+        raises StateError (a ValueError) naming the field.
         """
         reader = StateReader.monitor(
             state,
             source_digest=SOURCE_DIGEST,
             specs_digest=SPECS_DIGEST,
             invariant_ids=INVARIANT_IDS,
-            keys=('last', 'drift', 'semantic_drift', 'observations', 'windows'),
+            keys=('last', 'drift', 'semantic_drift', 'observations', 'windows', 'session_idle_seconds', 'sessions'),
         )
         last = reader.optional_timestamp("last")
         drift = reader.scores("drift")
@@ -540,6 +554,8 @@ class Monitor:
             (w0.n, w1.n, w2.n),
             len(observations),
         )
+        reader.same_idle_seconds("session_idle_seconds", self._idle)
+        reader.no_sessions("sessions")
         self._last = last
         self._snapshot = Snapshot(drift=drift, semantic_drift=semantic)
         self._w0 = w0
