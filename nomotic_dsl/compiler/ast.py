@@ -71,7 +71,16 @@ class ConstRef(Node):
     name: str
 
 
-Value = NumberLit | PercentLit | UnitNumber | BaselineRef | ConstRef
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLit(Node):
+    """``5 per minute``: actions per unit of time; ``amount`` is a number or a constant."""
+
+    amount: NumberLit | ConstRef
+    per: Name
+    text: str
+
+
+Value = NumberLit | PercentLit | UnitNumber | BaselineRef | ConstRef | RateLit
 
 
 # ---- rule parts -----------------------------------------------------------
@@ -103,10 +112,11 @@ class Comparison(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Window(Node):
-    """``over N actions`` or ``over DURATION``; ``unit`` is ``actions``/``action`` or None."""
+    """``over N actions``, ``over DURATION`` or ``over N UNIT``; ``unit`` is the word as written."""
 
     value: Value
     unit: str | None = None
+    unit_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,7 +27,7 @@ def _lines(node: object, depth: int) -> list[str]:
         return [f"{pad}Name {node.text!r}"]
     out = [pad + type(node).__name__]
     for item in fields(node):
-        if item.name == "span":
+        if not item.compare:  # spans: where a node is, not what it is
             continue
         out.extend(_field_lines(item.name, getattr(node, item.name), depth + 1))
     return out

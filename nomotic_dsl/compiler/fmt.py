@@ -361,6 +361,8 @@ def value_text(value: ast.Value) -> str:
     match value:
         case ast.NumberLit() | ast.PercentLit() | ast.UnitNumber() | ast.BaselineRef():
             return value.text
+        case ast.RateLit():
+            return f"{value_text(value.amount)} per {value.per.text}"
         case ast.ConstRef():
             return value.name
         case _:

@@ -1,8 +1,10 @@
 """Hypothesis strategies for .nomo programs: token lists joined by messy whitespace.
 
 Programs are valid for the parser (not necessarily for the checker): the
-formatter only needs text that parses. Comments can be placed between any
-two tokens (``comments_inside=True``) or only between statements.
+formatter only needs text that parses. Line breaks (and so comments) fall
+only where the line rule allows them inside a statement (after `,` `:` `{`
+`}`, before `{` `}`) and anywhere between statements; comments can be placed
+there (``comments_inside=True``) or only between statements.
 """
 
 from __future__ import annotations
@@ -231,7 +233,17 @@ def statements(draw: st.DrawFn) -> Tokens:
 
 
 SEPARATORS = st.sampled_from([" ", " ", " ", "  ", "\n", "\n\n", "\t", "\n    "])
+INLINE_SEPARATORS = st.sampled_from([" ", " ", "  ", "\t"])
 COMMENT_SEPARATORS = st.sampled_from([" # note\n", "\n# own line\n", "  #\n", " #{ brace\n"])
+# The line rule: inside a statement a line may break only after `,` `:` `{` `}`
+# or before `{` `}` (where the statement can end or continue by itself).
+_BREAK_AFTER = frozenset({",", ":", "{", "}"})
+_BREAK_BEFORE = frozenset({"{", "}"})
+
+
+def may_break(token: str, following: str | None) -> bool:
+    """True when a line may end between ``token`` and ``following`` inside a statement."""
+    return token in _BREAK_AFTER or following in _BREAK_BEFORE
 
 
 @st.composite
@@ -239,8 +251,14 @@ def programs(draw: st.DrawFn, comments_inside: bool = True) -> str:
     """A whole file: statements joined by random whitespace and comments."""
     parts: list[str] = []
     for statement in draw(st.lists(statements(), max_size=5)):
-        for token in statement:
-            inner = SEPARATORS | COMMENT_SEPARATORS if comments_inside else SEPARATORS
+        for index, token in enumerate(statement):
+            following = statement[index + 1] if index + 1 < len(statement) else None
+            if following is not None and not may_break(token, following):
+                inner = INLINE_SEPARATORS
+            elif comments_inside:
+                inner = SEPARATORS | COMMENT_SEPARATORS
+            else:
+                inner = SEPARATORS
             parts.extend([token, draw(inner)])
         parts.append(draw(SEPARATORS | COMMENT_SEPARATORS))
     return "".join(parts)
@@ -309,7 +327,10 @@ def valid_programs(draw: st.DrawFn) -> str:
     statements = [draw(valid_rules()) for _ in range(draw(st.integers(1, 3)))]
     statements += [["invariant", name, ":", *draw(valid_rules())] for name in names]
     for statement in draw(st.permutations(statements)):
-        for token in statement:
-            parts.extend([token, draw(st.sampled_from([" ", "  ", "\n", "\n\t"]))])
+        for index, token in enumerate(statement):
+            following = statement[index + 1] if index + 1 < len(statement) else None
+            breaks = following is None or may_break(token, following)
+            spaces = [" ", "  ", "\n", "\n\t"] if breaks else [" ", "  ", "\t"]
+            parts.extend([token, draw(st.sampled_from(spaces))])
         parts.append(draw(SEPARATORS | COMMENT_SEPARATORS))
     return "".join(parts)

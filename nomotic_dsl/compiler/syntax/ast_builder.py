@@ -9,6 +9,7 @@ and keeps building, and it never raises for bad input.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
@@ -16,6 +17,7 @@ from lark.tree import Meta
 
 from nomotic_dsl.compiler import ast
 from nomotic_dsl.compiler.diagnostics import DiagnosticBag
+from nomotic_dsl.compiler.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS
 from nomotic_dsl.compiler.source import Span
 
 # Spelling mistakes the grammar accepts on purpose: written -> meant, code.
@@ -53,17 +55,36 @@ class AstBuilder(Transformer[Token, ast.Module]):
 
     # ---- tokens ------------------------------------------------------------
 
-    def _name(self, token: Token | ast.Name) -> ast.Name:
+    def _name(self, token: Token | ast.Name, limit: int = MAX_NAME_CHARS) -> ast.Name:
         if isinstance(token, ast.Name):
             return token
-        if token.type == "STRING":
-            return ast.Name(text=self._unquote(token), span=_token_span(token))
-        return ast.Name(text=str(token), span=_token_span(token))
+        text = self._unquote(token) if token.type == "STRING" else str(token)
+        if len(text) > limit:
+            what = "name" if limit == MAX_NAME_CHARS else "text"
+            self.bag.report(
+                "NMO112",
+                _token_span(token),
+                f"this {what} has {len(text):,} characters, more than the {limit:,} allowed",
+                None,
+            )
+        return ast.Name(text=text, span=_token_span(token))
+
+    def _text(self, token: Token) -> str:
+        """A string of free text (a description, a certificate): a longer limit than names."""
+        return self._name(token, MAX_TEXT_CHARS).text
 
     def _unquote(self, token: Token) -> str:
         body, out, index = str(token)[1:-1], [], 0
         while index < len(body):
             char = body[index]
+            if unicodedata.category(char) == "Cc" and char != "\t":
+                start = (token.start_pos or 0) + 1 + index
+                self.bag.report(
+                    "NMO105",
+                    Span(start, start + 1),
+                    f"a string cannot hold the control character U+{ord(char):04X}",
+                    "write `\\n` for a line break; remove other control characters",
+                )
             if char == "\\" and index + 1 < len(body):
                 escaped = body[index + 1]
                 if escaped not in _ESCAPES:
@@ -87,7 +108,7 @@ class AstBuilder(Transformer[Token, ast.Module]):
         return ast.Module(statements=tuple(_present(children)), span=_meta_span(meta))
 
     def import_stmt(self, meta: Meta, children: list[Any]) -> ast.Import:
-        return ast.Import(path=self._name(children[0]).text, span=_meta_span(meta))
+        return ast.Import(path=self._unquote(children[0]), span=_meta_span(meta))
 
     def const_decl(self, meta: Meta, children: list[Any]) -> ast.ConstDecl:
         name, value = children
@@ -95,7 +116,7 @@ class AstBuilder(Transformer[Token, ast.Module]):
 
     def invariant_decl(self, meta: Meta, children: list[Any]) -> ast.InvariantDecl:
         name, description, rule = children
-        text = None if description is None else self._name(description).text
+        text = None if description is None else self._text(description)
         return ast.InvariantDecl(
             name=self._name(name), description=text, rule=rule, span=_meta_span(meta)
         )
@@ -123,9 +144,10 @@ class AstBuilder(Transformer[Token, ast.Module]):
         return ast.ActiveHours(hours=children[0], zone=children[1], span=_meta_span(meta))
 
     def baseline_rate(self, meta: Meta, children: list[Any]) -> ast.BaselineRate:
-        value, per = children
-        per_name = None if per is None else self._name(per)
-        return ast.BaselineRate(value=value, per=per_name, span=_meta_span(meta))
+        (value,) = children
+        if isinstance(value, ast.RateLit):  # `baseline rate 1.2 per minute`
+            return ast.BaselineRate(value=value.amount, per=value.per, span=_meta_span(meta))
+        return ast.BaselineRate(value=value, per=None, span=_meta_span(meta))
 
     # ---- contracts -----------------------------------------------------------
 
@@ -139,7 +161,7 @@ class AstBuilder(Transformer[Token, ast.Module]):
         return ast.VersionDecl(value=children[0], span=_meta_span(meta))
 
     def certificate(self, meta: Meta, children: list[Any]) -> ast.CertificateDecl:
-        text = self._name(children[0]).text
+        text = self._text(children[0])
         return ast.CertificateDecl(certificate=text, span=_meta_span(meta))
 
     def contract_archetype(self, meta: Meta, children: list[Any]) -> ast.ContractArchetype:
@@ -175,7 +197,7 @@ class AstBuilder(Transformer[Token, ast.Module]):
         return ("actions", list(children))
 
     def anchor_description(self, meta: Meta, children: list[Any]) -> tuple[str, str]:
-        return ("description", self._name(children[0]).text)
+        return ("description", self._text(children[0]))
 
     def drift_thresholds(self, meta: Meta, children: list[Any]) -> ast.DriftThresholds:
         return ast.DriftThresholds(settings=tuple(children[1:]), span=_meta_span(meta))
@@ -281,7 +303,9 @@ class AstBuilder(Transformer[Token, ast.Module]):
                 f"the window `over {amount}` has no unit",
                 f"add a unit: `{amount} actions` or `{amount}s`",
             )
-        return ast.Window(value=value, unit=None if unit is None else unit.text, span=span)
+        if unit is None:
+            return ast.Window(value=value, span=span)
+        return ast.Window(value=value, unit=unit.text, unit_span=unit.span, span=span)
 
     def _keyword(self, meta: Meta, children: list[Any]) -> ast.Name:
         return ast.Name(text=" ".join(str(token) for token in children), span=_meta_span(meta))
@@ -324,6 +348,17 @@ class AstBuilder(Transformer[Token, ast.Module]):
                 f"write `{_format_amount(amount)}x baseline`",
             )
         return ast.BaselineRef(multiplier=amount, text=text, span=_meta_span(meta))
+
+    def per_rate(self, meta: Meta, children: list[Any]) -> ast.RateLit:
+        amount_token, per_token = children
+        amount: ast.NumberLit | ast.ConstRef
+        if amount_token.type == "NUMBER":
+            amount = self._number(amount_token)
+        else:
+            amount = ast.ConstRef(name=str(amount_token), span=_token_span(amount_token))
+        per = self._name(per_token)
+        text = f"{amount_token} per {per_token}"
+        return ast.RateLit(amount=amount, per=per, text=text, span=_meta_span(meta))
 
     def constant_ref(self, meta: Meta, children: list[Any]) -> ast.ConstRef:
         return ast.ConstRef(name=str(children[0]), span=_token_span(children[0]))
