@@ -8,6 +8,7 @@ parse arguments, call the bundle API and render.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,8 +17,8 @@ from typing import Any
 
 import click
 
-from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json
-from nomotic_dsl.compiler.diagnostics import render
+from nomotic_dsl.cli.output import FORMAT_OPTION, INPUT_FILE, fail_input, print_json
+from nomotic_dsl.compiler.diagnostics import render, to_json
 from nomotic_dsl.compiler.pipeline import build_bundle, compile_file, policy_evaluator
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.evaluator import PolicyMonitor
@@ -28,7 +29,8 @@ from nomotic_dsl.runtime.bundle.replay import ReplayReport, TraceError, replay_t
 from nomotic_dsl.runtime.bundle.rollback import RollbackState
 from nomotic_dsl.runtime.bundle.verify import format_time
 
-_EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+# A missing input file is an input problem (exit 1), not misuse: see cli/output.py.
+_EXISTING_FILE = INPUT_FILE
 _PROGRESS_EVERY = 5_000
 _PROGRESS_MIN_BYTES = 1_000_000
 
@@ -71,16 +73,34 @@ STATE_OPTION = click.option(
 @click.command("keygen")
 @click.argument("prefix", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace existing PREFIX.key / PREFIX.pub.")
-def keygen_command(prefix: Path, force: bool) -> None:
+@FORMAT_OPTION
+def keygen_command(prefix: Path, force: bool, output_format: str) -> None:
     """Write a new Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub."""
+    as_json = output_format == "json"
     try:
         files = write_key_pair(prefix, force=force)
     except BundleError as exc:
-        fail_input(str(exc))
+        fail_input(str(exc), _failure(exc) if as_json else None)
     except OSError as exc:
-        fail_input(f"cannot write key files for {prefix}: {exc.strerror or exc}")
+        message = f"cannot write key files for {prefix}: {exc.strerror or exc}"
+        fail_input(message, {"ok": False, "error": message} if as_json else None)
+    if as_json:
+        print_json(
+            {
+                "ok": True,
+                "secret_key": str(files.secret_path),
+                "public_key": str(files.public_path),
+                "key_id": files.key_id,
+            }
+        )
+        return
     click.echo(f"wrote {files.secret_path} (secret: keep it private) and {files.public_path}")
     click.echo(f"key id {files.key_id}")
+
+
+def _failure(exc: Exception | str, **extra: Any) -> dict[str, Any]:
+    """The JSON document a command prints on stdout when it refuses its input."""
+    return {"ok": False, "error": str(exc), **extra}
 
 
 @click.command("build")
@@ -111,6 +131,11 @@ def keygen_command(prefix: Path, force: bool) -> None:
 @click.option("--expires", type=UnixTime(), help="End of validity (Unix seconds or ISO 8601).")
 @click.option("--agent", help="The contract to seal when the file declares several.")
 @click.option("--name", help="Bundle name (default: the contract's agent id, else the file name).")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Build even when the policy has no invariant and no contract (it checks nothing).",
+)
 @FORMAT_OPTION
 def build_command(
     policy: Path,
@@ -121,14 +146,23 @@ def build_command(
     expires: int | None,
     agent: str | None,
     name: str | None,
+    allow_empty: bool,
     output_format: str,
 ) -> None:
-    """Compile POLICY (.nomo) and seal it into a signed bundle at OUTPUT."""
+    """Compile POLICY (.nomo) and seal it into a signed bundle at OUTPUT.
+
+    Refuses (exit 1) a policy with errors, a policy that checks nothing (unless
+    --allow-empty), and a validity window that is empty or already over.
+    With --format json, prints one document: the bundle written, or why not.
+    """
+    as_json = output_format == "json"
     result = compile_file(policy)
-    if result.diagnostics:
-        _show_diagnostics(result, output_format)
+    diagnostics = to_json(result.diagnostics)
+    if result.diagnostics and not as_json:
+        _show_diagnostics(result, output_format, err=True)
     if not result.ok:
-        sys.exit(1)
+        message = f"{policy} has errors; no bundle written"
+        fail_input(message, _failure(message, diagnostics=diagnostics) if as_json else None)
     try:
         data = build_bundle(
             result,
@@ -139,9 +173,27 @@ def build_command(
             expires=expires,
             agent=agent,
             name=name,
+            allow_empty=allow_empty,
         )
     except BundleError as exc:
-        fail_input(str(exc))
+        fail_input(str(exc), _failure(exc, diagnostics=diagnostics) if as_json else None)
+    if as_json:
+        described = describe_bundle(output)
+        print_json(
+            {
+                "ok": True,
+                "bundle": str(output),
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "name": described["name"],
+                "agent_id": described["agent_id"],
+                "revision": described["revision"],
+                "validity": described["validity"],
+                "invariants": len(described["invariants"]),
+                "diagnostics": diagnostics,
+            }
+        )
+        return
     click.echo(f"wrote {output} ({len(data)} bytes, revision {revision})", err=True)
 
 
@@ -149,21 +201,38 @@ def build_command(
 @click.argument("bundle", type=_EXISTING_FILE)
 @TRUST_OPTION
 @STATE_OPTION
-def verify_command(bundle: Path, trusted: Sequence[Path], state_path: Path | None) -> None:
+@FORMAT_OPTION
+def verify_command(
+    bundle: Path, trusted: Sequence[Path], state_path: Path | None, output_format: str
+) -> None:
     """Check BUNDLE without running it: exit 0 valid, 1 refused (reason on stderr).
 
     With --state, also check that the revision does not go back (the state is
-    only read, never updated, by verify).
+    only read, never updated, by verify). With --format json, prints
+    {"valid", "bundle", "name", "revision", "signed_by"} or {"valid": false, "error"}.
     """
     if not trusted:
         raise click.UsageError("give at least one --trust PUBLIC_KEY_FILE")
+    as_json = output_format == "json"
     try:
         verified = verify_bundle(bundle, list(trusted))
         if state_path is not None:
             RollbackState(state_path).check(verified.manifest)
     except BundleError as exc:
-        fail_input(f"{bundle}: refused: {exc}")
+        refusal = {"valid": False, "bundle": str(bundle), "error": str(exc)}
+        fail_input(f"{bundle}: refused: {exc}", refusal if as_json else None)
     manifest = verified.manifest
+    if as_json:
+        print_json(
+            {
+                "valid": True,
+                "bundle": str(bundle),
+                "name": manifest.name,
+                "revision": manifest.revision,
+                "signed_by": list(verified.verified_key_ids),
+            }
+        )
+        return
     click.echo(
         f"{bundle}: valid: {manifest.name} revision {manifest.revision}, "
         f"signed by {', '.join(verified.verified_key_ids)}"
