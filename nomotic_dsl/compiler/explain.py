@@ -175,6 +175,8 @@ def _requirement(spec: InvariantSpec) -> str:
 
 
 def _where(spec: InvariantSpec) -> str:
+    if spec.type == "drift":  # drift reads the state's score, whatever window a spec names
+        return ", as reported in the agent's behavioral state"
     if spec.window is not None:
         unit = "action" if spec.window == 1 else f"{spec.window} actions"
         verb = "averaged" if spec.type == "semantic" else "measured"
