@@ -18,11 +18,11 @@ from nomotic_dsl.compiler.semantics.rules import check_hours, check_zone
 from nomotic_dsl.compiler.semantics.values import (
     NUMBER,
     RATE,
-    RATE_PER_UNITS,
     Report,
     ValueResolver,
     did_you_mean,
 )
+from nomotic_dsl.compiler.units import RATE_PER_UNITS
 from nomotic_dsl.ir.prior import ActiveHours, ArchetypePrior
 
 SUM_TOLERANCE = 0.01

@@ -39,9 +39,7 @@ from nomotic_dsl.compiler.limits import (
 )
 from nomotic_dsl.compiler.semantics.values import (
     BASELINE,
-    COUNT_UNITS,
     DURATION,
-    DURATION_UNITS,
     NUMBER,
     PERCENT,
     RATE,
@@ -51,6 +49,7 @@ from nomotic_dsl.compiler.semantics.values import (
     did_you_mean,
 )
 from nomotic_dsl.compiler.source import Span
+from nomotic_dsl.compiler.units import COUNT_UNITS, DURATION_UNITS
 from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,

@@ -29,6 +29,7 @@ from nomotic_dsl.compiler.limits import (
     MAX_SUGGESTION_CANDIDATES,
 )
 from nomotic_dsl.compiler.source import Span
+from nomotic_dsl.compiler.units import DURATION_UNITS, RATE_PER_UNITS
 
 NUMBER = "number"
 PERCENT = "percent"
@@ -45,45 +46,7 @@ KIND_NAMES = {
     RATE: "a rate",
 }
 
-# Duration unit spellings -> seconds, glued (`15m`) or spelled out in a window
-# (`over 15 minutes`). `s`, `m`, `h`, `d` are the documented short ones.
-DURATION_UNITS: dict[str, float] = {
-    "s": 1,
-    "sec": 1,
-    "secs": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hrs": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-}
-# `N per UNIT`: the time units a rate is written in.
-RATE_PER_UNITS: dict[str, float] = {
-    "second": 1,
-    "sec": 1,
-    "s": 1,
-    "minute": 60,
-    "min": 60,
-    "m": 60,
-    "hour": 3600,
-    "hr": 3600,
-    "h": 3600,
-    "day": 86400,
-    "d": 86400,
-}
-# Window units that count actions.
-COUNT_UNITS = ("actions", "action")
-
+# The unit tables live in compiler/units.py, where the parse driver reads them too.
 Report = Callable[[str, Span, str, str | None], None]
 
 

@@ -36,6 +36,7 @@ from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from nomotic_dsl.compiler.limits import MAX_SYNTAX_ERRORS
 from nomotic_dsl.compiler.source import Span
+from nomotic_dsl.compiler.units import UNIT_WORDS
 from nomotic_dsl.ir.spec import INVARIANT_TYPES
 
 BOM = "\ufeff"
@@ -70,6 +71,8 @@ _CONTINUES_LINE = frozenset({"COMMA", "COLON"})
 # A window amount that can take a unit word: a plain number or a constant (a
 # glued duration such as `1h` already has its unit).
 _AMOUNTS = frozenset({"NUMBER", "IDENT"})
+# Amounts that already carry a unit: only a known unit word after them is one.
+_UNIT_AMOUNTS = frozenset({"UNIT_NUMBER", "PERCENT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +158,14 @@ class ParseDriver:
         previous = self.previous
         if previous is not None and (token.line or 0) > (previous.end_line or 0):
             complete = self._complete()
-            if not complete and not self._line_may_break(previous, token):
+            relexed = self.continued_line == (token.line or 0)  # reported already: go on
+            if not complete and not relexed and not self._line_may_break(previous, token):
                 self._report("line_end", _span(previous), previous, self._expected_now())
                 self._restore()
                 self.continued_line = token.line or 0
-                complete = True
-                if self.stopped:
-                    return False
+                # The token was lexed in the unfinished statement's context: lex it again.
+                self._seek(token.start_pos or 0)
+                return False
             if complete:
                 self._mark_boundary()
         token = self._retype(token)
@@ -218,9 +222,12 @@ class ParseDriver:
         if str(token) in INVARIANT_TYPES:  # a rule type starts the next rule, never a unit
             return token
         recent = self.recent
-        after_amount = len(recent) >= 2 and recent[-2] == "OVER" and recent[-1] in _AMOUNTS
+        after_over = len(recent) >= 2 and recent[-2] == "OVER"
+        after_amount = after_over and recent[-1] in _AMOUNTS
         after_negative = len(recent) >= 3 and recent[-3:] == ["OVER", "MINUS", "NUMBER"]
-        if after_amount or after_negative:
+        # `over 15m minutes`, `over 50% actions`: a unit said twice, or of the wrong kind.
+        after_other = after_over and recent[-1] in _UNIT_AMOUNTS and str(token) in UNIT_WORDS
+        if after_amount or after_negative or after_other:
             return Token.new_borrow_pos("WINDOW_UNIT", str(token), token)
         return token
 
