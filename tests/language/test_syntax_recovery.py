@@ -107,13 +107,7 @@ def test_an_unclosed_brace_is_named_at_the_line_where_it_opened() -> None:
 
 
 def test_a_declaration_inside_an_unclosed_block_closes_it_there() -> None:
-    text = (
-        'contract "a" {\n'
-        "    ratio write/read < 0.3\n"
-        'contract "b" {\n'
-        "    drift action < 0.2\n"
-        "}\n"
-    )
+    text = 'contract "a" {\n    ratio write/read < 0.3\ncontract "b" {\n    drift action < 0.2\n}\n'
     result = compile_source(text, "policy.nomo")
     assert [(d.code, d.line) for d in result.diagnostics] == [("NMO106", 1)]
     assert "before line 3" in (result.diagnostics[0].help or "")
@@ -131,11 +125,36 @@ def test_deep_and_unbalanced_braces_give_diagnostics_not_exceptions() -> None:
 @pytest.mark.parametrize(
     ("failing", "word", "meant", "passing"),
     [
-        ('improt "std/packs/burst_limits"\n', "improt", "import", 'import "std/packs/burst_limits"\n'),
-        ('contract "a" { archtype general }\n', "archtype", "archetype", 'contract "a" { archetype general }\n'),
-        ('contract "a" { certificat "x" }\n', "certificat", "certificate", 'contract "a" { certificate "x" }\n'),
-        ('contract "a" {\n    versoin 3\n}\n', "versoin", "version", 'contract "a" {\n    version 3\n}\n'),
-        ('contract "a" { scope { actoins read } }\n', "actoins", "actions", 'contract "a" { scope { actions read } }\n'),
+        (
+            'improt "std/packs/burst_limits"\n',
+            "improt",
+            "import",
+            'import "std/packs/burst_limits"\n',
+        ),
+        (
+            'contract "a" { archtype general }\n',
+            "archtype",
+            "archetype",
+            'contract "a" { archetype general }\n',
+        ),
+        (
+            'contract "a" { certificat "x" }\n',
+            "certificat",
+            "certificate",
+            'contract "a" { certificate "x" }\n',
+        ),
+        (
+            'contract "a" {\n    versoin 3\n}\n',
+            "versoin",
+            "version",
+            'contract "a" {\n    version 3\n}\n',
+        ),
+        (
+            'contract "a" { scope { actoins read } }\n',
+            "actoins",
+            "actions",
+            'contract "a" { scope { actions read } }\n',
+        ),
     ],
 )
 def test_misspelt_keywords_get_nmo210_with_the_keyword(
@@ -173,7 +192,12 @@ def test_a_byte_order_mark_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("char", "name"),
-    [("\u200b", "U+200B (ZERO WIDTH SPACE)"), ("\x00", "U+0000"), ("\u202e", "U+202E"), ("\ufeff", "U+FEFF")],
+    [
+        ("\u200b", "U+200B (ZERO WIDTH SPACE)"),
+        ("\x00", "U+0000"),
+        ("\u202e", "U+202E"),
+        ("\ufeff", "U+FEFF"),
+    ],
 )
 def test_invisible_characters_are_named_by_code_point(char: str, name: str) -> None:
     result = compile_source(f"drift action < 0.2 {char}\ndrift target < 0.2\n", "policy.nomo")
@@ -216,5 +240,7 @@ _FOUND = {
     st.sampled_from(sorted(_FOUND)),
     st.sets(st.sampled_from([*_FOUND, "LBRACE", "COMMA", "BETWEEN", "$END", "CONTRACT", "MINUS"])),
 )
-def test_describe_expected_never_describes_the_found_terminal(found: str, expected: set[str]) -> None:
+def test_describe_expected_never_describes_the_found_terminal(
+    found: str, expected: set[str]
+) -> None:
     assert _FOUND[found] not in describe_expected(expected, found=found)

@@ -9,40 +9,115 @@ from tests.language.helpers import diagnostics_of, single_spec
 
 # (code, failing source, underlined text, passing source)
 WINDOW_CASES = [
-    ("NMO306", "count distinct_targets <= 5 over 50%", "50%", "count distinct_targets <= 5 over 50 actions"),
-    ("NMO306", "count distinct_targets <= 5 over baseline", "baseline", "count distinct_targets <= 5 over 1h"),
-    ("NMO306", "count distinct_targets <= 5 over 2x baseline", "2x baseline", "count distinct_targets <= 5 over 2h"),
-    ("NMO306", "count distinct_targets <= 5 over 5 per minute", "5 per minute", "count distinct_targets <= 5 over 5 minutes"),
-    ("NMO203", "ratio write/read < 0.3 over 10 acitons", "acitons", "ratio write/read < 0.3 over 10 actions"),
-    ("NMO203", "ratio write/read < 0.3 over 10 fortnights", "fortnights", "ratio write/read < 0.3 over 10 days"),
-    ("NMO306", "ratio write/read < 0.3 over 10m minutes", "10m", "ratio write/read < 0.3 over 10 minutes"),
+    (
+        "NMO306",
+        "count distinct_targets <= 5 over 50%",
+        "50%",
+        "count distinct_targets <= 5 over 50 actions",
+    ),
+    (
+        "NMO306",
+        "count distinct_targets <= 5 over baseline",
+        "baseline",
+        "count distinct_targets <= 5 over 1h",
+    ),
+    (
+        "NMO306",
+        "count distinct_targets <= 5 over 2x baseline",
+        "2x baseline",
+        "count distinct_targets <= 5 over 2h",
+    ),
+    (
+        "NMO306",
+        "count distinct_targets <= 5 over 5 per minute",
+        "5 per minute",
+        "count distinct_targets <= 5 over 5 minutes",
+    ),
+    (
+        "NMO203",
+        "ratio write/read < 0.3 over 10 acitons",
+        "acitons",
+        "ratio write/read < 0.3 over 10 actions",
+    ),
+    (
+        "NMO203",
+        "ratio write/read < 0.3 over 10 fortnights",
+        "fortnights",
+        "ratio write/read < 0.3 over 10 days",
+    ),
+    (
+        "NMO306",
+        "ratio write/read < 0.3 over 10m minutes",
+        "10m",
+        "ratio write/read < 0.3 over 10 minutes",
+    ),
     ("NMO104", "ratio write/read < 0.3 over 60", "60", "ratio write/read < 0.3 over 60 actions"),
-    ("NMO303", "ratio write/read < 0.3 over 0 minutes", "0", "ratio write/read < 0.3 over 1 minute"),
-    ("NMO313", "ratio write/read < 0.3 over 5000000000 actions", "5000000000", "ratio write/read < 0.3 over 5000 actions"),
-    ("NMO313", "ratio write/read < 0.3 over 50000 days", "50000", "ratio write/read < 0.3 over 5000 days"),
+    (
+        "NMO303",
+        "ratio write/read < 0.3 over 0 minutes",
+        "0",
+        "ratio write/read < 0.3 over 1 minute",
+    ),
+    (
+        "NMO313",
+        "ratio write/read < 0.3 over 5000000000 actions",
+        "5000000000",
+        "ratio write/read < 0.3 over 5000 actions",
+    ),
+    (
+        "NMO313",
+        "ratio write/read < 0.3 over 50000 days",
+        "50000",
+        "ratio write/read < 0.3 over 5000 days",
+    ),
     ("NMO314", "drift action < 0.2 over 1h", "over 1h", "drift action < 0.2"),
-    ("NMO314", "drift overall between 0.05 and 0.3 over 100 actions", "over 100 actions", "drift overall between 0.05 and 0.3"),
+    (
+        "NMO314",
+        "drift overall between 0.05 and 0.3 over 100 actions",
+        "over 100 actions",
+        "drift overall between 0.05 and 0.3",
+    ),
 ]
 
 BOUND_CASES = [
     # Rates: actions per unit of time, never a percent.
-    ("NMO306", "rate action_frequency < 50% over 1h", "50%", "rate action_frequency < 50 per hour over 1h"),
+    (
+        "NMO306",
+        "rate action_frequency < 50% over 1h",
+        "50%",
+        "rate action_frequency < 50 per hour over 1h",
+    ),
     ("NMO306", "rate < 1h over 1h", "1h", "rate < 1 per hour over 1h"),
     ("NMO203", "rate < 5 per fortnight", "fortnight", "rate < 5 per day"),
     # Counts: whole numbers.
-    ("NMO306", "count distinct_targets <= 50% over 10 actions", "50%", "count distinct_targets <= 5 over 10 actions"),
+    (
+        "NMO306",
+        "count distinct_targets <= 50% over 10 actions",
+        "50%",
+        "count distinct_targets <= 5 over 10 actions",
+    ),
     ("NMO306", "at most 50% distinct targets", "50%", "at most 5 distinct targets"),
     ("NMO304", "count distinct_targets <= 2.5", "2.5", "count distinct_targets <= 2"),
     ("NMO304", "distribution target_count < 2.5", "2.5", "distribution target_count < 3"),
     # Shares: fractions or percents, never a rate or a duration.
-    ("NMO306", "distribution target_max < 5 per minute", "5 per minute", "distribution target_max < 60%"),
+    (
+        "NMO306",
+        "distribution target_max < 5 per minute",
+        "5 per minute",
+        "distribution target_max < 60%",
+    ),
     ("NMO306", "no single target above 15m", "15m", "no single target above 0.6"),
     ("NMO300", "drift action < 150%", "150%", "drift action < 15%"),
     # Numbers: not too long, not too large.
     ("NMO312", "ratio write/read < 0." + "3" * 400, "0." + "3" * 400, "ratio write/read < 0.3"),
     ("NMO312", "count distinct_targets < " + "9" * 400, "9" * 400, "count distinct_targets < 9"),
     ("NMO313", "ratio write/read < 1" + "0" * 30, "1" + "0" * 30, "ratio write/read < 10"),
-    ("NMO313", "count distinct_targets < 1" + "0" * 12, "1" + "0" * 12, "count distinct_targets < 100"),
+    (
+        "NMO313",
+        "count distinct_targets < 1" + "0" * 12,
+        "1" + "0" * 12,
+        "count distinct_targets < 100",
+    ),
 ]
 
 
@@ -115,7 +190,12 @@ VACUOUS = [
     ("NMO311", "drift action <= 1", "1", "drift action < 1"),
     ("NMO311", "count distinct_targets >= 0", "0", "count distinct_targets >= 1"),
     ("NMO311", "ratio write/read >= 0", "0", "ratio write/read > 0"),
-    ("NMO311", "distribution target_max between 0 and 1", "0 and 1", "distribution target_max between 0 and 0.9"),
+    (
+        "NMO311",
+        "distribution target_max between 0 and 1",
+        "0 and 1",
+        "distribution target_max between 0 and 0.9",
+    ),
     ("NMO311", "temporal 8-18 <= 100%", "100%", "temporal 8-18 == 0"),
 ]
 
