@@ -95,3 +95,5 @@ def read_json_file(path: Path, what: str) -> Any:
         fail_input(f"{path}:{exc.lineno}:{exc.colno}: {what} is not valid JSON: {exc.msg}")
     except RecursionError:
         fail_input(f"{path}: {what} is nested too deeply")
+    except ValueError as exc:  # an integer of more digits than Python converts
+        fail_input(f"{path}: {what} holds a number that cannot be read: {exc}")
