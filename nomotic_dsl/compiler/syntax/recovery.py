@@ -131,6 +131,7 @@ class ParseDriver:
         self.recent: list[str] = []
         self.closed_at = -1
         self.continued_line = -1
+        self.feedable: dict[tuple[tuple[int, ...], str], bool] = {}
         self.stopped = False
 
     # ---- the loop --------------------------------------------------------------
@@ -205,13 +206,22 @@ class ParseDriver:
         return self._can_feed("RBRACE" if self.braces else "$END")
 
     def _can_feed(self, terminal: str) -> bool:
+        # Whether a terminal can come next depends only on the stack of states, and
+        # the stacks at line ends repeat (one per kind of statement), so ask once each.
+        key = (tuple(self.state.state_stack), terminal)
+        known = self.feedable.get(key)
+        if known is not None:
+            return known
         probe = self.state.copy(deepcopy_values=False)
         probe.parse_conf = self.quiet_conf
         try:
             probe.feed_token(Token(terminal, ""), terminal == "$END")
+            answer = True
         except UnexpectedToken:
-            return False
-        return True
+            answer = False
+        if len(self.feedable) < 10_000:
+            self.feedable[key] = answer
+        return answer
 
     def _retype(self, token: Token) -> Token:
         """A word on the line of `over AMOUNT`, right after the amount, is the window's unit."""
