@@ -51,5 +51,7 @@ MAX_MAGNITUDE = 1e15
 
 # Rendering: a source line longer than this is shown cut around the caret.
 MAX_SHOWN_LINE_CHARS = 200
-# did-you-mean compares a word with at most this many known names.
-MAX_SUGGESTION_CANDIDATES = 2_000
+# did-you-mean compares a word with at most this many known names, and a set
+# larger than that is searched for at most MAX_SUGGESTIONS words.
+MAX_SUGGESTION_CANDIDATES = 500
+MAX_SUGGESTIONS = 50

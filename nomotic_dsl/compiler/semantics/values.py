@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -27,6 +27,7 @@ from nomotic_dsl.compiler.limits import (
     MAX_MAGNITUDE,
     MAX_NUMBER_CHARS,
     MAX_SUGGESTION_CANDIDATES,
+    MAX_SUGGESTIONS,
 )
 from nomotic_dsl.compiler.source import Span
 from nomotic_dsl.compiler.units import DURATION_UNITS, RATE_PER_UNITS
@@ -67,8 +68,12 @@ def did_you_mean(word: str, known: Iterable[str]) -> str | None:
     Only names of a similar length can be close (difflib's ratio is at most
     ``2 * shorter / (a + b)``), and at most ``MAX_SUGGESTION_CANDIDATES`` of
     them are compared, so a suggestion costs the same against a scope of ten
-    names or of a hundred thousand.
+    names or of a hundred thousand; a large set (``SortedNames``) also answers
+    at most ``MAX_SUGGESTIONS`` such questions, so a thousand misses against
+    it stay cheap (the rest get the plain hint).
     """
+    if isinstance(known, SortedNames) and not known.spend():
+        return None
     candidates = _similar_length(word, known)
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
@@ -90,11 +95,19 @@ class SortedNames(Collection[str]):
         self._set = frozenset(names)
         self._by_length = sorted(self._set, key=lambda name: (len(name), name))
         self._lengths = [len(name) for name in self._by_length]
+        self._budget = MAX_SUGGESTIONS if len(self._set) > MAX_SUGGESTION_CANDIDATES else -1
+
+    def spend(self) -> bool:
+        """True while this set may still be searched for a suggestion (large sets are rationed)."""
+        if self._budget < 0:
+            return True
+        self._budget -= 1
+        return self._budget >= 0
 
     def __contains__(self, name: object) -> bool:
         return name in self._set
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._set))
 
     def __len__(self) -> int:

@@ -147,7 +147,8 @@ class ParseDriver:
             except UnexpectedCharacters as error:
                 self._bad_characters(error)
             except UnexpectedToken as error:  # the contextual lexer's "right text, wrong place"
-                self._recover(error.token, self._expected_now())
+                if not self._cut_at_line_end(error.token):
+                    self._recover(error.token, self._expected_now())
             else:
                 if self._take(token):
                     continue
@@ -156,19 +157,15 @@ class ParseDriver:
 
     def _take(self, token: Token) -> bool:
         """Feed one token; False when recovery moved the lexer (it must restart)."""
+        if self._cut_at_line_end(token):
+            return False
         previous = self.previous
-        if previous is not None and (token.line or 0) > (previous.end_line or 0):
-            complete = self._complete()
-            relexed = self.continued_line == (token.line or 0)  # reported already: go on
-            if not complete and not relexed and not self._line_may_break(previous, token):
-                self._report("line_end", _span(previous), previous, self._expected_now())
-                self._restore()
-                self.continued_line = token.line or 0
-                # The token was lexed in the unfinished statement's context: lex it again.
-                self._seek(token.start_pos or 0)
-                return False
-            if complete:
-                self._mark_boundary()
+        if (
+            previous is not None
+            and (token.line or 0) > (previous.end_line or 0)
+            and self._complete()
+        ):
+            self._mark_boundary()
         token = self._retype(token)
         candidate = self._snapshot() if token.type in STATEMENT_KEYWORDS else None
         try:
@@ -185,6 +182,26 @@ class ParseDriver:
         self._track(token)
         if token.type == "LBRACE":
             self._mark_boundary()  # a block's start: where its first item begins
+        return True
+
+    def _cut_at_line_end(self, token: Token) -> bool:
+        """The line rule: ``token`` starts a line while the statement before it is unfinished.
+
+        Reports the line's end (NMO107), goes back to the statement's start and
+        moves the lexer to ``token`` again (it was lexed in the unfinished
+        statement's context); True when it did.
+        """
+        previous = self.previous
+        if previous is None or (token.line or 0) <= (previous.end_line or 0):
+            return False
+        if self.continued_line == (token.line or 0) or self._line_may_break(previous, token):
+            return False
+        if self._complete():
+            return False
+        self._report("line_end", _span(previous), previous, self._expected_now())
+        self._restore()
+        self.continued_line = token.line or 0
+        self._seek(token.start_pos or 0)
         return True
 
     def _track(self, token: Token) -> None:
