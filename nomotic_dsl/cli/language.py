@@ -67,6 +67,8 @@ def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
             found.extend(inside)
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            problems.append(_file_problem(path, "not a regular file"))
         else:
             problems.append(_file_problem(path, "no such file"))
     return found, problems

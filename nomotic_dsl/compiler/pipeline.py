@@ -17,7 +17,9 @@ one they need, and turn the record into the public result.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,7 +35,7 @@ from nomotic_dsl.compiler.diagnostics import (
     render_all,
 )
 from nomotic_dsl.compiler.generate import GeneratedPolicy, bundle_contents, generate_policy
-from nomotic_dsl.compiler.limits import MAX_DIAGNOSTICS_PER_FILE
+from nomotic_dsl.compiler.limits import MAX_DIAGNOSTICS_PER_FILE, MAX_SOURCE_CHARS
 from nomotic_dsl.compiler.lower import Lowered, lower_program
 from nomotic_dsl.compiler.request import (
     ALL_IMPORTS,
@@ -211,16 +213,41 @@ def compile_file(path: str | os.PathLike[str], *, created_at: float | None = Non
     given = Path(path)
     name = display_name(given)
     try:
-        text = given.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        text = _read_policy(given)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         source = SourceFile(name, "")
         bag = DiagnosticBag(source)
-        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        if isinstance(error, SourceTooLarge):
+            bag.report("NMO110", Span(0, 0), f"cannot read {name!r}: {error}")
+            return CompileResult(False, list(bag.items), sources={}, root=name)
+        if isinstance(error, UnicodeDecodeError):
+            byte = error.object[error.start]
+            reason = f"not UTF-8 text (byte 0x{byte:02x} at offset {error.start})"
+        else:
+            reason = getattr(error, "strerror", None) or str(error)
         bag.report("NMO205", Span(0, 0), f"cannot read {name!r}: {reason}")
         return CompileResult(False, list(bag.items), sources={}, root=name)
     stamp = source_date_epoch() if created_at is None else created_at
     request = CompileRequest(SourceFile(name, text), given.resolve(), ALL_IMPORTS, stamp)
     return compile_request(request)
+
+
+class SourceTooLarge(ValueError):
+    """A policy file larger than any policy may be, refused before it is read."""
+
+
+def _read_policy(path: Path) -> str:
+    """A policy file's text, read only when it is a regular file of a size a policy can have."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    limit = MAX_SOURCE_CHARS * 4  # UTF-8 takes at most four bytes a character
+    if status.st_size > limit:
+        raise SourceTooLarge(
+            f"the file has {status.st_size:,} bytes, more than the {limit:,} allowed"
+        )
+    with path.open("rb") as stream:
+        return stream.read(limit + 1).decode("utf-8")
 
 
 def _with_build(lowered: Lowered, options: BuildOptions) -> Lowered:

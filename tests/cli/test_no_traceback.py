@@ -211,3 +211,19 @@ def test_real_processes_print_no_traceback(tmp_path: Path) -> None:
         )
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr + done.stdout, args
+
+
+def test_files_that_are_too_large_or_not_regular_are_never_read(tmp_path: Path) -> None:
+    import os
+
+    huge = tmp_path / "huge.nomo"
+    with huge.open("wb") as stream:
+        stream.truncate(64 * 1024 * 1024)  # sparse: refused from its size, never read
+    fifo = tmp_path / "fifo.nomo"
+    os.mkfifo(fifo)  # reading it would block
+    result = nomo("check", "--format", "concise", str(huge), "/dev/zero")
+    assert result.exit_code == 1
+    assert "error[NMO110] cannot read 'huge.nomo'" in result.stdout.replace(str(tmp_path) + "/", "")
+    assert "/dev/zero: not a regular file" in result.stdout
+    compiled = nomo("compile", str(fifo))
+    assert compiled.exit_code == 1 and "not a regular file" in compiled.stderr

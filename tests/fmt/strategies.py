@@ -27,6 +27,8 @@ TEXT = st.text(
 NUMBER = st.sampled_from(["0", "1", "2", "5", "0.3", "0.20", "0.85", "100", "12.5"])
 PERCENT = st.sampled_from(["0%", "30%", "60%", "12.5%", "100%"])
 DURATION = st.sampled_from(["30s", "15m", "1h", "2d", "90s"])
+SPELLED = st.sampled_from(["minutes", "hour", "days", "seconds", "acitons"])
+PERIOD = st.sampled_from(["minute", "hour", "day", "second"])
 OPERATOR = st.sampled_from(
     ["<", "<=", ">", ">=", "==", "below", "above", "at most", "at least", "exactly"]
 )
@@ -40,7 +42,9 @@ def quoted(text: str) -> str:
 @st.composite
 def values(draw: st.DrawFn) -> Tokens:
     """A number, percent, duration, baseline multiple or constant reference."""
-    kind = draw(st.sampled_from(["number", "percent", "duration", "baseline", "const"]))
+    kind = draw(st.sampled_from(["number", "percent", "duration", "baseline", "const", "rate"]))
+    if kind == "rate":
+        return [draw(st.sampled_from(["5", "0.5", "N"])), "per", draw(PERIOD)]
     if kind == "number":
         return [draw(NUMBER)]
     if kind == "percent":
@@ -63,9 +67,11 @@ def comparisons(draw: st.DrawFn) -> Tokens:
 @st.composite
 def windows(draw: st.DrawFn) -> Tokens:
     """Nothing, ``over N actions`` or ``over DURATION``."""
-    kind = draw(st.sampled_from(["none", "actions", "duration"]))
+    kind = draw(st.sampled_from(["none", "actions", "duration", "spelled"]))
     if kind == "none":
         return []
+    if kind == "spelled":
+        return ["over", draw(st.sampled_from(["1", "10", "N"])), draw(SPELLED)]
     if kind == "actions":
         count = draw(st.sampled_from(["1", "10", "100", "N"]))
         return ["over", count, "action" if count == "1" else "actions"]

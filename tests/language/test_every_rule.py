@@ -32,15 +32,20 @@ MANY = settings(
 )
 
 
-def _rule_items(module: ast.Module) -> Iterator[ast.InvariantDecl | ast.Rule]:
-    """Every rule of a file that becomes an invariant where it is written (packs excluded)."""
+def _rule_items(module: ast.Module) -> Iterator[tuple[int, ast.InvariantDecl | ast.Rule]]:
+    """(where, item) for every rule of a file: -1 at file level, else where its contract starts.
+
+    Pack members are templates (they become invariants where a contract uses
+    them), and a `use` of a named invariant is that invariant again, so
+    neither is counted here.
+    """
     for statement in module.statements:
         if isinstance(statement, ast.ContractDecl):
             for item in statement.items:
                 if isinstance(item, ast.InvariantDecl) or ast.is_rule(item):
-                    yield item  # type: ignore[misc]
+                    yield statement.span.start, item  # type: ignore[misc]
         elif isinstance(statement, ast.InvariantDecl) or ast.is_rule(statement):
-            yield statement  # type: ignore[misc]
+            yield -1, statement  # type: ignore[misc]
 
 
 def account_for_every_rule(text: str) -> tuple[int, int]:
@@ -53,16 +58,21 @@ def account_for_every_rule(text: str) -> tuple[int, int]:
     if root.module is None:
         return 0, 0
     rules = [*checked.file_rules, *(rule for c in checked.contracts for rule in c.rules)]
-    by_node: dict[int, int] = {}
-    for rule in rules:
-        by_node[id(rule.rule)] = by_node.get(id(rule.rule), 0) + 1
+    places = [(-1, checked.file_rules)] + [
+        (c.span.start, c.rules) for c in checked.contracts if c.source.name == "gen.nomo"
+    ]
+    by_node: dict[tuple[int, int], int] = {}
+    for place, found in places:
+        for rule in found:
+            key = (place, id(rule.rule))
+            by_node[key] = by_node.get(key, 0) + 1
     error_starts = [
         d.span.start for d in checked.diagnostics if d.is_error and d.file == "gen.nomo"
     ]
     with_spec = with_errors = 0
-    for item in _rule_items(root.module):
+    for place, item in _rule_items(root.module):
         rule = item.rule if isinstance(item, ast.InvariantDecl) else item
-        specs = by_node.get(id(rule), 0)
+        specs = by_node.get((place, id(rule)), 0)
         errors = sum(1 for start in error_starts if item.span.start <= start < item.span.end)
         assert specs <= 1, f"{specs} specs for one rule in {text!r}"
         assert specs == 1 or errors >= 1, f"neither a spec nor an error for {rule} in {text!r}"
