@@ -34,6 +34,7 @@ from nomotic_dsl.compiler.diagnostics import (
     count_problems,
     render_all,
 )
+from nomotic_dsl.compiler.gcpause import collector_paused
 from nomotic_dsl.compiler.generate import GeneratedPolicy, bundle_contents, generate_policy
 from nomotic_dsl.compiler.limits import MAX_DIAGNOSTICS_PER_FILE, MAX_SOURCE_CHARS
 from nomotic_dsl.compiler.lower import Lowered, lower_program
@@ -187,8 +188,9 @@ def result_of(lowered: Lowered) -> CompileResult:
 
 def compile_request(request: CompileRequest) -> CompileResult:
     """Run parse, check and lower for a request."""
-    lowered: Lowered = run_stages(request, last="lower")
-    return result_of(lowered)
+    with collector_paused():
+        lowered: Lowered = run_stages(request, last="lower")
+        return result_of(lowered)
 
 
 def compile_source(

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lark.exceptions import VisitError
-
 from nomotic_dsl.compiler import ast
 from nomotic_dsl.compiler.diagnostics import Diagnostic, DiagnosticBag, make_diagnostic
 from nomotic_dsl.compiler.limits import MAX_SOURCE_CHARS, MAX_SOURCE_LINES
@@ -45,8 +43,8 @@ def parse_module(source: SourceFile) -> ParseOutcome:
     bag.extend(syntax)
     try:
         module = build_module(parsed.tree, bag)
-    except VisitError as error:  # a builder defect must still not become a traceback
-        bag.report("NMO100", Span(0, 0), f"this file could not be read: {error.orig_exc}")
+    except Exception as error:  # a builder defect must still not become a traceback
+        bag.report("NMO100", Span(0, 0), f"this file could not be read: {error!r}")
         return ParseOutcome(None, bag.items)
     return ParseOutcome(module, bag.items)
 

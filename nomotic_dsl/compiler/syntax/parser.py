@@ -25,11 +25,11 @@ def grammar_text() -> str:
 
 @cache
 def nomo_parser() -> Lark:
-    """The cached LALR parser (contextual lexer, positions propagated)."""
+    """The cached LALR parser (contextual lexer, every token kept for the AST builder's spans)."""
     return Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=True,
     )
