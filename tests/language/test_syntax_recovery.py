@@ -244,3 +244,54 @@ def test_describe_expected_never_describes_the_found_terminal(
     found: str, expected: set[str]
 ) -> None:
     assert _FOUND[found] not in describe_expected(expected, found=found)
+
+
+_SOUP = st.sampled_from(
+    [
+        "ratio",
+        "a/b",
+        "<",
+        "0.3",
+        "over",
+        "10",
+        "actions",
+        "minutes",
+        "{",
+        "}",
+        ":",
+        ",",
+        "-",
+        "contract",
+        '"x"',
+        "no",
+        "single",
+        "target",
+        "above",
+        "at",
+        "most",
+        "between",
+        "and",
+        "drift",
+        "action",
+        "8-18",
+        "in",
+        "=",
+        "per",
+        "minute",
+        "\n",
+        "invariant",
+        "x",
+        "const",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_SOUP, max_size=20).map(" ".join))
+def test_no_message_lists_the_token_it_found(text: str) -> None:
+    for diagnostic in compile_source(text, "soup.nomo").diagnostics:
+        if diagnostic.code != "NMO100" or "; expected " not in diagnostic.message:
+            continue
+        found = diagnostic.message.split("`")[1]
+        expected = diagnostic.message.split("; expected ", 1)[1]
+        assert f"`{found}`" not in expected, diagnostic.message
