@@ -1,6 +1,7 @@
 """Benchmarks: streaming monitor cost by window size, generated vs interpreted evaluation,
-monitor vs recomputation, compile time of a 1,000-invariant file, bundle load time,
-and the language server's work per keystroke on the customer-support example.
+monitor vs recomputation, compile time of a 1,000-invariant file, the checker at scale
+(10,000 rules on one metric, a 1 MB policy, /v1/check against nomo check), bundle load time,
+the fleet runtime, and the language server's work per keystroke on the customer-support example.
 
 Run ``python -m bench`` (or ``python bench/run.py``) from the repository root;
 ``--quick`` makes a fast smoke run. Prints a table of medians and ratios, all
@@ -30,6 +31,7 @@ from bench.fleet import QUICK as FLEET_QUICK
 from bench.fleet import run_fleet
 from nomotic_dsl._version import __version__
 from nomotic_dsl.compiler.codegen import generate_module, load_generated
+from nomotic_dsl.compiler.diagnostics import render_all
 from nomotic_dsl.compiler.pipeline import build_bundle, compile_source
 from nomotic_dsl.runtime.bundle import load_bundle
 from nomotic_dsl.runtime.interpreter import BehavioralState, CompiledInvariants, Observation
@@ -49,10 +51,13 @@ class Sizes:
     eval_actions: int
     recompute_window: int
     compile_rules: int
+    one_metric_rules: int = 10_000
+    policy_bytes: int = 1_000_000
+    identical_lines: int = 1_000
 
 
 FULL = Sizes((100, 10_000, 100_000), 2_000, 7, 2_000, 10_000, 1_000)
-QUICK = Sizes((10, 100, 1_000), 200, 3, 200, 500, 50)
+QUICK = Sizes((10, 100, 1_000), 200, 3, 200, 500, 50, 300, 20_000, 100)
 
 
 def example_specs(window: int) -> list[dict[str, Any]]:
@@ -191,6 +196,86 @@ def compile_time(sizes: Sizes) -> dict[str, Any]:
     }
 
 
+MIXED_FORMS = (
+    "ratio w{n}/r < 0.3 over 100 actions",
+    "count distinct_targets <= {k} over {w} actions",
+    "no single target above 60% over {w} actions",
+    "drift action < 0.{k}",
+    "rate < {k} per minute over {k} minutes",
+)
+
+
+def mixed_policy(size: int) -> str:
+    """About ``size`` characters of one-line rules of five forms (many share a metric)."""
+    lines: list[str] = []
+    total, index = 0, 0
+    while total < size:
+        line = MIXED_FORMS[index % len(MIXED_FORMS)].format(
+            n=index, k=index % 9 + 1, w=index % 90 + 10
+        )
+        lines.append(line)
+        total += len(line) + 1
+        index += 1
+    return "\n".join(lines) + "\n"
+
+
+def check_seconds(text: str) -> tuple[float, int]:
+    """What `nomo check` does to one text: compile it and render every diagnostic."""
+    started = time.perf_counter()
+    result = compile_source(text, "bench.nomo")
+    render_all(result.diagnostics, result.sources)
+    return time.perf_counter() - started, len(result.diagnostics)
+
+
+def checker_scale(sizes: Sizes) -> dict[str, Any]:
+    """The checker at scale: one metric with many rules, a large policy, /v1/check vs check."""
+    one_metric = "".join(
+        f"rate < {n} per hour over 1h\n" for n in range(1, sizes.one_metric_rules + 1)
+    )
+    seconds, found = check_seconds(one_metric)
+    report: dict[str, Any] = {
+        "one_metric": {"rules": sizes.one_metric_rules, "check_s": seconds, "diagnostics": found},
+    }
+    big = mixed_policy(sizes.policy_bytes)
+    seconds, found = check_seconds(big)
+    report["large_policy"] = {"bytes": len(big), "check_s": seconds, "diagnostics": found}
+    names = ", ".join(f"a{index}" for index in range(sizes.one_metric_rules * 10))
+    outside = ", ".join(f"b{index}" for index in range(sizes.one_metric_rules // 5))
+    scoped = f'contract "big" {{\n    scope {{ actions {names} }}\n    anchor "t" {{ actions {outside} }}\n}}\n'
+    seconds, found = check_seconds(scoped)
+    report["large_scope"] = {
+        "names": sizes.one_metric_rules * 10,
+        "outside": sizes.one_metric_rules // 5,
+        "check_s": seconds,
+        "diagnostics": found,
+    }
+    report["http_check"] = http_check_cost(sizes)
+    return report
+
+
+def http_check_cost(sizes: Sizes) -> dict[str, Any]:
+    """POST /v1/check of identical lines against `nomo check` of the same text, in-process."""
+    try:
+        from fastapi.testclient import TestClient
+
+        from nomotic_dsl.http import ApiSettings, create_app
+    except ImportError as missing:  # the HTTP test client is in the `test` extra
+        return {"skipped": f"needs {missing.name}"}
+    text = "ratio write/read < 0.3 over 100 actions\n" * sizes.identical_lines
+    with tempfile.TemporaryDirectory() as work:
+        client = TestClient(create_app(ApiSettings(db_path=Path(work) / "bench.db")))
+        body = {"source": text}
+        response = client.post("/v1/check", json=body)
+        http_s = median_seconds(lambda: client.post("/v1/check", json=body), 5)
+    cli_s = median_seconds(lambda: check_seconds(text), 5)
+    return {
+        "lines": sizes.identical_lines,
+        "http_s": http_s,
+        "check_s": cli_s,
+        "response_bytes": len(response.content),
+    }
+
+
 def bundle_load_time(sizes: Sizes) -> dict[str, Any]:
     """Seconds to verify and import a sealed bundle of the example policy."""
     key = SigningKey(bytes(range(32)))
@@ -247,6 +332,7 @@ def run(sizes: Sizes) -> dict[str, Any]:
             "window": sizes.recompute_window,
         },
         "compile": compile_time(sizes),
+        "checker": checker_scale(sizes),
         "bundle": bundle_load_time(sizes),
         "editor": editor_latency(sizes),
         "fleet": {
@@ -298,6 +384,7 @@ def table(report: dict[str, Any]) -> str:
         )
         ok = "met" if compile_["total_s"] < 2 else "MISSED"
         rows.append(("compile + generate", f"{compile_['total_s']:.3f} s", f"< 2 s: {ok}"))
+    rows.extend(_checker_rows(report["checker"]))
     bundle = report["bundle"]
     rows.append(
         (
@@ -340,6 +427,59 @@ def table(report: dict[str, Any]) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+# Hand-written floors for the checker rows (issue 10 and 16.1).
+ONE_METRIC_LIMIT_S = 10.0
+LARGE_POLICY_LIMIT_S = 15.0
+HTTP_CHECK_LIMIT_RATIO = 3.0
+
+
+def _checker_rows(checker: dict[str, Any]) -> list[tuple[str, str, str]]:
+    one, large, http = checker["one_metric"], checker["large_policy"], checker["http_check"]
+    rows = [
+        (
+            f"check {one['rules']:,} rules on one metric",
+            f"{one['check_s']:.2f} s ({one['diagnostics']} diagnostic)",
+            f"< {ONE_METRIC_LIMIT_S:g} s: {_met(one['check_s'] < ONE_METRIC_LIMIT_S)}",
+        ),
+        (
+            f"check a {large['bytes'] / 1e6:.1f} MB policy",
+            f"{large['check_s']:.2f} s",
+            f"< {LARGE_POLICY_LIMIT_S:g} s: {_met(large['check_s'] < LARGE_POLICY_LIMIT_S)}",
+        ),
+    ]
+    scope = checker["large_scope"]
+    rows.append(
+        (
+            f"check a scope of {scope['names']:,} names, {scope['outside']:,} outside it",
+            f"{scope['check_s']:.2f} s",
+            f"< {LARGE_POLICY_LIMIT_S:g} s: {_met(scope['check_s'] < LARGE_POLICY_LIMIT_S)}",
+        )
+    )
+    if "skipped" in http:
+        rows.append(("/v1/check vs check", http["skipped"], ""))
+        return rows
+    ratio = http["http_s"] / http["check_s"]
+    rows.append(
+        (
+            f"/v1/check of {http['lines']:,} identical lines",
+            f"{http['http_s'] * 1e3:.1f} ms, {http['response_bytes']:,} bytes",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "ratio /v1/check vs nomo check",
+            f"{ratio:.2f}x",
+            f"<= {HTTP_CHECK_LIMIT_RATIO:g}: {_met(ratio <= HTTP_CHECK_LIMIT_RATIO)}",
+        )
+    )
+    return rows
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -24,6 +24,7 @@ def test_readme_has_policy_blocks() -> None:
 def test_readme_policy_compiles_cleanly(policy: str) -> None:
     result = compile_source(policy, filename="README.md")
     assert result.ok, result.render()
+    assert not result.diagnostics, result.render()  # not even a warning
     assert result.invariants
 
 
@@ -57,7 +58,7 @@ def test_readme_python_example(tmp_path: Path) -> None:
     assert [r.invariant_id for r in observed] == [s.invariant_id for s in result.invariants]
 
 
-LAYOUT = re.search(r"^## Layout\n.*?^```\n(.*?)^```$", README, flags=re.S | re.M)
+LAYOUT = re.search(r"^## Layout\n.*?^```text\n(.*?)^```$", README, flags=re.S | re.M)
 
 
 def test_readme_layout_names_real_paths() -> None:

@@ -6,7 +6,7 @@
 The keyword alternatives come from ``compiler.syntax.keywords.KEYWORDS`` (read
 from ``grammar/nomo.lark``), the invariant types and metric names from
 ``ir/spec.py`` (through ``nomotic_dsl.lsp.vocabulary``), the duration units
-from ``semantics.values.DURATION_UNITS``. The same grammar is written to
+from ``compiler.units.DURATION_UNITS``. The same grammar is written to
 ``editors/textmate/nomo.tmLanguage.json`` and into the VS Code extension
 (``editors/vscode/syntaxes/``); ``tests/lsp/test_textmate.py`` fails when the
 checked-in files differ from what this script writes.
@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nomotic_dsl.compiler.semantics.values import DURATION_UNITS
 from nomotic_dsl.compiler.syntax.keywords import KEYWORDS
+from nomotic_dsl.compiler.units import DURATION_UNITS
 from nomotic_dsl.ir.spec import INVARIANT_TYPES
 from nomotic_dsl.lsp.vocabulary import metrics_by_type
 

@@ -11,6 +11,7 @@ unknown agent, a seal that does not verify), 2 misuse.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from nomotic_dsl.cli.output import FORMAT_OPTION, fail_input, print_json
 from nomotic_dsl.ir import BehavioralContract, ContractError
 from nomotic_dsl.ir.agent_id import AgentIdError, normalize_agent_id
 from nomotic_dsl.ir.contract import DEFAULT_ARCHETYPE
+from nomotic_dsl.runtime import priors
 from nomotic_dsl.runtime.bundle.errors import KeyFileError
 from nomotic_dsl.runtime.bundle.keys import key_id, load_signing_key, load_verify_key
 from nomotic_dsl.runtime.contracts import (
@@ -85,8 +87,14 @@ def input_errors(command: Command) -> Command:
     return wrapper  # type: ignore[return-value]
 
 
-def open_store(db_path: Path) -> ContractStore:
-    """The SQLite store at ``db_path``; an unusable file is an input problem."""
+def open_store(db_path: Path, *, create: bool = False) -> ContractStore:
+    """The SQLite store at ``db_path``; an unusable file is an input problem.
+
+    Only commands that store contracts (``generate``) create a missing store;
+    reading one that is not there is an input problem, never a new empty file.
+    """
+    if not create and not db_path.is_file():
+        fail_input(f"no contract store at {db_path} (`nomo contract generate` creates one)")
     try:
         return ContractStore(db_path)
     except sqlite3.Error as exc:
@@ -188,10 +196,12 @@ def generate_command(
     """Store new contracts: those declared in SOURCE (.nomo), or one for --agent from --archetype."""
     if source is None and agent_id is None:
         raise click.UsageError("give a .nomo SOURCE file, or --agent (with --archetype)")
+    if source is None:
+        warn_unknown_archetype(archetype)
     drafts = (
         _compiled_contracts(source, agent_id) if source else [_archetype_draft(agent_id, archetype)]
     )
-    store = open_store(db_path)
+    store = open_store(db_path, create=True)
     seal = _sealer(key_path, signed_by)
     auto = next_version or source is None
     stored = [_store_draft(store, draft, auto, seal) for draft in drafts]
@@ -200,6 +210,19 @@ def generate_command(
         return
     for contract in stored:
         click.echo(f"stored {contract.agent_id} {history_line(contract)}")
+
+
+def warn_unknown_archetype(archetype: str) -> None:
+    """A warning (the contract is still made, with no prior) for an archetype the stdlib lacks."""
+    known = priors.known_archetypes()
+    if archetype in known or priors.get_archetype(archetype) is not None:
+        return
+    close = difflib.get_close_matches(archetype, known, n=1, cutoff=0.6)
+    hint = f"; did you mean `{close[0]}`?" if close else f" (standard ones: {', '.join(known)})"
+    click.echo(
+        f"warning: `{archetype}` is not a standard archetype, so the contract gets no prior{hint}",
+        err=True,
+    )
 
 
 def _archetype_draft(agent_id: str | None, archetype: str) -> BehavioralContract:
@@ -320,14 +343,23 @@ def diff_command(agent_id: str, v1: int, v2: int, db_path: Path, output_format: 
 @click.option("--signed-by", default=None, help="Signer name (default: the key id).")
 @VERSION_OPTION
 @DB_OPTION
+@FORMAT_OPTION
 @input_errors
 def seal_command(
-    agent_id: str, key_path: Path, signed_by: str | None, version: int | None, db_path: Path
+    agent_id: str,
+    key_path: Path,
+    signed_by: str | None,
+    version: int | None,
+    db_path: Path,
+    output_format: str,
 ) -> None:
     """Seal a stored, unsealed version (the active one unless --version) with an Ed25519 key."""
     store = open_store(db_path)
     contract = stored_contract(store, agent_id, version)
     sealed = store.attach_seal(_sealer(key_path, signed_by)(contract))
+    if output_format == "json":
+        print_json(sealed.to_dict())
+        return
     click.echo(f"sealed {agent_id} v{sealed.version} as {sealed.signed_by}")
 
 
@@ -342,15 +374,25 @@ def seal_command(
 )
 @VERSION_OPTION
 @DB_OPTION
+@FORMAT_OPTION
 @input_errors
-def verify_command(agent_id: str, trust_path: Path, version: int | None, db_path: Path) -> None:
+def verify_command(
+    agent_id: str, trust_path: Path, version: int | None, db_path: Path, output_format: str
+) -> None:
     """Exit 0 when the stored contract's seal verifies with the trusted key, else 1."""
     verify_key = load_verify_key(trust_path)
     contract = stored_contract(open_store(db_path), agent_id, version)
+    verdict = {"agent_id": agent_id, "version": contract.version, "signed_by": contract.signed_by}
+    as_json = output_format == "json"
     if not contract.is_sealed:
-        fail_input(f"{agent_id} v{contract.version} is not sealed")
+        problem = f"{agent_id} v{contract.version} is not sealed"
+        fail_input(problem, {"valid": False, **verdict, "error": problem} if as_json else None)
     if not contract.verify(verify_key):
-        fail_input(f"{agent_id} v{contract.version}: the seal does not verify with {trust_path}")
+        problem = f"{agent_id} v{contract.version}: the seal does not verify with {trust_path}"
+        fail_input(problem, {"valid": False, **verdict, "error": problem} if as_json else None)
+    if as_json:
+        print_json({"valid": True, **verdict})
+        return
     click.echo(f"{agent_id} v{contract.version}: seal valid ({_seal_label(contract)})")
 
 

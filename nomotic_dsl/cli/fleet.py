@@ -30,7 +30,7 @@ from nomotic_dsl.cli.bundles import (
     STATE_OPTION,
     TRUST_OPTION,
 )
-from nomotic_dsl.cli.output import print_json
+from nomotic_dsl.cli.output import FORMAT_OPTION, INPUT_FILE, INPUT_PATH, fail_input, print_json
 from nomotic_dsl.compiler.diagnostics import render
 from nomotic_dsl.compiler.evaluators import policies_of
 from nomotic_dsl.compiler.generate import bundle_contents
@@ -59,7 +59,8 @@ from nomotic_dsl.runtime.fleet.trace import (
     TraceTruncated,
 )
 
-_EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+# A missing input file is an input problem (exit 1), not misuse: see cli/output.py.
+_EXISTING_FILE = INPUT_FILE
 _PROGRESS_EVERY = 5_000
 _PROGRESS_MIN_BYTES = 1_000_000
 _SECONDS = click.FloatRange(min=0, min_open=True)
@@ -71,9 +72,9 @@ def _misuse(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _problem(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+def _problem(message: str, as_json: bool = False) -> NoReturn:
+    """A problem in the input: exit 1; with --format json, ``{"ok": false, "error"}`` on stdout."""
+    fail_input(message, {"ok": False, "error": message} if as_json else None)
 
 
 # --- building the runtime ----------------------------------------------------------------
@@ -90,9 +91,17 @@ class BundleChecks:
 
 
 def build_runtime(
-    target: Path, trusted: Sequence[Path], checks: BundleChecks, config: FleetConfig
+    target: Path,
+    trusted: Sequence[Path],
+    checks: BundleChecks,
+    config: FleetConfig,
+    as_json: bool = False,
 ) -> FleetRuntime:
-    """The fleet runtime of a bundle (verified) or of a .nomo file or folder (compiled here)."""
+    """The fleet runtime of a bundle (verified) or of a .nomo file or folder (compiled here).
+
+    A refusal exits 1; with ``as_json`` (``--format json``) its JSON document
+    goes to stdout as well.
+    """
     if target.is_dir() or target.suffix == ".nomo":
         if checks.state_path or checks.agent or checks.name:
             raise click.UsageError(
@@ -102,7 +111,7 @@ def build_runtime(
         if result.diagnostics:
             click.echo(render(result.diagnostics, "full", result.sources), err=True)
         if not result.ok:
-            sys.exit(1)
+            _problem(f"{target} has errors; nothing was run", as_json)
         try:
             contents = bundle_contents(
                 result.contracts,
@@ -114,7 +123,7 @@ def build_runtime(
             digest, policies = policies_of(contents, config)
             return FleetRuntime(policies, config, digest=digest)
         except (BundleError, ValueError) as exc:
-            _problem(f"{target}: {exc}")
+            _problem(f"{target}: {exc}", as_json)
     if not trusted:
         raise click.UsageError("running a bundle needs --trust PUBLIC_KEY_FILE")
     try:
@@ -128,9 +137,9 @@ def build_runtime(
         )
         return FleetRuntime.from_bundles([bundle], config)
     except BundleError as exc:
-        _problem(f"{target}: refused: {exc}")
+        _problem(f"{target}: refused: {exc}", as_json)
     except ValueError as exc:
-        _problem(f"{target}: {exc}")
+        _problem(f"{target}: {exc}", as_json)
 
 
 # --- reporting ---------------------------------------------------------------------------
@@ -274,7 +283,7 @@ def _stoppable(reader: TraceReader) -> Iterator[None]:
 
 
 @click.command("run")
-@click.argument("target", metavar="BUNDLE_OR_POLICY", type=click.Path(path_type=Path, exists=True))
+@click.argument("target", metavar="BUNDLE_OR_POLICY", type=INPUT_PATH)
 @click.option(
     "--trace",
     "trace",
@@ -391,8 +400,10 @@ def run_command(
         raise click.UsageError("--follow-idle needs --follow")
     if follow and trace == "-":
         raise click.UsageError("--follow reads a growing file; standard input is read as it comes")
+    as_json = output_format == "json"
     if trace != "-" and not Path(trace).is_file():
-        raise click.UsageError(f"--trace: {trace} is not a file (or - for standard input)")
+        what = "no such file" if not Path(trace).exists() else "not a file"
+        _problem(f"cannot read --trace {trace}: {what} (or give - for standard input)", as_json)
     try:
         config = FleetConfig(
             drift_window=drift_window,
@@ -404,7 +415,7 @@ def run_command(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     checks = BundleChecks(state_path, init_state, expect_agent, expect_name)
-    runtime = build_runtime(target, trusted, checks, config)
+    runtime = build_runtime(target, trusted, checks, config, as_json)
     start_line = start_observations = 0
     document = None
     if resume_path is not None:
@@ -412,12 +423,12 @@ def run_command(
             document = read_checkpoint(resume_path)
             restore(runtime, document)
         except CheckpointError as exc:
-            _problem(str(exc))
+            _problem(str(exc), as_json)
         except StateMismatch as exc:
             _misuse(f"cannot resume from {resume_path}: {exc}")
         start_line = document["position"]["line"]
         start_observations = document["position"]["observations"]
-    stream = _open_trace(trace)
+    stream = _open_trace(trace, as_json)
     reader = TraceReader(stream, follow=follow, idle_seconds=follow_idle)
     trace_name = "<stdin>" if trace == "-" else trace
     if document is not None:
@@ -438,13 +449,13 @@ def run_command(
     ).execute(require_measured, start_line)
 
 
-def _open_trace(trace: str) -> BinaryIO:
+def _open_trace(trace: str, as_json: bool) -> BinaryIO:
     if trace == "-":
         return sys.stdin.buffer
     try:
         return open(trace, "rb")
     except OSError as exc:
-        _problem(f"{trace}: cannot read trace: {exc.strerror or exc}")
+        _problem(f"{trace}: cannot read trace: {exc.strerror or exc}", as_json)
 
 
 def _skip_checked(reader: TraceReader, position: dict[str, Any], trace_name: str) -> None:
@@ -555,7 +566,7 @@ class _Run:
         try:
             write_checkpoint(self.checkpoint_path, document)
         except CheckpointError as exc:
-            _problem(str(exc))
+            _problem(str(exc), self.output_format == "json")
 
 
 # --- nomo log verify ---------------------------------------------------------------------
@@ -587,19 +598,30 @@ def log_group() -> None:
     "expected_head",
     help="The end record's receipt you kept elsewhere; the log must end with it.",
 )
+@FORMAT_OPTION
 def log_verify_command(
     log: Path,
     bundles: Sequence[Path],
     trusted: Sequence[Path],
     interleaved: bool,
     expected_head: str | None,
+    output_format: str,
 ) -> None:
     """Check every receipt of LOG: exit 0 intact, 1 naming the first bad line.
 
     The bundles are verified (signatures, digests) but nothing in them runs.
+    With --format json, prints {"intact": true, "log", "decisions", "agents",
+    "end_records", "head"} or {"intact": false, "log", "line", "error"}.
     """
     if not trusted:
         raise click.UsageError("give at least one --trust PUBLIC_KEY_FILE")
+    as_json = output_format == "json"
+    name = "<stdin>" if str(log) == "-" else str(log)
+
+    def refuse(message: str, line: int | None = None) -> NoReturn:
+        document = {"intact": False, "log": name, "line": line, "error": message}
+        fail_input(message, document if as_json else None)
+
     by_agent: dict[str, str] = {}
     any_agent: str | None = None
     digests = []
@@ -607,7 +629,7 @@ def log_verify_command(
         try:
             verified = verify_bundle(path, list(trusted))
         except BundleError as exc:
-            _problem(f"{path}: refused: {exc}")
+            refuse(f"{path}: refused: {exc}")
         digest = verified.manifest.sha256()
         digests.append(digest)
         if not verified.manifest.agents:
@@ -615,11 +637,10 @@ def log_verify_command(
         for agent in verified.manifest.agents:
             by_agent[agent] = digest
     identity = BundleIdentity(fleet_digest(digests), by_agent, any_agent)
-    name = "<stdin>" if str(log) == "-" else str(log)
     try:
         stream = sys.stdin.buffer if str(log) == "-" else open(log, "rb")  # noqa: SIM115
     except OSError as exc:
-        _problem(f"{log}: cannot read log: {exc.strerror or exc}")
+        refuse(f"cannot read log {log}: {exc.strerror or exc}")
     try:
         with stream:
             summary = verify_log(
@@ -629,7 +650,19 @@ def log_verify_command(
                 expected_head=expected_head,
             )
     except LogError as exc:
-        _problem(f"{name}:{exc.line}: {exc.message}")
+        refuse(f"{name}:{exc.line}: {exc.message}", exc.line)
+    if as_json:
+        print_json(
+            {
+                "intact": True,
+                "log": name,
+                "decisions": summary.decisions,
+                "agents": summary.chains,
+                "end_records": summary.end_records,
+                "head": summary.head,
+            }
+        )
+        return
     click.echo(
         f"{name}: intact: {summary.decisions} decisions of {summary.chains} agents, "
         f"{summary.end_records} end record{'s' if summary.end_records != 1 else ''}, "

@@ -14,13 +14,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from nomotic_dsl.cli.output import fail_input, print_json
+from nomotic_dsl.cli.output import EXIT_INPUT, FORMAT_OPTION, fail_input, print_json
 from nomotic_dsl.compiler.ast_dump import dump
-from nomotic_dsl.compiler.diagnostics import Diagnostic
+from nomotic_dsl.compiler.diagnostics import Diagnostic, make_diagnostic
 from nomotic_dsl.compiler.diagnostics.render import (
     RENDERERS,
     render,
@@ -30,6 +31,7 @@ from nomotic_dsl.compiler.diagnostics.render import (
 from nomotic_dsl.compiler.explain import explanation_document, render_text
 from nomotic_dsl.compiler.fmt import FormatError, format_source
 from nomotic_dsl.compiler.pipeline import CompileResult, compile_file, generated_source
+from nomotic_dsl.compiler.source import SourceFile, Span
 from nomotic_dsl.runtime.bundle.errors import BundleError
 
 POLICY_SUFFIX = ".nomo"
@@ -48,24 +50,39 @@ FILES_ARGUMENT = click.argument("files", nargs=-1, required=True, type=click.Pat
 # ---- inputs --------------------------------------------------------------------------
 
 
-def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
-    """The .nomo files named (directories searched recursively, sorted) and the unreadable ones."""
+def policy_files(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The .nomo files named (directories searched recursively, sorted) and what is wrong.
+
+    A path that does not exist, or a directory holding no ``.nomo`` file, is an
+    input problem (NMO205), reported like a policy's own errors: checking
+    nothing must never look like checking something that passed.
+    """
     found: list[Path] = []
-    problems: list[str] = []
+    problems: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(path.rglob(f"*{POLICY_SUFFIX}")))
+            inside = sorted(path.rglob(f"*{POLICY_SUFFIX}"))
+            if not inside:
+                problems.append(_file_problem(path, "holds no .nomo file: nothing to check"))
+            found.extend(inside)
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            problems.append(_file_problem(path, "not a regular file"))
         else:
-            problems.append(f"cannot read {path}: no such file")
+            problems.append(_file_problem(path, "no such file"))
     return found, problems
 
 
-def report_unreadable(problems: Sequence[str]) -> None:
+def _file_problem(path: Path, reason: str) -> Diagnostic:
+    message = f"cannot read {path}: {reason}"
+    return make_diagnostic(SourceFile(str(path), ""), "NMO205", Span(0, 0), message)
+
+
+def report_unreadable(problems: Sequence[Diagnostic]) -> None:
     """Each unreadable path on stderr, as an input problem."""
     for problem in problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(f"error: {problem.message}", err=True)
 
 
 # ---- diagnostics ----------------------------------------------------------------------
@@ -86,12 +103,6 @@ def echo_diagnostics(
         click.echo(render_diagnostics(diagnostics, output_format, sources), err=err)
 
 
-def _count(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
-    items = list(diagnostics)
-    errors = sum(1 for item in items if item.is_error)
-    return errors, len(items) - errors
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -106,17 +117,18 @@ def check_command(files: tuple[Path, ...], output_format: str) -> None:
     """Check .nomo FILES (or directories of them) and report every problem found.
 
     Exits 0 when there are no errors (warnings allowed), 1 when a policy has
-    errors or a FILE cannot be read.
+    errors, a FILE cannot be read, or a directory holds no .nomo file.
     """
     paths, unreadable = policy_files(files)
-    report_unreadable(unreadable)
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = list(unreadable)
     sources: dict[str, str] = {}
+    errors, warnings = len(unreadable), 0
     for path in paths:
         result = compile_file(path)
         diagnostics.extend(result.diagnostics)
         sources.update(result.sources)
-    errors, warnings = _count(diagnostics)
+        found_errors, found_warnings = result.counts
+        errors, warnings = errors + found_errors, warnings + found_warnings
     if output_format == "json":
         print_json(
             {
@@ -131,8 +143,8 @@ def check_command(files: tuple[Path, ...], output_format: str) -> None:
         gap = "\n" if diagnostics and output_format == "full" else ""
         summary = f"{gap}checked {_plural(len(paths), 'file')}: "
         click.echo(summary + f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}")
-    if errors or unreadable:
-        sys.exit(1)
+    if errors:
+        sys.exit(EXIT_INPUT)
 
 
 # ---- fmt -----------------------------------------------------------------------------------
@@ -153,25 +165,42 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def format_one(path: Path, check: bool) -> str | None:
-    """Format one file; return ``changed``, ``unchanged`` or None when it cannot be formatted."""
+@dataclass(frozen=True, slots=True)
+class Formatted:
+    """What ``fmt`` did to one file: its status and the diagnostics when it could not."""
+
+    path: Path
+    status: str  # unchanged, reformatted, would_reformat or error
+    diagnostics: tuple[Diagnostic, ...] = ()
+    text: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-clean form."""
+        return {
+            "file": str(self.path),
+            "status": self.status,
+            "diagnostics": to_json(self.diagnostics),
+        }
+
+
+def format_one(path: Path, check: bool) -> Formatted:
+    """Format one file (or, with ``check``, only say whether it would change)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return Formatted(path, "error", tuple(compile_file(path).diagnostics))
+    try:
         formatted = format_source(text, str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        click.echo(f"error: cannot read {path}: {exc}", err=True)
-        return None
     except FormatError as exc:
-        echo_diagnostics(exc.diagnostics, "full", {str(path): text}, err=True)
-        return None
+        return Formatted(path, "error", exc.diagnostics, text)
     if formatted == text:
-        return "unchanged"
-    if check:
-        click.echo(f"would reformat {path}")
-    else:
+        return Formatted(path, "unchanged")
+    if not check:
         write_atomically(path, formatted)
-        click.echo(f"reformatted {path}")
-    return "changed"
+    return Formatted(path, "would_reformat" if check else "reformatted")
+
+
+_FMT_WORDS = {"would_reformat": "would reformat", "reformatted": "reformatted"}
 
 
 @click.command("fmt")
@@ -179,7 +208,8 @@ def format_one(path: Path, check: bool) -> str | None:
 @click.option(
     "--check", is_flag=True, help="Change nothing; exit 1 if a file would be reformatted."
 )
-def fmt_command(files: tuple[Path, ...], check: bool) -> None:
+@FORMAT_OPTION
+def fmt_command(files: tuple[Path, ...], check: bool, output_format: str) -> None:
     """Rewrite .nomo FILES (or directories of them) in canonical layout.
 
     Use FILE `-` to format standard input to standard output. With --check,
@@ -190,11 +220,27 @@ def fmt_command(files: tuple[Path, ...], check: bool) -> None:
         _format_stdin()
         return
     paths, unreadable = policy_files(files)
-    report_unreadable(unreadable)
     outcomes = [format_one(path, check) for path in paths]
-    failed = unreadable or None in outcomes
-    if failed or (check and "changed" in outcomes):
-        sys.exit(1)
+    if output_format == "json":
+        print_json(
+            {
+                "files": [outcome.to_dict() for outcome in outcomes],
+                "diagnostics": to_json(unreadable),
+                "changed": sum(1 for o in outcomes if o.status in _FMT_WORDS),
+                "errors": len(unreadable) + sum(1 for o in outcomes if o.status == "error"),
+            }
+        )
+    else:
+        report_unreadable(unreadable)
+        for outcome in outcomes:
+            if outcome.status in _FMT_WORDS:
+                click.echo(f"{_FMT_WORDS[outcome.status]} {outcome.path}")
+            elif outcome.status == "error":
+                sources = {str(outcome.path): outcome.text}
+                echo_diagnostics(outcome.diagnostics, "full", sources, err=True)
+    failed = unreadable or any(outcome.status == "error" for outcome in outcomes)
+    if failed or (check and any(outcome.status == "would_reformat" for outcome in outcomes)):
+        sys.exit(EXIT_INPUT)
 
 
 def _format_stdin() -> None:
@@ -202,7 +248,9 @@ def _format_stdin() -> None:
         click.echo(format_source(sys.stdin.read(), "<stdin>"), nl=False)
     except FormatError as exc:
         click.echo("\n".join(render_concise(item) for item in exc.diagnostics), err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INPUT)
+    except UnicodeDecodeError as exc:
+        fail_input(f"standard input is not UTF-8 text ({exc.reason})")
 
 
 # ---- compile and explain ------------------------------------------------------------------------
@@ -210,13 +258,10 @@ def _format_stdin() -> None:
 
 def compile_or_exit(file: Path, output_format: str) -> CompileResult:
     """Compile FILE; diagnostics go to stderr; exit 1 when it cannot be read or has errors."""
-    if not file.is_file():
-        report_unreadable([f"cannot read {file}: no such file"])
-        sys.exit(1)
     result = compile_file(file)
     echo_diagnostics(result.diagnostics, output_format, result.sources, err=True)
     if not result.ok:
-        sys.exit(1)
+        sys.exit(EXIT_INPUT)
     return result
 
 
@@ -269,11 +314,11 @@ def ast_document(result: CompileResult) -> str:
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="Plain sentences, or JSON.",
+    help="Plain sentences, or JSON (diagnostics, on errors, go to stderr as JSON too).",
 )
 def explain_command(file: Path, output_format: str) -> None:
     """Explain each rule and contract in FILE in plain words, for compliance readers."""
-    result = compile_or_exit(file, "full")
+    result = compile_or_exit(file, "json" if output_format == "json" else "full")
     if output_format == "json":
         print_json(explanation_document(result.invariants, result.contracts))
     else:

@@ -7,12 +7,14 @@ Output: a running server until interrupted. Stage: shell over
 
 from __future__ import annotations
 
+import errno
+import socket
 import sqlite3
 from pathlib import Path
 
 import click
 
-from nomotic_dsl.cli.output import fail_input
+from nomotic_dsl.cli.output import INPUT_FILE, fail_input
 from nomotic_dsl.http.settings import (
     DEFAULT_DB_PATH,
     ApiSettings,
@@ -60,14 +62,14 @@ KEEP_ALIVE_SECONDS = 5
     "--bundle",
     "bundles",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=INPUT_FILE,
     help="A sealed bundle whose contracts POST /v1/observations enforces (repeatable).",
 )
 @click.option(
     "--trust",
     "trusted",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=INPUT_FILE,
     help="Public key file to verify the bundles with (repeatable).",
 )
 @click.option(
@@ -115,7 +117,7 @@ def serve_command(
     session_idle: float | None,
     max_agents: int,
 ) -> None:
-    """Serve the contracts HTTP API (OpenAPI document at /docs).
+    """Serve the contracts HTTP API (Swagger UI at /docs, OpenAPI document at /openapi.json).
 
     Writes need `Authorization: Bearer $NOMO_API_TOKEN`; without NOMO_API_TOKEN
     the service is read-only. NOMO_API_SIGNING_KEY names a key file written by
@@ -125,7 +127,8 @@ def serve_command(
     body (10, 20); NOMO_API_MAX_CONCURRENT_CHECKS the compiles at once (the
     number of CPUs). With --bundle (and --trust), POST /v1/observations governs
     agents with the bundles' contracts; a bundle that fails verification stops
-    the server before it starts (exit 1). Configuration errors exit 2.
+    the server before it starts (exit 1). Configuration errors exit 2; a port
+    that is taken, or an address this host does not have, exits 1.
     """
     try:
         settings = settings_from_env(db_path=db_path, read_token_required=read_token_required)
@@ -156,6 +159,9 @@ def serve_command(
         fail_input(f"cannot open the contract store {settings.db_path}: {exc}")
     from nomotic_dsl.http.limits import header_timeout_protocol
 
+    busy = port_problem(host, port)
+    if busy is not None:
+        fail_input(busy)
     click.echo(startup_banner(settings, host, port), err=True)
     if fleet is not None:
         click.echo(
@@ -163,17 +169,22 @@ def serve_command(
             f"({fleet.digest[:16]}...)",
             err=True,
         )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        # h11 with a request-head deadline (uvicorn has none); the body deadline is
-        # enforced in the app. Headers are capped at MAX_HEADER_BYTES in all.
-        http=header_timeout_protocol(settings.header_timeout),
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            # h11 with a request-head deadline (uvicorn has none); the body deadline is
+            # enforced in the app. Headers are capped at MAX_HEADER_BYTES in all.
+            http=header_timeout_protocol(settings.header_timeout),
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+    except SystemExit as exit_:  # uvicorn exits 3 when it cannot start; keep the one rule
+        if exit_.code not in (None, 0):
+            fail_input(f"the server could not start on {host}:{port} (see the log above)")
+        raise
 
 
 def _fleet(
@@ -200,6 +211,27 @@ def _fleet(
         return FleetRuntime.from_bundles(loaded, config)
     except ValueError as exc:
         fail_input(str(exc))
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (taken, not an address here), or None.
+
+    Bound the way uvicorn binds (SO_REUSEADDR) and closed again at once, so a
+    busy port is reported in one clear line before the server starts.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            return f"cannot listen on {host}:{port}: {reason}"
+    return None
 
 
 def startup_banner(settings: ApiSettings, host: str, port: int) -> str:

@@ -83,7 +83,22 @@ class ConstRef(Node):
     name: str
 
 
-Value = NumberLit | PercentLit | UnitNumber | BaselineRef | PreviousRef | ConstRef
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLit(Node):
+    """``5 per minute``: actions per unit of time; ``amount`` is a number or a constant.
+
+    ``per_span`` is where ``per UNIT`` is written (the AST builder reads
+    ``5 per session`` at the end of a rule as the amount and the ``per session``
+    qualifier, which LALR(1) cannot tell apart from a rate).
+    """
+
+    amount: NumberLit | ConstRef
+    per: Name
+    text: str
+    per_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Value = NumberLit | PercentLit | UnitNumber | BaselineRef | PreviousRef | ConstRef | RateLit
 
 
 # ---- rule parts -----------------------------------------------------------
@@ -115,10 +130,11 @@ class Comparison(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Window(Node):
-    """``over N actions`` or ``over DURATION``; ``unit`` is ``actions``/``action`` or None."""
+    """``over N actions``, ``over DURATION`` or ``over N UNIT``; ``unit`` is the word as written."""
 
     value: Value
     unit: str | None = None
+    unit_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,6 +153,7 @@ class Warmup(Node):
 
     value: Value
     unit: str | None = None
+    unit_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 Qualifier = PerSession | OnceFull | Warmup

@@ -27,7 +27,7 @@ def _lines(node: object, depth: int) -> list[str]:
         return [f"{pad}Name {node.text!r}"]
     out = [pad + type(node).__name__]
     for item in fields(node):
-        if item.name == "span":
+        if not item.compare:  # spans: where a node is, not what it is
             continue
         value = getattr(node, item.name)
         if item.metadata.get("omitted_when_default") and value == item.default:

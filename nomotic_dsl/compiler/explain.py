@@ -183,6 +183,8 @@ def _requirement(spec: InvariantSpec) -> str:
 
 
 def _where(spec: InvariantSpec) -> str:
+    if spec.type == "drift":  # drift reads the state's score, whatever window a spec names
+        return ", as reported in the agent's behavioral state"
     session = " of the current session" if spec.per_session else ""
     verb = "averaged" if spec.type == "semantic" else "measured"
     if spec.window is not None:

@@ -19,6 +19,7 @@ from typing import assert_never
 
 from nomotic_dsl.compiler import ast
 from nomotic_dsl.compiler.diagnostics import Diagnostic
+from nomotic_dsl.compiler.gcpause import collector_paused
 from nomotic_dsl.compiler.source import SourceFile
 from nomotic_dsl.compiler.syntax import parse_module
 from nomotic_dsl.compiler.syntax.keywords import KEYWORDS
@@ -66,7 +67,8 @@ class Comment:
 
 def format_source(text: str, filename: str = "<input>") -> str:
     """The canonical layout of ``text``; raise FormatError when it does not parse."""
-    outcome = parse_module(SourceFile(filename, text))
+    with collector_paused():
+        outcome = parse_module(SourceFile(filename, text))
     errors = tuple(item for item in outcome.diagnostics if item.is_error)
     if outcome.module is None or errors:
         raise FormatError(errors or outcome.diagnostics)
@@ -390,6 +392,8 @@ def value_text(value: ast.Value) -> str:
             | ast.PreviousRef()
         ):
             return value.text
+        case ast.RateLit():
+            return f"{value_text(value.amount)} per {value.per.text}"
         case ast.ConstRef():
             return value.name
         case _:

@@ -142,6 +142,8 @@ def lower_program(checked: CheckedProgram) -> Lowered:
     contracts: list[BehavioralContract] = []
     created_at = checked.loaded.request.created_at
     for contract in checked.contracts:
+        if not contract.ok:
+            continue  # its errors are reported and stop the compile
         built, rules = lower_contract(contract, problems, created_at)
         invariants.extend(rules)
         if built is not None:

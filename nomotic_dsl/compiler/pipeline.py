@@ -17,21 +17,32 @@ one they need, and turn the record into the public result.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
-from nomotic_dsl.compiler.diagnostics import Diagnostic, DiagnosticBag, render_all
+from nomotic_dsl.compiler.diagnostics import (
+    Diagnostic,
+    DiagnosticBag,
+    cap_per_file,
+    count_problems,
+    render_all,
+)
+from nomotic_dsl.compiler.gcpause import collector_paused
 from nomotic_dsl.compiler.generate import (
     BundleContents,
     GeneratedPolicy,
     bundle_contents,
     generate_policy,
 )
+from nomotic_dsl.compiler.limits import MAX_DIAGNOSTICS_PER_FILE, MAX_SOURCE_CHARS
 from nomotic_dsl.compiler.lower import Lowered, lower_program
 from nomotic_dsl.compiler.request import (
     ALL_IMPORTS,
@@ -53,6 +64,7 @@ from nomotic_dsl.ir import ArchetypePrior, BehavioralContract, InvariantSpec
 from nomotic_dsl.ir.spec import SPEC_VERSION
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.evaluator import instantiate_evaluator
+from nomotic_dsl.runtime.bundle.verify import format_time
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -109,11 +121,19 @@ class CompileResult:
     origins: dict[str, Origin] = field(default_factory=dict)
     # The lower stage's record, from which generate and seal continue.
     program: Lowered | None = field(default=None, repr=False, compare=False)
+    # Diagnostics past MAX_DIAGNOSTICS_PER_FILE in a file: counted, not listed (NMO198/NMO199).
+    omitted_errors: int = 0
+    omitted_warnings: int = 0
 
     @property
     def errors(self) -> list[Diagnostic]:
         """The diagnostics that are errors."""
         return [item for item in self.diagnostics if item.is_error]
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(errors, warnings) found, those the per-file cap left out included."""
+        return count_problems(self.diagnostics, self.omitted_errors, self.omitted_warnings)
 
     def render(self) -> str:
         """Every diagnostic in full form (source line and caret)."""
@@ -133,14 +153,24 @@ def result_of(lowered: Lowered) -> CompileResult:
     """The public result of a lowered program, diagnostics in file and position order."""
     files = lowered.loaded.sources
     order = {name: index for index, name in enumerate(files)}
-    diagnostics = sorted(
+    ordered = sorted(
         lowered.diagnostics,
         key=lambda d: (order.get(d.file, -1), d.span.start, d.span.end, d.code, d.message),
     )
+    capped = cap_per_file(ordered, MAX_DIAGNOSTICS_PER_FILE)
+    diagnostics = list(capped.diagnostics)
     root = lowered.loaded.request.source.name
     sources = {name: source.text for name, source in files.items()}
     if not lowered.ok:
-        return CompileResult(False, diagnostics, sources=sources, root=root, program=lowered)
+        return CompileResult(
+            False,
+            diagnostics,
+            sources=sources,
+            root=root,
+            program=lowered,
+            omitted_errors=capped.omitted_errors,
+            omitted_warnings=capped.omitted_warnings,
+        )
     origins = {}
     for item in lowered.invariants:
         position = item.rule.source.position(item.rule.facts.span.start)
@@ -157,13 +187,16 @@ def result_of(lowered: Lowered) -> CompileResult:
         root=root,
         origins=origins,
         program=lowered,
+        omitted_errors=capped.omitted_errors,
+        omitted_warnings=capped.omitted_warnings,
     )
 
 
 def compile_request(request: CompileRequest) -> CompileResult:
     """Run parse, check and lower for a request."""
-    lowered: Lowered = run_stages(request, last="lower")
-    return result_of(lowered)
+    with collector_paused():
+        lowered: Lowered = run_stages(request, last="lower")
+        return result_of(lowered)
 
 
 def compile_source(
@@ -188,16 +221,41 @@ def compile_file(path: str | os.PathLike[str], *, created_at: float | None = Non
     given = Path(path)
     name = display_name(given)
     try:
-        text = given.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        text = _read_policy(given)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         source = SourceFile(name, "")
         bag = DiagnosticBag(source)
-        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        if isinstance(error, SourceTooLarge):
+            bag.report("NMO110", Span(0, 0), f"cannot read {name!r}: {error}")
+            return CompileResult(False, list(bag.items), sources={}, root=name)
+        if isinstance(error, UnicodeDecodeError):
+            byte = error.object[error.start]
+            reason = f"not UTF-8 text (byte 0x{byte:02x} at offset {error.start})"
+        else:
+            reason = getattr(error, "strerror", None) or str(error)
         bag.report("NMO205", Span(0, 0), f"cannot read {name!r}: {reason}")
         return CompileResult(False, list(bag.items), sources={}, root=name)
     stamp = source_date_epoch() if created_at is None else created_at
     request = CompileRequest(SourceFile(name, text), given.resolve(), ALL_IMPORTS, stamp)
     return compile_request(request)
+
+
+class SourceTooLarge(ValueError):
+    """A policy file larger than any policy may be, refused before it is read."""
+
+
+def _read_policy(path: Path) -> str:
+    """A policy file's text, read only when it is a regular file of a size a policy can have."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    limit = MAX_SOURCE_CHARS * 4  # UTF-8 takes at most four bytes a character
+    if status.st_size > limit:
+        raise SourceTooLarge(
+            f"the file has {status.st_size:,} bytes, more than the {limit:,} allowed"
+        )
+    with path.open("rb") as stream:
+        return stream.read(limit + 1).decode("utf-8")
 
 
 FOLDER_ROOT_NAME = "__folder__.nomo"
@@ -283,8 +341,16 @@ def build_bundle(
     expires: int | None = None,
     agent: str | None = None,
     name: str | None = None,
+    allow_empty: bool = False,
+    now: float | None = None,
 ) -> bytes:
-    """Compile (when given a path), generate, seal; write atomically to ``out`` when given."""
+    """Compile (when given a path), generate, seal; write atomically to ``out`` when given.
+
+    Gates that never pass on nothing: a policy with no invariant and no
+    contract is refused unless ``allow_empty`` (its bundle would pass every
+    trace), and so is a validity window that is empty or already over at
+    ``now`` (the clock, unless given). A window that starts later is fine.
+    """
     if isinstance(source, str | os.PathLike):
         if name is None and Path(source).is_dir():
             name = folder_bundle_name(Path(source))
@@ -293,6 +359,12 @@ def build_bundle(
         result = source
     if not result.ok or result.program is None:
         raise BundleError("the policy has errors; run `nomo check` to see them")
+    if not result.invariants and not result.contracts and not allow_empty:
+        raise BundleError(
+            "the policy declares no invariant and no contract, so its bundle would check "
+            "nothing and pass every trace; add rules, or build it anyway with --allow-empty"
+        )
+    validity_problem(not_before, expires, time.time() if now is None else now)
     options = BuildOptions(
         agent=agent,
         name=name,
@@ -306,6 +378,20 @@ def build_bundle(
     if out is not None:
         write_bundle_file(out, sealed.data)
     return sealed.data
+
+
+def validity_problem(not_before: int | None, expires: int | None, now: float) -> None:
+    """Raise BundleError when the validity window is empty or over at ``now``."""
+    if expires is not None and not_before is not None and expires <= not_before:
+        raise BundleError(
+            f"the validity window is empty: it expires at {format_time(expires)}, "
+            f"not after it starts at {format_time(not_before)}"
+        )
+    if expires is not None and expires <= now:
+        raise BundleError(
+            f"the bundle would be expired when built: --expires {format_time(expires)} "
+            f"is not after now ({format_time(now)})"
+        )
 
 
 def generated_source(result: CompileResult, agent: str | None = None) -> str:

@@ -261,13 +261,13 @@ def completed_spec(body: InvariantSpecBody) -> dict[str, Any]:
 def check_source(request: CheckRequest) -> dict[str, Any]:
     """Diagnostics for .nomo source in ``nomo check --format json``'s shape, plus ``ok``."""
     outcome = compile_request_source(request.source, request.filename)
-    errors = sum(1 for item in outcome.diagnostics if item.is_error)
+    errors, warnings = outcome.result.counts  # those past the per-file cap included
     return {
         "ok": outcome.ok,
         "files": [request.filename],
         "diagnostics": to_json(outcome.diagnostics),
         "errors": errors,
-        "warnings": len(outcome.diagnostics) - errors,
+        "warnings": warnings,
     }
 
 

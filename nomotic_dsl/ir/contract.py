@@ -25,6 +25,7 @@ from nomotic_dsl.ir.frozen import (
     is_number,
     json_problems,
     mapping_sequence,
+    nesting_problem,
     number_map,
     thaw,
 )
@@ -171,6 +172,10 @@ class BehavioralContract:
         if not isinstance(self.authorized_scope, Mapping):
             object.__setattr__(self, "authorized_scope", _empty_mapping())
             return [Problem("authorized_scope", "must be a mapping")]
+        deep = nesting_problem(self.authorized_scope, "authorized_scope")
+        if deep is not None:
+            object.__setattr__(self, "authorized_scope", _empty_mapping())
+            return [deep]
         object.__setattr__(self, "authorized_scope", freeze(self.authorized_scope))
         return json_problems(self.authorized_scope, "authorized_scope")
 
@@ -203,6 +208,10 @@ class BehavioralContract:
 
     def _check_anchors(self) -> list[Problem]:
         items, problems = mapping_sequence(self.semantic_anchors, "semantic_anchors")
+        deep = nesting_problem(items, "semantic_anchors")
+        if deep is not None:
+            object.__setattr__(self, "semantic_anchors", ())
+            return [*problems, deep]
         for index, anchor in enumerate(items):
             where = index_path("semantic_anchors", index)
             if not isinstance(anchor, Mapping):

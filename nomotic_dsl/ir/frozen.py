@@ -16,6 +16,26 @@ from typing import Any
 from nomotic_dsl.ir.problems import Problem, key_path
 
 DISTRIBUTION_TOLERANCE = 0.01
+# JSON values a contract holds (scope, anchors) nest at most this deep; deeper
+# ones are refused before anything recurses into them.
+MAX_NESTING = 32
+
+
+def nesting_problem(value: Any, where: str, limit: int = MAX_NESTING) -> Problem | None:
+    """A Problem when ``value`` nests mappings and lists more than ``limit`` deep (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return Problem(where, f"is nested more than {limit} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 def freeze(value: Any) -> Any:

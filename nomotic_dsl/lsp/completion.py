@@ -231,11 +231,17 @@ def _open_headers(text: str, end: int) -> list[str]:
 # ---- what fits there ------------------------------------------------------------------------
 
 
+# Blocks whose settings take a plain number: the grammar lets any value follow a
+# setting's name, `5 per minute` included, but a rate is never a setting.
+_NUMBER_BLOCKS = frozenset({"TRUST", "THRESHOLDS"})
+
+
 def _keywords(items: _Items, place: _Place) -> None:
     words = keyword_terminals()
+    in_settings = bool(place.blocks) and place.blocks[-1] in _NUMBER_BLOCKS
     for terminal in sorted(place.accepted):
         spelling = words.get(terminal)
-        if spelling is None:
+        if spelling is None or (terminal == "PER" and in_settings):
             continue
         items.add(spelling, Kind.Keyword, 5)
         for phrase in vocabulary.phrases_after(place.parser, spelling):

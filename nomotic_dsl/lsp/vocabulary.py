@@ -1,7 +1,7 @@
 """What may be written where, read from the compiler's own tables.
 
 Input: the grammar (through the parser), ``nomotic_dsl.ir.spec``'s metric
-tables, ``semantics.values.DURATION_UNITS``, ``semantics.contracts.TRUST_KEYS``
+tables, ``compiler.units.DURATION_UNITS``, ``semantics.contracts.TRUST_KEYS``
 and the standard library directory. Output: the words completion offers and
 the snippets of the rule forms. Nothing here is a copy of a list the checker
 keeps: a metric added to a table in ``ir/spec.py``, a unit spelling added to
@@ -20,8 +20,8 @@ from functools import cache
 from lark import Token as LarkToken
 
 from nomotic_dsl.compiler.semantics.contracts import TRUST_KEYS
-from nomotic_dsl.compiler.semantics.values import DURATION_UNITS
 from nomotic_dsl.compiler.syntax.parser import nomo_parser
+from nomotic_dsl.compiler.units import DURATION_UNITS
 from nomotic_dsl.ir import spec as spec_tables
 from nomotic_dsl.ir.describe import subject_of
 from nomotic_dsl.ir.spec import INVARIANT_TYPES, InvariantSpec

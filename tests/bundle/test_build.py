@@ -209,7 +209,7 @@ def test_cli_build_shows_diagnostics_and_writes_nothing(
         cli, ["build", str(bad), "--key", str(key_files[0]), "-o", str(out), "--format", "json"]
     )
     assert as_json.exit_code == 1
-    assert json.loads(as_json.output)["diagnostics"][0]["line"] == 1
+    assert json.loads(as_json.stdout)["diagnostics"][0]["line"] == 1
     assert not out.exists()
     wrong_key = runner.invoke(
         cli, ["build", str(policy), "--key", str(key_files[1]), "-o", str(out)]

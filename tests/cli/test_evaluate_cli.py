@@ -114,4 +114,4 @@ def test_a_state_file_that_is_not_utf8_is_a_clear_error(specs: str, tmp_path: Pa
     )
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr
-    assert f"{state}: state is not UTF-8 text (byte 0xff at offset 24)" in completed.stderr
+    assert f"cannot read state {state}: not UTF-8 text (byte 0xff at offset 24)" in completed.stderr

@@ -102,7 +102,8 @@ def test_check_warnings_alone_exit_0(policy: PolicyWriter) -> None:
 def test_check_unreadable_file_is_an_input_problem(policy: PolicyWriter, tmp_path: Path) -> None:
     result = run("check", str(policy(CLEAN)), str(tmp_path / "missing.nomo"))
     assert result.exit_code == 1
-    assert "cannot read" in result.stderr and "missing.nomo" in result.stderr
+    assert "error[NMO205]: cannot read" in result.stdout and "missing.nomo" in result.stdout
+    assert "1 error" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_fmt_leaves_a_file_that_does_not_parse_untouched(policy: PolicyWriter) -
     broken = policy('contract "a" {\n    version 1\n')
     result = run("fmt", str(broken))
     assert result.exit_code == 1
-    assert "error[NMO101]" in result.stderr
+    assert "error[NMO106]" in result.stderr
     assert broken.read_text(encoding="utf-8") == 'contract "a" {\n    version 1\n'
 
 

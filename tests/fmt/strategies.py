@@ -1,8 +1,10 @@
 """Hypothesis strategies for .nomo programs: token lists joined by messy whitespace.
 
 Programs are valid for the parser (not necessarily for the checker): the
-formatter only needs text that parses. Comments can be placed between any
-two tokens (``comments_inside=True``) or only between statements.
+formatter only needs text that parses. Line breaks (and so comments) fall
+only where the line rule allows them inside a statement (after `,` `:` `{`
+`}`, before `{` `}`) and anywhere between statements; comments can be placed
+there (``comments_inside=True``) or only between statements.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ TEXT = st.text(
 NUMBER = st.sampled_from(["0", "1", "2", "5", "0.3", "0.20", "0.85", "100", "12.5"])
 PERCENT = st.sampled_from(["0%", "30%", "60%", "12.5%", "100%"])
 DURATION = st.sampled_from(["30s", "15m", "1h", "2d", "90s"])
+SPELLED = st.sampled_from(["minutes", "hour", "days", "seconds", "acitons"])
+PERIOD = st.sampled_from(["minute", "hour", "day", "second"])
 OPERATOR = st.sampled_from(
     ["<", "<=", ">", ">=", "==", "below", "above", "at most", "at least", "exactly"]
 )
@@ -37,8 +41,14 @@ def quoted(text: str) -> str:
 
 @st.composite
 def values(draw: st.DrawFn) -> Tokens:
-    """A number, percent, duration, baseline multiple or constant reference."""
-    kind = draw(st.sampled_from(["number", "percent", "duration", "baseline", "const"]))
+    """A number, percent, duration, baseline or previous multiple, rate or constant reference."""
+    kind = draw(
+        st.sampled_from(["number", "percent", "duration", "baseline", "previous", "const", "rate"])
+    )
+    if kind == "previous":
+        return [draw(st.sampled_from(["2x", "1.5x"])), "previous"]
+    if kind == "rate":
+        return [draw(st.sampled_from(["5", "0.5", "N"])), "per", draw(PERIOD)]
     if kind == "number":
         return [draw(NUMBER)]
     if kind == "percent":
@@ -61,13 +71,35 @@ def comparisons(draw: st.DrawFn) -> Tokens:
 @st.composite
 def windows(draw: st.DrawFn) -> Tokens:
     """Nothing, ``over N actions`` or ``over DURATION``."""
-    kind = draw(st.sampled_from(["none", "actions", "duration"]))
+    kind = draw(st.sampled_from(["none", "actions", "duration", "spelled"]))
     if kind == "none":
         return []
+    if kind == "spelled":
+        return ["over", draw(st.sampled_from(["1", "10", "N"])), draw(SPELLED)]
     if kind == "actions":
         count = draw(st.sampled_from(["1", "10", "100", "N"]))
         return ["over", count, "action" if count == "1" else "actions"]
     return ["over", draw(DURATION)]
+
+
+@st.composite
+def qualifiers(draw: st.DrawFn) -> Tokens:
+    """What a rule measures besides its window: ``per session``, then a warm-up, or neither."""
+    session = ["per", "session"] if draw(st.booleans()) else []
+    warmup = draw(
+        st.sampled_from(
+            [
+                [],
+                [],
+                ["once", "full"],
+                ["after", "5", "actions"],
+                ["after", "1", "action"],
+                ["after", "N", "actions"],
+                ["after", "10", "minutes"],
+            ]
+        )
+    )
+    return [*session, *warmup]
 
 
 @st.composite
@@ -84,10 +116,27 @@ def rules(draw: st.DrawFn) -> Tokens:
     """One rule in a plain or sugared form."""
     form = draw(
         st.sampled_from(
-            ["ratio", "plain", "semantic", "temporal", "outside", "distinct", "single", "fidelity"]
+            [
+                "ratio",
+                "plain",
+                "semantic",
+                "temporal",
+                "outside",
+                "distinct",
+                "single",
+                "fidelity",
+                "shift",
+                "every",
+            ]
         )
     )
-    comparison, window = draw(comparisons()), draw(windows())
+    comparison = draw(comparisons())
+    window = [*draw(windows()), *draw(qualifiers())]
+    if form == "shift":
+        return ["no", "anchor", "term", "shifts", "more", "than", *draw(values()), *window]
+    if form == "every":
+        head = draw(st.sampled_from([["semantic"], ["fidelity", "of"]]))
+        return [*head, "every", "term", *comparison, *window]
     if form == "ratio":
         ratio = draw(st.sampled_from(["{}/{}", "{} / {}"])).format(draw(NAMES), draw(NAMES))
         return ["ratio", *ratio.split(), *comparison, *window]
@@ -231,7 +280,17 @@ def statements(draw: st.DrawFn) -> Tokens:
 
 
 SEPARATORS = st.sampled_from([" ", " ", " ", "  ", "\n", "\n\n", "\t", "\n    "])
+INLINE_SEPARATORS = st.sampled_from([" ", " ", "  ", "\t"])
 COMMENT_SEPARATORS = st.sampled_from([" # note\n", "\n# own line\n", "  #\n", " #{ brace\n"])
+# The line rule: inside a statement a line may break only after `,` `:` `{` `}`
+# or before `{` `}` (where the statement can end or continue by itself).
+_BREAK_AFTER = frozenset({",", ":", "{", "}"})
+_BREAK_BEFORE = frozenset({"{", "}"})
+
+
+def may_break(token: str, following: str | None) -> bool:
+    """True when a line may end between ``token`` and ``following`` inside a statement."""
+    return token in _BREAK_AFTER or following in _BREAK_BEFORE
 
 
 @st.composite
@@ -239,8 +298,14 @@ def programs(draw: st.DrawFn, comments_inside: bool = True) -> str:
     """A whole file: statements joined by random whitespace and comments."""
     parts: list[str] = []
     for statement in draw(st.lists(statements(), max_size=5)):
-        for token in statement:
-            inner = SEPARATORS | COMMENT_SEPARATORS if comments_inside else SEPARATORS
+        for index, token in enumerate(statement):
+            following = statement[index + 1] if index + 1 < len(statement) else None
+            if following is not None and not may_break(token, following):
+                inner = INLINE_SEPARATORS
+            elif comments_inside:
+                inner = SEPARATORS | COMMENT_SEPARATORS
+            else:
+                inner = SEPARATORS
             parts.extend([token, draw(inner)])
         parts.append(draw(SEPARATORS | COMMENT_SEPARATORS))
     return "".join(parts)
@@ -256,12 +321,45 @@ def valid_rules(draw: st.DrawFn) -> Tokens:
     window = draw(
         st.sampled_from([[], ["over", "1", "action"], ["over", "100", "actions"], ["over", "15m"]])
     )
+    session = draw(st.sampled_from([[], ["per", "session"]]))
+    warmup = {
+        "once": ["once", "full"] if window[-1:] in (["action"], ["actions"]) else [],
+        "after": ["after", "1", "action"],
+        "none": [],
+    }[draw(st.sampled_from(["once", "after", "none", "none"]))]
     op = draw(COMPARISON_SYMBOL).split()
     form = draw(
         st.sampled_from(
-            ["ratio", "distribution", "drift", "semantic", "temporal", "rate", "count", "sugar"]
+            [
+                "ratio",
+                "distribution",
+                "drift",
+                "semantic",
+                "temporal",
+                "rate",
+                "count",
+                "sugar",
+                "measured",
+                "growth",
+                "shift",
+            ]
         )
     )
+    if form == "measured":  # a window, `per session` and a warm-up together
+        return [
+            "ratio",
+            f"{draw(NAMES)}/{draw(NAMES)}",
+            *op,
+            draw(NUMBER),
+            *window,
+            *session,
+            *warmup,
+        ]
+    if form == "growth":
+        return ["rate", *op, draw(st.sampled_from(["2x", "1.5x"])), "previous", "over", "1h"]
+    if form == "shift":
+        share = draw(st.sampled_from(["15%", "0.1"]))
+        return ["no", "anchor", "term", "shifts", "more", "than", share, *window, *warmup]
     if form == "ratio":
         return ["ratio", f"{draw(NAMES)}/{draw(NAMES)}", *op, draw(NUMBER), *window]
     if form == "distribution":
@@ -309,7 +407,10 @@ def valid_programs(draw: st.DrawFn) -> str:
     statements = [draw(valid_rules()) for _ in range(draw(st.integers(1, 3)))]
     statements += [["invariant", name, ":", *draw(valid_rules())] for name in names]
     for statement in draw(st.permutations(statements)):
-        for token in statement:
-            parts.extend([token, draw(st.sampled_from([" ", "  ", "\n", "\n\t"]))])
+        for index, token in enumerate(statement):
+            following = statement[index + 1] if index + 1 < len(statement) else None
+            breaks = following is None or may_break(token, following)
+            spaces = [" ", "  ", "\n", "\n\t"] if breaks else [" ", "  ", "\t"]
+            parts.extend([token, draw(st.sampled_from(spaces))])
         parts.append(draw(SEPARATORS | COMMENT_SEPARATORS))
     return "".join(parts)

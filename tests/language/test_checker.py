@@ -19,7 +19,7 @@ contract "bot" {{
 # (code, failing source, underlined snippet, passing source)
 CASES: list[tuple[str, str, str, str]] = [
     ("NMO100", "ratio write/read < 0.3 over 100 actions }", "}", "ratio write/read < 0.3"),
-    ("NMO101", "ratio write/read <", "", "ratio write/read < 1"),
+    ("NMO101", "ratio write/read <", "<", "ratio write/read < 1"),
     ("NMO102", "drift action = 0.2", "=", "drift action == 0.2"),
     ("NMO103", "drift action => 0.2", "=>", "drift action >= 0.2"),
     (

@@ -118,7 +118,7 @@ def test_constants_percent_and_duration() -> None:
 
 
 def test_descriptions_normalise_whitespace_and_ids_ignore_it() -> None:
-    spaced = single_spec("ratio   write/read\n   <  0.3   over 100 actions")
+    spaced = single_spec("ratio   write/read   <  0.3\n     over 100 actions")
     plain = single_spec("ratio write/read < 0.3 over 100 actions")
     assert spaced["description"] == "ratio write/read < 0.3 over 100 actions"
     assert spaced["invariant_id"] == plain["invariant_id"]

@@ -75,8 +75,11 @@ def _explicit() -> dict[str, st.SearchStrategy[str]]:
         "PERCENT": st.integers(0, 150).map(lambda n: f"{n}%"),
         "OP": st.sampled_from(["<", "<=", ">", ">=", "==", "=", "=>", "=<", "!=", "<>"]),
         "COMMENT": st.just("# note"),
+        # Declared in the grammar, made by the parse driver from a word after `over N`.
+        "WINDOW_UNIT": st.sampled_from(["minutes", "hours", "acitons", "days", "s", "weeks"]),
     }
     explicit: dict[str, st.SearchStrategy[str]] = {}
+    explicit["WINDOW_UNIT"] = st.tuples(strategies["WINDOW_UNIT"], _SPACE).map("".join)
     for terminal in parser.terminals:
         if terminal.name in strategies:
             base = strategies[terminal.name]

@@ -9,7 +9,6 @@ harness's contract (no exception, only diagnostics) is still checked.
 
 from __future__ import annotations
 
-import errno
 import importlib.util
 import subprocess
 import sys
@@ -43,31 +42,16 @@ def test_a_short_atheris_campaign_finds_no_crash(tmp_path: Path) -> None:
         check=False,
     )  # fmt: skip
     crashes = sorted(p for p in tmp_path.iterdir() if p.name.startswith(("crash", "timeout")))
-    unknown = [path.name for path in crashes if not _known_open(path.read_bytes())]
-    assert not unknown, (unknown, done.stderr[-3000:])
-    if crashes:
-        pytest.xfail(
-            "the campaign found only the open front-end finding of issue 16 item 3 (an import "
-            "name too long for the file system, or holding a NUL, raises instead of giving a "
-            f"diagnostic): {[path.name for path in crashes]}"
-        )
+    # Issue 16 item 3 (an import name too long for the file system, or holding a NUL,
+    # raised instead of giving a diagnostic) is fixed by NMO211: every crash is a finding.
+    assert not crashes, ([path.name for path in crashes], done.stderr[-3000:])
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Done" in done.stderr, done.stderr[-2000:]
 
 
-def _known_open(data: bytes) -> bool:
-    """True when ``data`` fails only as issue 16 item 3 (owned by the front end) says it does.
-
-    Any other failure is a new finding and fails the test; once item 3 is
-    fixed no input fails this way and the test passes outright.
-    """
-    try:
-        check_one_input(data)
-    except OSError as exc:
-        return exc.errno == errno.ENAMETOOLONG
-    except ValueError as exc:
-        return "null" in str(exc)
-    return False  # passes in process: a timeout or a crash that is not reproducible
+def test_the_import_names_the_campaign_used_to_find_give_a_diagnostic() -> None:
+    for path in ("a" * 300 + ".nomo", "a\x00b.nomo", "/".join(["x" * 255] * 5) + ".nomo"):
+        check_one_input(f'import "{path}"\n'.encode())
 
 
 def _mutated(seed: bytes, edits: list[tuple[int, int]]) -> bytes:

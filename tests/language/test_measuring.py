@@ -12,7 +12,7 @@ from nomotic_dsl.compiler.explain import explain_spec
 from nomotic_dsl.compiler.fmt import format_source
 from nomotic_dsl.compiler.pipeline import compile_source
 from nomotic_dsl.ir import InvariantSpec
-from tests.language.helpers import diagnostics_of, single_spec
+from tests.language.helpers import codes_of, concise, diagnostics_of, single_spec
 
 # source -> the spec fields it sets (besides id and description)
 FORMS: list[tuple[str, dict[str, object]]] = [
@@ -323,8 +323,11 @@ def test_a_session_rule_and_a_global_one_are_not_compared() -> None:
         "count distinct_targets <= 5 per session\ncount distinct_targets <= 3\n"
         "count distinct_targets <= 4 per session"
     )
+    # The looser session rule (line 1) is implied by the other session rule (line 3);
+    # the global rule on line 2 is compared with neither.
     assert [d.code for d in result.diagnostics] == ["NMO501"]
-    assert result.diagnostics[0].line == 3
+    assert result.diagnostics[0].line == 1
+    assert "<input>:3" in result.diagnostics[0].message
 
 
 def test_explain_names_the_session() -> None:
@@ -363,3 +366,71 @@ def test_explain_a_growth_rule() -> None:
         "measured until the recorded actions reach back 2 hours and the hour before holds "
         "an action."
     )
+
+
+# ---- the four forms under the front end's rules (units, the line rule, one spec or an error) ----
+
+# (failing source, [(code, underlined snippet)], a message fragment of the first)
+UNIT_TYPED: list[tuple[str, list[tuple[str, str]], str]] = [
+    # A multiple used as a window is an error, never a rule silently dropped.
+    ("count distinct_targets <= 5 over 2x previous", [("NMO306", "2x previous")], "a window is"),
+    ("count distinct_targets <= 5 over 2x baseline", [("NMO306", "2x baseline")], "a window is"),
+    (
+        "ratio write/read < 0.3 after 20 minutes",
+        [("NMO306", "minutes")],
+        "counts actions, not time",
+    ),
+    ("ratio write/read < 0.3 after 20 acitons", [("NMO203", "acitons")], "unknown warm-up unit"),
+    ("ratio write/read < 0.3 over 15 minutes once full", [("NMO320", "once full")], "never full"),
+    ("rate < 5 per session over 1h", [("NMO203", "per session")], "`per session` is not a unit"),
+    ("count distinct_targets <= 5 per session per session", [("NMO100", "per session")], "twice"),
+    ("count distinct_targets <= 5 over 100 per session", [("NMO104", "100")], "has no unit"),
+    ("count distinct_targets <= 2x previous over 1h", [("NMO322", "2x previous")], "rate rule"),
+    (
+        "rate action_frequency_growth < 5 per minute over 1h",
+        [("NMO306", "5 per minute")],
+        "a bound on the rate growth is a plain number",
+    ),
+    (
+        "ratio write/read < 0.3 over 100 actions once\nratio write/read < 0.5",
+        [("NMO107", "once")],
+        "the line ends inside an unfinished statement",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected", "fragment"), UNIT_TYPED, ids=[case[0] for case in UNIT_TYPED]
+)
+def test_the_new_forms_are_unit_typed_and_never_dropped(
+    source: str, expected: list[tuple[str, str]], fragment: str
+) -> None:
+    from tests.language.test_every_rule import account_for_every_rule
+
+    result = compile_source(source, "policy.nomo")
+    assert diagnostics_of(source) == expected
+    assert fragment in result.diagnostics[0].message
+    assert not result.ok
+    account_for_every_rule(source)
+
+
+def test_per_session_after_a_number_or_a_constant_is_the_qualifier() -> None:
+    # After a number or a name, LALR(1) reads `per` as the start of a rate (`5 per minute`);
+    # the AST builder gives `N per session` at the end of a rule back to the qualifier.
+    for source in (
+        "count distinct_targets <= 5 per session",
+        "const N = 5\ncount distinct_targets <= N per session",
+        "const W = 1h\nrate < 2x previous over W per session",
+        "rate < 5 per minute per session",
+        "count distinct_targets between 2 and 5 per session",
+    ):
+        result = compile_source(source, "policy.nomo")
+        assert result.ok and not result.diagnostics, concise(result)
+        (spec,) = result.invariants
+        assert spec.per_session, source
+        assert format_source(source) == source + "\n"
+    assert single_spec("rate < 5 per minute per session")["threshold"] == 5 / 60
+
+
+def test_a_growth_bound_far_below_one_is_vacuous() -> None:
+    assert codes_of("rate < 0x previous over 1h") == ["NMO310"]

@@ -2,8 +2,12 @@
 
 from nomotic_dsl.compiler.diagnostics.codes import CODES, ERROR, WARNING, CodeInfo, code_info
 from nomotic_dsl.compiler.diagnostics.model import (
+    CAP_CODES,
+    Capped,
     Diagnostic,
     DiagnosticBag,
+    cap_per_file,
+    count_problems,
     make_diagnostic,
     sort_diagnostics,
 )
@@ -18,14 +22,18 @@ from nomotic_dsl.compiler.diagnostics.render import (
 )
 
 __all__ = [
+    "CAP_CODES",
     "CODES",
     "ERROR",
     "RENDERERS",
     "WARNING",
+    "Capped",
     "CodeInfo",
     "Diagnostic",
     "DiagnosticBag",
+    "cap_per_file",
     "code_info",
+    "count_problems",
     "make_diagnostic",
     "render",
     "render_all",

@@ -2,8 +2,10 @@
 
 Input: none (a table). Output: ``CODES`` and ``code_info``. Stage: used by
 every pass that reports a problem. Codes never change meaning once published;
-new problems get new codes. Ranges: NMO1xx syntax, NMO2xx names and imports,
-NMO3xx values and types, NMO4xx contracts and scope, NMO5xx rule conflicts.
+new problems get new codes. Ranges: NMO1xx syntax and input limits, NMO2xx
+names and imports, NMO3xx values and types, NMO4xx contracts and scope, NMO5xx
+rule conflicts, NMO9xx compiler defects (a bug to report, never the author's
+mistake).
 """
 
 from __future__ import annotations
@@ -30,7 +32,20 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("NMO102", ERROR, "`=` used for comparison; write `==`"),
     ("NMO103", ERROR, "`=>` or `=<` used; write `>=` or `<=`"),
     ("NMO104", ERROR, "a window number has no unit"),
-    ("NMO105", ERROR, "a string literal is malformed (unknown escape or unterminated)"),
+    (
+        "NMO105",
+        ERROR,
+        "a string literal is malformed (unknown escape, unterminated, control character)",
+    ),
+    ("NMO106", ERROR, "a `{` is never closed"),
+    ("NMO107", ERROR, "a line ends inside an unfinished statement"),
+    ("NMO108", ERROR, "an invisible or control character where none may be"),
+    ("NMO109", ERROR, "too many syntax errors: the rest of the file was not read"),
+    ("NMO110", ERROR, "the file is too large (characters or lines)"),
+    ("NMO111", ERROR, "the program has too many rules"),
+    ("NMO112", ERROR, "a name or text is too long"),
+    ("NMO198", WARNING, "more warnings in this file than are shown; they are counted here"),
+    ("NMO199", ERROR, "more diagnostics in this file than are shown, errors among them"),
     # Names and imports
     ("NMO200", ERROR, "unknown invariant type"),
     ("NMO201", ERROR, "unknown metric for this invariant type"),
@@ -43,6 +58,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("NMO208", ERROR, "unknown archetype"),
     ("NMO209", ERROR, "`use` names no pack or invariant in scope"),
     ("NMO210", ERROR, "unknown keyword or setting in a block"),
+    ("NMO211", ERROR, "an import path is malformed (too long, empty or with control characters)"),
     # Values and types
     ("NMO300", ERROR, "a proportion bound lies outside 0..1"),
     ("NMO301", ERROR, "`between` needs a lower bound below the upper bound"),
@@ -54,6 +70,12 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("NMO307", ERROR, "`baseline` used where no archetype baseline rate exists"),
     ("NMO308", ERROR, "a distribution share or trust value lies outside 0..1"),
     ("NMO309", ERROR, "the lowered invariant is not a valid InvariantSpec"),
+    ("NMO310", WARNING, "no measured value can satisfy this bound: the rule always fails"),
+    ("NMO311", WARNING, "every measured value satisfies this bound: the rule can never fail"),
+    ("NMO312", ERROR, "a number has too many digits"),
+    ("NMO313", ERROR, "a value is too large for its field"),
+    ("NMO314", ERROR, "a window on a rule that reads none (drift reads the state's scores)"),
+    ("NMO315", ERROR, "an action name the `X_to_Y` ratio metric cannot carry"),
     ("NMO320", ERROR, "a warm-up (`once full`, `after N actions`) that cannot be met"),
     ("NMO321", ERROR, "`per session` on a rule that reads no actions (drift)"),
     ("NMO322", ERROR, "a rate growth (`Nx previous`) outside a rate rule with a time window"),
@@ -72,6 +94,8 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         WARNING,
         "a rule is redundant: another rule on the same metric and window implies it",
     ),
+    # Compiler defects
+    ("NMO900", ERROR, "a rule gave neither an invariant nor a diagnostic (a compiler defect)"),
 )
 
 CODES: dict[str, CodeInfo] = {code: CodeInfo(code, sev, text) for code, sev, text in _TABLE}

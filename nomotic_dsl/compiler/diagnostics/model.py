@@ -102,3 +102,74 @@ def sort_diagnostics(
     return tuple(
         sorted(diagnostics, key=lambda d: (d.file, d.span.start, d.span.end, d.code, d.message))
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Capped:
+    """Diagnostics cut to a number per file, and how many errors and warnings were cut."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    omitted_errors: int = 0
+    omitted_warnings: int = 0
+
+
+CAP_CODES = frozenset({"NMO198", "NMO199"})
+
+
+def cap_per_file(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...], limit: int) -> Capped:
+    """At most ``limit`` diagnostics per file, in the given order; the rest are counted.
+
+    Each file with more gets one more diagnostic where its first omitted one
+    was: NMO199 (an error) when errors are among the omitted, else NMO198.
+    """
+    seen: dict[str, int] = {}
+    kept: list[Diagnostic] = []
+    omitted: dict[str, list[Diagnostic]] = {}
+    for item in diagnostics:
+        count = seen.get(item.file, 0)
+        seen[item.file] = count + 1
+        if count < limit:
+            kept.append(item)
+        else:
+            omitted.setdefault(item.file, []).append(item)
+    errors = warnings = 0
+    for file, items in omitted.items():
+        file_errors = sum(1 for item in items if item.is_error)
+        errors += file_errors
+        warnings += len(items) - file_errors
+        first = items[0]
+        code = "NMO199" if file_errors else "NMO198"
+        kinds = f"{file_errors} errors, {len(items) - file_errors} warnings"
+        kept.append(
+            Diagnostic(
+                code=code,
+                severity=code_info(code).severity,
+                message=f"{len(items)} more problems in {file} are not shown ({kinds}); "
+                f"each file shows at most {limit}",
+                file=file,
+                line=first.line,
+                column=first.column,
+                end_line=first.line,
+                end_column=first.column,
+                help="fix the problems shown and check again",
+                span=Span(first.span.start, first.span.start),
+            )
+        )
+    return Capped(tuple(kept), errors, warnings)
+
+
+def count_problems(
+    diagnostics: list[Diagnostic] | tuple[Diagnostic, ...],
+    omitted_errors: int = 0,
+    omitted_warnings: int = 0,
+) -> tuple[int, int]:
+    """(errors, warnings), counting those a cap left out and not its summary lines."""
+    errors = warnings = 0
+    for item in diagnostics:
+        if item.code in CAP_CODES:
+            continue
+        if item.is_error:
+            errors += 1
+        else:
+            warnings += 1
+    return errors + omitted_errors, warnings + omitted_warnings

@@ -9,10 +9,12 @@ contracts, and finally rule conflicts. Nothing here raises for bad input.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from nomotic_dsl.compiler import ast
 from nomotic_dsl.compiler.diagnostics import Diagnostic, DiagnosticBag
+from nomotic_dsl.compiler.limits import MAX_RULES
 from nomotic_dsl.compiler.semantics.conflicts import find_conflicts
 from nomotic_dsl.compiler.semantics.contracts import ContractChecker
 from nomotic_dsl.compiler.semantics.imports import LoadedFile, LoadedProgram
@@ -64,15 +66,37 @@ class Checker:
 
     def run(self) -> CheckedProgram:
         """Check everything and gather the results."""
+        if self._too_many_rules():
+            return CheckedProgram(self.loaded, (), (), (), self._diagnostics())
         for located in self.files:
             self._collect(located)
         priors = self._archetypes()
         file_rules = self._file_rules()
         contracts = self._contracts()
+        return CheckedProgram(self.loaded, file_rules, contracts, priors, self._diagnostics())
+
+    def _diagnostics(self) -> tuple[Diagnostic, ...]:
         diagnostics = list(self.loaded.diagnostics)
         for loaded in self.loaded.files:
             diagnostics.extend(self.bags[loaded.source.name].items)
-        return CheckedProgram(self.loaded, file_rules, contracts, priors, tuple(diagnostics))
+        return tuple(diagnostics)
+
+    def _too_many_rules(self) -> bool:
+        """More than ``MAX_RULES`` rules in the program: NMO111 at the first one too many."""
+        count = 0
+        for located in self.files:
+            for rule in _rules_of(located.module):
+                count += 1
+                if count > MAX_RULES:
+                    self.reporter(located.source)(
+                        "NMO111",
+                        rule.span,
+                        f"the program has more than {MAX_RULES:,} rules; this is the first "
+                        "one too many, and nothing was checked",
+                        "split the policy into smaller ones",
+                    )
+                    return True
+        return False
 
     def _values(self, source: SourceFile) -> ValueResolver:
         constants = {
@@ -167,8 +191,7 @@ class Checker:
                         self._values(located.source),
                         self.reporter,
                     )
-                    checked = checker.check()
-                    contracts.extend([checked] if checked is not None else [])
+                    contracts.append(checker.check())
         return tuple(contracts)
 
 
@@ -186,6 +209,17 @@ def _check_rule(
     if isinstance(item, ast.InvariantDecl):
         return CheckedRule(facts, item.name.text, item.description, source, rule)
     return CheckedRule(facts, None, None, source, rule)
+
+
+def _rules_of(module: ast.Module) -> Iterator[ast.Node]:
+    """Every rule and named invariant of a file, in packs and contracts too."""
+    for statement in module.statements:
+        if isinstance(statement, ast.PackDecl | ast.ContractDecl):
+            for item in statement.items:
+                if isinstance(item, ast.InvariantDecl) or ast.is_rule(item):
+                    yield item
+        elif isinstance(statement, ast.InvariantDecl) or ast.is_rule(statement):
+            yield statement
 
 
 def _declared_name(statement: ast.Statement) -> ast.Name | None:

@@ -13,15 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nomotic_dsl.compiler import ast
+from nomotic_dsl.compiler.limits import MAX_VERSION
 from nomotic_dsl.compiler.semantics.conflicts import find_conflicts
 from nomotic_dsl.compiler.semantics.priors import check_distribution
 from nomotic_dsl.compiler.semantics.program import CheckedContract, CheckedRule, Symbols
 from nomotic_dsl.compiler.semantics.rules import CONTRACT, RuleChecker, RuleContext
-from nomotic_dsl.compiler.semantics.values import Report, ValueResolver, did_you_mean
+from nomotic_dsl.compiler.semantics.values import (
+    Report,
+    SortedNames,
+    ValueResolver,
+    did_you_mean,
+)
 from nomotic_dsl.compiler.source import SourceFile, Span
 from nomotic_dsl.ir.contract import CONTRACT_DEFAULTS
 from nomotic_dsl.ir.prior import ArchetypePrior
 from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
+from nomotic_dsl.runtime.priors import known_archetypes
 
 TRUST_KEYS = {"initial": "initial_trust", "floor": "trust_floor", "ceiling": "trust_ceiling"}
 # Problems that depend on the contract a pack's rule is used in; others were
@@ -61,10 +68,16 @@ class ContractChecker:
         self.reporter = reporter
         self.report = reporter(source)
         self.settings = _Settings()
+        self.scope_sets: dict[str, SortedNames] = {}
         self.agent_id = decl.agent_id.text
 
-    def check(self) -> CheckedContract | None:
-        """The checked contract, or None when anything in it is wrong."""
+    def check(self) -> CheckedContract:
+        """The checked contract; ``ok`` is False when anything in it is wrong.
+
+        A contract with errors keeps the rules that did check, so every rule
+        of the source is accounted for (a spec or an error), but it is never
+        lowered: its errors stop the compile.
+        """
         if not self.agent_id.strip():
             self.report(
                 "NMO406", self.decl.agent_id.span, "a contract needs a non-empty agent id", None
@@ -78,10 +91,9 @@ class ContractChecker:
             if not isinstance(item, ast.ScopeDecl):
                 self._setting(item)
         self._check_expected_scope()
-        rules = self._rules()
-        if rules is None or not self.settings.ok:
-            return None
-        return CheckedContract(self._fields(), rules, self.source, self.decl.span)
+        rules, rules_ok = self._rules()
+        ok = rules_ok and self.settings.ok
+        return CheckedContract(self._fields(), rules, self.source, self.decl.span, ok=ok)
 
     # ---- settings --------------------------------------------------------------
 
@@ -115,11 +127,14 @@ class ContractChecker:
     def _version(self, item: ast.VersionDecl) -> None:
         if not self._once("version", item.span):
             return
-        quantity = self.values.number(item.value, "a version")
-        if quantity is None or not quantity.whole or quantity.amount < 1:
+        quantity = self.values.whole(item.value, "a version", code="NMO306")
+        if quantity is None or not 1 <= quantity.amount <= MAX_VERSION:
             if quantity is not None:
                 self.report(
-                    "NMO306", item.value.span, "a version is a whole number, at least 1", None
+                    "NMO306" if quantity.amount < 1 else "NMO313",
+                    item.value.span,
+                    f"a version is a whole number from 1 to {MAX_VERSION:,}",
+                    None,
                 )
             self.settings.ok = False
             return
@@ -136,8 +151,9 @@ class ContractChecker:
                 "NMO208",
                 item.name.span,
                 f"unknown archetype `{name}`",
-                did_you_mean(name, self.symbols.archetypes)
-                or "declare it with `archetype NAME { ... }` or import it",
+                did_you_mean(name, {*self.symbols.archetypes, *known_archetypes()})
+                or "declare it with `archetype NAME { ... }`, or name a standard one: "
+                + ", ".join(known_archetypes()),
             )
             self.settings.ok = False
             return
@@ -148,11 +164,11 @@ class ContractChecker:
             self.report("NMO405", item.span, "`scope` is given twice in this contract", None)
             self.settings.ok = False
             return
-        scope: dict[str, list[str]] = {}
+        scope: dict[str, set[str]] = {}
         for entry in item.entries:
-            names = scope.setdefault(entry.kind, [])
-            names.extend(name.text for name in entry.names if name.text not in names)
-        self.settings.scope = {kind: sorted(set(names)) for kind, names in scope.items()}
+            scope.setdefault(entry.kind, set()).update(name.text for name in entry.names)
+        self.settings.scope = {kind: sorted(names) for kind, names in scope.items()}
+        self.scope_sets = {kind: SortedNames(names) for kind, names in scope.items()}
 
     def _trust(self, item: ast.TrustDecl) -> None:
         for setting in item.settings:
@@ -235,7 +251,7 @@ class ContractChecker:
         self._in_scope(item.block.kind, names, "NMO400")
 
     def _in_scope(self, kind: str, names: tuple[ast.Name, ...], code: str) -> None:
-        scope = None if self.settings.scope is None else self.settings.scope.get(kind)
+        scope = self.scope_sets.get(kind)
         if scope is None:
             return
         for name in names:
@@ -258,7 +274,7 @@ class ContractChecker:
             ("actions", prior.action_distribution),
             ("targets", prior.target_distribution),
         ):
-            scope = self.settings.scope.get(kind)
+            scope = self.scope_sets.get(kind)
             if kind in self.settings.expected or scope is None:
                 continue
             outside = sorted(name for name in shares if name not in scope)
@@ -276,16 +292,17 @@ class ContractChecker:
     def _context(self) -> RuleContext:
         scope = self.settings.scope
         prior = self.settings.archetype
+        actions = self.scope_sets.get("actions", SortedNames(()))
         return RuleContext(
             mode=CONTRACT,
             agent_id=self.agent_id,
-            scope_actions=None if scope is None else frozenset(scope.get("actions", ())),
+            scope_actions=None if scope is None else actions,
             anchors=frozenset(self.settings.anchors),
             archetype=self.settings.fields.get("archetype", CONTRACT_DEFAULTS["archetype"]),
             baseline_rate=None if prior is None else prior.baseline_rate,
         )
 
-    def _rules(self) -> tuple[CheckedRule, ...] | None:
+    def _rules(self) -> tuple[tuple[CheckedRule, ...], bool]:
         context = self._context()
         used: list[CheckedRule] = []
         inline: list[CheckedRule] = []
@@ -297,10 +314,10 @@ class ContractChecker:
                 checked = self._rule(item, self.source, context, self.report)  # type: ignore[arg-type]
                 ok = ok and checked is not None
                 inline.extend([checked] if checked is not None else [])
-        rules = _unique(used + inline, self.reporter)
-        if rules is not None:  # conflicts among the rules that did check are still worth knowing
-            find_conflicts([(r.facts, self.reporter(r.source), r.place) for r in rules])
-        return rules if ok else None
+        rules, unique = _unique(used + inline, self.reporter)
+        # Conflicts among the rules that did check are worth knowing even when others did not.
+        find_conflicts([(r.facts, self.reporter(r.source), r.place) for r in rules])
+        return rules, ok and unique
 
     def _use(self, item: ast.UseStmt, context: RuleContext, out: list[CheckedRule]) -> bool:
         name = item.name.text
@@ -397,7 +414,7 @@ def _distribution(
     return dict(source)
 
 
-def _unique(rules: list[CheckedRule], reporter: Reporter) -> tuple[CheckedRule, ...] | None:
+def _unique(rules: list[CheckedRule], reporter: Reporter) -> tuple[tuple[CheckedRule, ...], bool]:
     """Drop exact repeats (a pack used twice); two different rules with one name is an error."""
     by_name: dict[str, CheckedRule] = {}
     out: list[CheckedRule] = []
@@ -419,4 +436,4 @@ def _unique(rules: list[CheckedRule], reporter: Reporter) -> tuple[CheckedRule, 
                 None,
             )
             ok = False
-    return tuple(out) if ok else None
+    return tuple(out), ok

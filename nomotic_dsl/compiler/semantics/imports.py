@@ -12,11 +12,13 @@ the import that closes it and never followed.
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nomotic_dsl.compiler import ast
 from nomotic_dsl.compiler.diagnostics import Diagnostic, make_diagnostic
+from nomotic_dsl.compiler.limits import MAX_IMPORT_CHARS, MAX_NAME_CHARS
 from nomotic_dsl.compiler.request import CompileRequest, ImportPolicy
 from nomotic_dsl.compiler.source import SourceFile, Span
 from nomotic_dsl.compiler.syntax import parse_module
@@ -77,8 +79,10 @@ class Loader:
 
     def load_std_archetype(self, name: str) -> LoadedFile | None:
         """Load ``stdlib/archetypes/<name>.nomo`` on demand; None when it does not exist."""
+        if import_path_problem(name) is not None or "/" in name:
+            return None  # not a file name; the checker reports the unknown archetype
         location = _std_location(f"std/archetypes/{name}")
-        if location.path is None or not location.path.is_file():
+        if location.path is None or not _is_file(location.path):
             return None
         if location.name not in self._done:
             text = _read(location.path)
@@ -100,6 +104,10 @@ class Loader:
         self.program.files.append(LoadedFile(source, outcome.module, implicit))
 
     def _follow(self, statement: ast.Import, importer: SourceFile, location: _Location) -> None:
+        malformed = import_path_problem(statement.path)
+        if malformed is not None:
+            self._report(importer, "NMO211", statement.span, malformed)
+            return
         if not self.policy.files and not statement.path.startswith(STD_PREFIX):
             self._report(
                 importer,
@@ -111,7 +119,7 @@ class Loader:
             )
             return
         target = resolve_import(statement.path, location)
-        if target is None or target.path is None or not target.path.is_file():
+        if target is None or target.path is None or not _is_file(target.path):
             self._report(importer, "NMO205", statement.span, _missing(statement.path, location))
             return
         if target.name in self._stack:
@@ -138,6 +146,23 @@ class Loader:
         self.program.diagnostics.append(make_diagnostic(source, code, span, message, help_text))
 
 
+def import_path_problem(written: str) -> str | None:
+    """Why an import path can name no file at all (checked before the disk is asked), or None."""
+    if not written.strip():
+        return 'an import needs a path: `import "std/packs/business_hours"`'
+    if len(written) > MAX_IMPORT_CHARS:
+        return f"this import path has {len(written):,} characters, more than the {MAX_IMPORT_CHARS:,} allowed"
+    if any(unicodedata.category(char) == "Cc" for char in written):
+        return "an import path cannot hold control characters (such as NUL)"
+    longest = max(written.split("/"), key=len)
+    if len(longest) + len(".nomo") > MAX_NAME_CHARS:
+        return (
+            f"a part of this import path has {len(longest):,} characters, more than a file "
+            f"name may have ({MAX_NAME_CHARS - len('.nomo')} before `.nomo`)"
+        )
+    return None
+
+
 def resolve_import(written: str, importer: _Location) -> _Location | None:
     """Where an import points: a stable display name and a real path."""
     if not written.strip():
@@ -146,9 +171,12 @@ def resolve_import(written: str, importer: _Location) -> _Location | None:
         return _std_location(written)
     relative = written if written.endswith(".nomo") else written + ".nomo"
     name = posixpath.normpath(posixpath.join(posixpath.dirname(importer.name), relative))
-    if importer.path is None:
-        return _Location(name, Path(relative).resolve())
-    return _Location(name, (importer.path.parent / relative).resolve())
+    try:
+        if importer.path is None:
+            return _Location(name, Path(relative).resolve())
+        return _Location(name, (importer.path.parent / relative).resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a path the OS refuses
+        return _Location(name, None)
 
 
 def _std_location(written: str) -> _Location:
@@ -166,10 +194,18 @@ def _missing(written: str, location: _Location) -> str:
     return f"cannot find {written!r} (relative to {location.name!r})"
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, with every refusal of the OS (too long, no access) as False."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
 
 

@@ -16,11 +16,13 @@ from typing import assert_never
 from nomotic_dsl.compiler import ast
 from nomotic_dsl.compiler.semantics.rules import check_hours, check_zone
 from nomotic_dsl.compiler.semantics.values import (
-    RATE_PER_UNITS,
+    NUMBER,
+    RATE,
     Report,
     ValueResolver,
     did_you_mean,
 )
+from nomotic_dsl.compiler.units import RATE_PER_UNITS
 from nomotic_dsl.ir.prior import ActiveHours, ArchetypePrior
 
 SUM_TOLERANCE = 0.01
@@ -125,10 +127,18 @@ def _active_hours(item: ast.ActiveHours, report: Report) -> ActiveHours | None:
 
 
 def _baseline_rate(item: ast.BaselineRate, values: ValueResolver, report: Report) -> float | None:
-    quantity = values.number(item.value, "a baseline rate")
+    quantity = values.typed(item.value, "a baseline rate", (NUMBER, RATE))
     if quantity is None:
         return None
     seconds = 1.0
+    if quantity.kind == RATE and item.per is not None:
+        report(
+            "NMO306",
+            item.per.span,
+            f"`{quantity.text}` is already a rate; `per {item.per.text}` says it twice",
+            None,
+        )
+        return None
     if item.per is not None:
         per = RATE_PER_UNITS.get(item.per.text)
         if per is None:

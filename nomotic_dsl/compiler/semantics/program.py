@@ -52,6 +52,7 @@ class CheckedContract:
     rules: tuple[CheckedRule, ...]
     source: SourceFile
     span: Span
+    ok: bool = True  # False: the contract has errors (reported) and is never lowered
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,42 +2,72 @@
 
 Input: an ``ast.Rule``, a ``RuleContext`` (file level, pack, or a contract with
 its scope, anchors and archetype baseline) and a ``ValueResolver``. Output:
-``RuleFacts`` (type, metric, operator, bounds, window) or None after every
-problem with the rule was reported. Stage: checking; sugar is desugared here,
-so the lowerer sees one shape for every spelling.
+``RuleFacts`` (type, metric, operator, bounds, window), or None after at least
+one error about the rule was reported. Stage: checking; sugar is desugared
+here, so the lowerer sees one shape for every spelling.
+
+**One spec or an error, structurally.** ``RuleChecker.check`` counts the
+errors reported while it checks a rule. Every part of a rule is checked (its
+metric, bounds and window, even when an earlier part is wrong), a rule with an
+error yields no facts, and a rule that would yield nothing without any error
+gets NMO900 (a compiler defect) instead of vanishing. The property tests in
+``tests/language/test_every_rule.py`` run this on generated programs and
+assert NMO900 never appears.
+
+**Units.** Each value position takes the kinds of value its metric is
+measured in: shares (distribution, drift, fidelity, temporal) a number in 0..1
+or a percent; ratios a number or percent; counts a whole number; rates a
+number (actions per second), `N per minute|hour|day|second`, `Nx baseline` or
+`Nx previous` (the growth metric, which needs a time window: NMO322);
+windows a whole number of actions or a duration (`15m`, `15 minutes`);
+warm-ups (`after N actions`) a whole number of actions, and `once full` a
+window of N actions (NMO320). A bound no measured value can meet, or that
+every value meets, is a warning (NMO310, NMO311); a window on a drift rule,
+which reads no window, is an error (NMO314), and so is `per session` (NMO321).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import assert_never
 
 from nomotic_dsl.compiler import ast
+from nomotic_dsl.compiler.diagnostics.codes import ERROR, code_info
+from nomotic_dsl.compiler.limits import (
+    MAX_COUNT,
+    MAX_WINDOW_ACTIONS,
+    MAX_WINDOW_SECONDS,
+)
 from nomotic_dsl.compiler.semantics.values import (
     BASELINE,
     DURATION,
     NUMBER,
     PERCENT,
     PREVIOUS,
+    RATE,
     Quantity,
     Report,
     ValueResolver,
     did_you_mean,
 )
 from nomotic_dsl.compiler.source import Span
+from nomotic_dsl.compiler.units import COUNT_UNITS, DURATION_UNITS
 from nomotic_dsl.ir.describe import format_number
 from nomotic_dsl.ir.spec import (
     COUNT_METRICS,
     DISTRIBUTION_METRICS,
     DRIFT_DISTRIBUTIONS,
+    EQ_TOLERANCE,
     EVERY_TERM,
     INVARIANT_TYPES,
     RATE_GROWTH,
     RATE_METRICS,
     is_proportion,
     load_zone,
+    split_ratio_metric,
 )
 
 OPERATORS_WRITTEN: dict[str, str] = {
@@ -54,6 +84,13 @@ OPERATORS_WRITTEN: dict[str, str] = {
     "between": "between",
 }
 FILE, PACK, CONTRACT = "file", "pack", "contract"
+_RATE_HELP = (
+    "a rate is actions per unit of time: `0.5` (per second), `30 per minute`, "
+    "`100 per hour` or `2x baseline`"
+)
+# Types whose metric reads no window: the state carries their value for the
+# contract's window (docs/invariants.md, "Windows and missing data").
+WINDOWLESS_TYPES = frozenset({"drift"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +99,7 @@ class RuleContext:
 
     mode: str = FILE
     agent_id: str | None = None
-    scope_actions: frozenset[str] | None = None
+    scope_actions: Collection[str] | None = None
     anchors: frozenset[str] = frozenset()
     archetype: str | None = None
     baseline_rate: float | None = None
@@ -92,16 +129,51 @@ class _Bounds:
     upper: Quantity | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    count: int | None = None
+    seconds: float | None = None
+
+
+_NO_WINDOW = _Window()
+
+
 class RuleChecker:
     """Checks rules in one context; every problem goes to ``report``."""
 
     def __init__(self, context: RuleContext, values: ValueResolver, report: Report) -> None:
         self.context = context
-        self.values = values
-        self.report = report
+        self._report = report
+        self.errors = 0
+        self.deferred = False
+        self.values = ValueResolver(values.constants, self.report)
+
+    def report(self, code: str, span: Span, message: str, help_text: str | None) -> None:
+        """Report a problem, counting errors (a rule with one yields no facts)."""
+        if code_info(code).severity == ERROR:
+            self.errors += 1
+        self._report(code, span, message, help_text)
+
+    def _reported_elsewhere(self) -> None:
+        """The problem was reported by the AST builder; count it as this rule's error."""
+        self.errors += 1
 
     def check(self, rule: ast.Rule) -> RuleFacts | None:
-        """The facts of ``rule``, or None when it has errors (all reported)."""
+        """The facts of ``rule``, or None when it has errors (at least one reported)."""
+        before, self.deferred = self.errors, False
+        facts = self._check(rule)
+        if self.errors > before:
+            return None
+        if facts is None and not self.deferred:
+            self.report(
+                "NMO900",
+                rule.span,
+                "this rule gave neither an invariant nor a diagnostic",
+                "this is a defect of the compiler; please report it with this rule",
+            )
+        return facts
+
+    def _check(self, rule: ast.Rule) -> RuleFacts | None:
         match rule:
             case ast.PlainRule():
                 return self._plain(rule)
@@ -115,7 +187,7 @@ class RuleChecker:
                 return self._single(rule)
             case ast.Fidelity():
                 metric = self._term(rule.term)
-                bounds = self._bounds(rule.comparison)
+                bounds = self._bounds("semantic", rule.comparison)
                 return self._finish(rule, "semantic", metric, bounds, rule.window)
             case ast.TermShift():
                 metric = self._term(ast.EveryTerm(span=rule.span))
@@ -135,10 +207,11 @@ class RuleChecker:
                 f"unknown invariant type `{kind}`",
                 hint or f"the types are {', '.join(INVARIANT_TYPES)}",
             )
-            self._bounds(rule.comparison)
+            self._bounds(None, rule.comparison)
             return None
         metric = self._metric(kind, rule.metric, rule.kind.span)
-        return self._finish(rule, kind, metric, self._bounds(rule.comparison), rule.window)
+        bounds = self._bounds(kind, rule.comparison, metric)
+        return self._finish(rule, kind, metric, bounds, rule.window)
 
     def _distinct(self, rule: ast.DistinctCount) -> RuleFacts | None:
         subjects = {
@@ -151,7 +224,7 @@ class RuleChecker:
         if metric is None:
             self._unknown_metric("count", rule.subject, ("targets", "actions"))
         operator = "lte" if rule.bound == "at most" else "gte"
-        threshold = self.values.number(rule.value, "a count")
+        threshold = self._threshold("count", metric, rule.value)
         bounds = None if threshold is None else _Bounds(operator, threshold, None)
         return self._finish(rule, "count", metric, bounds, rule.window)
 
@@ -167,6 +240,7 @@ class RuleChecker:
             self._unknown_metric("distribution", rule.subject, ("target", "action"))
         # "no single target above 60%" allows 60% itself: the share stays at most 0.6.
         flipped = {"above": "lte", ">": "lte", ">=": "lt"}.get(rule.comparison.operator)
+        threshold = self._threshold("distribution", metric or "target_max", rule.comparison.value)
         if flipped is None:
             self.report(
                 "NMO202",
@@ -174,9 +248,7 @@ class RuleChecker:
                 f"`no single {rule.subject.text}` takes `above`, not `{rule.comparison.operator}`",
                 f"write `no single {rule.subject.text} above ...`",
             )
-            return None
-        threshold = self.values.number(rule.comparison.value, "a share")
-        bounds = None if threshold is None else _Bounds(flipped, threshold, None)
+        bounds = None if threshold is None or flipped is None else _Bounds(flipped, threshold, None)
         return self._finish(rule, "distribution", metric, bounds, rule.window)
 
     # ---- metrics -------------------------------------------------------------
@@ -210,10 +282,8 @@ class RuleChecker:
     def _named(self, kind: str, name: ast.Name) -> str | None:
         if kind == "semantic":
             return self._term(name)
-        if kind == "ratio" and "_to_" in name.text:
-            numerator, _, denominator = name.text.partition("_to_")
-            self._check_actions(((numerator, name.span), (denominator, name.span)))
-            return name.text
+        if kind == "ratio":
+            return self._ratio_name(name)
         known = {
             "distribution": DISTRIBUTION_METRICS,
             "drift": DRIFT_DISTRIBUTIONS,
@@ -237,17 +307,57 @@ class RuleChecker:
         self.report("NMO201", span, f"this is not a {kind} metric", _METRIC_HELP[kind])
         return None
 
+    def _ratio_name(self, name: ast.Name) -> str | None:
+        """``ratio write_to_read``: the spec metric written out; it must name two actions."""
+        try:
+            numerator, denominator = split_ratio_metric(name.text)
+        except ValueError:
+            if "_to_" not in name.text:
+                self.report(
+                    "NMO201",
+                    name.span,
+                    f"`{name.text}` is not a ratio metric",
+                    "write two actions: `ratio write/read < 0.3` (or `write_to_read`)",
+                )
+            else:
+                self.report(
+                    "NMO315",
+                    name.span,
+                    f"`{name.text}` does not name exactly two actions around one `_to_`",
+                    "write the actions with a slash: `ratio write/read`; "
+                    "action names in a ratio cannot contain `_to_`",
+                )
+            return None
+        self._check_actions(((numerator, name.span), (denominator, name.span)))
+        return name.text
+
     def _ratio(self, kind: str, metric: ast.RatioMetric) -> str | None:
         if kind != "ratio":
             return self._wrong_metric(kind, metric.span)
-        names = (metric.numerator, metric.denominator)
-        if any("_to_" in name.text for name in names):
+        numerator, denominator = metric.numerator.text, metric.denominator.text
+        joined = f"{numerator}_to_{denominator}"
+        try:
+            carried = split_ratio_metric(joined)
+        except ValueError:
+            carried = None
+        if carried != (numerator, denominator):
+            bad = (
+                metric.numerator if "_to" in numerator or "to_" in numerator else metric.denominator
+            )
+            read = "" if carried is None else f", which reads as `{carried[0]}` / `{carried[1]}`"
             self.report(
-                "NMO201", metric.span, "action names in a ratio cannot contain `_to_`", None
+                "NMO315",
+                bad.span,
+                f"the action name `{bad.text}` cannot be carried by the ratio metric "
+                f"`{joined}`{read}",
+                "rename the action: in a ratio, action names may not contain `_to_`, "
+                "and the first may not end with `_to`",
             )
             return None
-        self._check_actions(tuple((name.text, name.span) for name in names))
-        return f"{metric.numerator.text}_to_{metric.denominator.text}"
+        self._check_actions(
+            ((numerator, metric.numerator.span), (denominator, metric.denominator.span))
+        )
+        return joined
 
     def _check_actions(self, actions: tuple[tuple[str, Span], ...]) -> None:
         scope = self.context.scope_actions
@@ -301,7 +411,7 @@ class RuleChecker:
 
     def _shift(self, rule: ast.TermShift) -> _Bounds | None:
         """``shifts more than S``: each term's fidelity must stay at or above 1 - S."""
-        quantity = self._threshold(rule.value)
+        quantity = self._threshold("semantic", EVERY_TERM, rule.value)
         if quantity is None:
             return None
         if quantity.kind not in (NUMBER, PERCENT) or not 0.0 <= quantity.amount <= 1.0:
@@ -325,9 +435,11 @@ class RuleChecker:
         metric = f"{int(hours.start.value)}-{int(hours.end.value)}"
         return metric if zone is None else f"{metric}@{zone.name}"
 
-    # ---- bounds and windows --------------------------------------------------
+    # ---- bounds --------------------------------------------------------------
 
-    def _bounds(self, comparison: ast.Comparison) -> _Bounds | None:
+    def _bounds(
+        self, kind: str | None, comparison: ast.Comparison, metric: str | None = None
+    ) -> _Bounds | None:
         operator = OPERATORS_WRITTEN.get(comparison.operator)
         if operator is None:
             self.report(
@@ -336,62 +448,183 @@ class RuleChecker:
                 f"unknown comparison operator `{comparison.operator}`",
                 "use `<`, `<=`, `>`, `>=`, `==` or `between A and B`",
             )
-            return None
-        lower = self._threshold(comparison.value)
-        upper = None if comparison.upper is None else self._threshold(comparison.upper)
-        if lower is None or (comparison.upper is not None and upper is None):
+        lower = self._threshold(kind, metric, comparison.value)
+        upper = (
+            None if comparison.upper is None else self._threshold(kind, metric, comparison.upper)
+        )
+        if operator is None or lower is None or (comparison.upper is not None and upper is None):
             return None
         return _Bounds(operator, lower, upper)
 
-    def _threshold(self, value: ast.Value) -> Quantity | None:
+    def _threshold(self, kind: str | None, metric: str | None, value: ast.Value) -> Quantity | None:
+        """A bound of the kind the rule's metric is measured in."""
+        if kind == "rate" and metric == RATE_GROWTH:
+            # The growth metric is already a multiple of the previous window's rate.
+            return self.values.typed(
+                value,
+                "a bound on the rate growth",
+                (NUMBER, PREVIOUS),
+                "write how many times the previous window's rate: "
+                "`rate action_frequency_growth < 2 over 1h`, or `rate < 2x previous over 1h`",
+                expected="a plain number (a multiple of the previous window's rate)",
+            )
+        if kind == "rate":
+            return self.values.typed(
+                value,
+                "a rate threshold",
+                (NUMBER, RATE, BASELINE, PREVIOUS),
+                _RATE_HELP,
+                expected="actions per unit of time",
+            )
+        if kind == "count" or (kind == "distribution" and metric == "target_count"):
+            if self._previous_outside_rate(value):
+                return None
+            return self.values.whole(value, "a count threshold")
         quantity = self.values.resolve(value)
         if quantity is None:
             return None
-        if quantity.kind == DURATION:
+        if quantity.kind in (NUMBER, PERCENT):
+            return quantity
+        if quantity.kind == BASELINE:
+            self.report(
+                "NMO306",
+                quantity.span,
+                "`baseline` can only bound a rate rule with one threshold",
+                None,
+            )
+        elif quantity.kind == PREVIOUS:
+            self._previous_problem(quantity.span)
+        elif quantity.kind == DURATION:
             self.report(
                 "NMO306",
                 quantity.span,
                 f"`{quantity.text}` is a duration, not a threshold",
                 "durations belong in the window: `over 1h`",
             )
-            return None
-        return quantity
+        else:
+            self.report(
+                "NMO306",
+                quantity.span,
+                f"`{quantity.text}` is a rate; only a rate rule takes one",
+                "write a number or a percent",
+            )
+        return None
 
-    def _window(self, window: ast.Window | None) -> tuple[int | None, float | None, bool]:
+    def _previous_outside_rate(self, value: ast.Value) -> bool:
+        """True when the bound is settled as no value: ``Nx previous`` outside a rate rule
+        (NMO322), or a constant that does not resolve (already reported)."""
+        if not isinstance(value, ast.PreviousRef | ast.ConstRef):
+            return False
+        quantity = self.values.resolve(value)
+        if quantity is None:
+            return True  # reported: the threshold has no value
+        if quantity.kind != PREVIOUS:
+            return False
+        self._previous_problem(quantity.span)
+        return True
+
+    def _previous_problem(self, span: Span) -> None:
+        self.report(
+            "NMO322",
+            span,
+            "`previous` can only bound a rate rule with one threshold: "
+            "`rate < 2x previous over 1h`",
+            None,
+        )
+
+    # ---- windows -------------------------------------------------------------
+
+    def _window(self, kind: str | None, window: ast.Window | None) -> _Window | None:
+        """The window's count or seconds; None after an error (reported)."""
         if window is None:
-            return None, None, True
+            return _NO_WINDOW
+        if kind in WINDOWLESS_TYPES:
+            self.report(
+                "NMO314",
+                window.span,
+                f"a {kind} rule reads no window: the drift score in the behavioral state "
+                "already describes the contract's window, so this one would never be used",
+                "remove the window",
+            )
+            return None
         quantity = self.values.resolve(window.value)
         if quantity is None:
-            return None, None, False
-        if window.unit is not None:
+            return None
+        if window.unit is None:
+            return self._unitless_window(window, quantity)
+        if window.unit in COUNT_UNITS:
             return self._count_window(window, quantity)
-        if quantity.kind == DURATION:
-            if quantity.amount <= 0 or not math.isfinite(quantity.amount):
-                self.report(
-                    "NMO303", quantity.span, f"the window `{quantity.text}` is not positive", None
-                )
-                return None, None, False
-            return None, quantity.amount, True
-        if isinstance(window.value, ast.ConstRef):
+        seconds = DURATION_UNITS.get(window.unit)
+        if seconds is None:
             self.report(
-                "NMO104",
-                quantity.span,
-                f"the window `over {quantity.text}` has no unit",
-                f"add a unit: `{quantity.text} actions`, or make the constant a duration",
+                "NMO203",
+                window.unit_span,
+                f"unknown window unit `{window.unit}`",
+                did_you_mean(window.unit, (*COUNT_UNITS, *DURATION_UNITS))
+                or "a window is `N actions` or a duration: `30 seconds`, `15 minutes`, "
+                "`1 hour`, `2 days` (or `30s`, `15m`, `1h`, `2d`)",
             )
-        return None, None, False
-
-    def _count_window(
-        self, window: ast.Window, quantity: Quantity
-    ) -> tuple[int | None, float | None, bool]:
+            return None
         if quantity.kind != NUMBER:
             self.report(
                 "NMO306",
                 quantity.span,
-                f"`{quantity.text} {window.unit}` is not a count",
+                f"`over {quantity.text} {window.unit}`: the amount of a window must be a "
+                f"number, not {_kind_name(quantity)}",
+                f"write `over 15 {window.unit}`",
+            )
+            return None
+        return self._seconds_window(quantity, quantity.amount * seconds, window)
+
+    def _unitless_window(self, window: ast.Window, quantity: Quantity) -> _Window | None:
+        if quantity.kind == DURATION:
+            return self._seconds_window(quantity, quantity.amount, window)
+        if quantity.kind == NUMBER:
+            if isinstance(window.value, ast.NumberLit):
+                self._reported_elsewhere()  # NMO104, by the AST builder
+            else:
+                self.report(
+                    "NMO104",
+                    quantity.span,
+                    f"the window `over {quantity.text}` has no unit",
+                    f"add a unit: `{quantity.text} actions`, or make the constant a duration",
+                )
+            return None
+        self.report(
+            "NMO306",
+            quantity.span,
+            f"a window is a number of actions or a duration, not {_kind_name(quantity)}",
+            "write `over 100 actions` or `over 1h`",
+        )
+        return None
+
+    def _seconds_window(
+        self, quantity: Quantity, seconds: float, window: ast.Window
+    ) -> _Window | None:
+        if not seconds > 0:
+            self.report(
+                "NMO303", window.value.span, f"the window `{quantity.text}` is not positive", None
+            )
+            return None
+        if seconds > MAX_WINDOW_SECONDS:
+            self.report(
+                "NMO313",
+                window.value.span,
+                f"a window of `{quantity.text}` is longer than the century a window may last",
+                None,
+            )
+            return None
+        return _Window(seconds=seconds)
+
+    def _count_window(self, window: ast.Window, quantity: Quantity) -> _Window | None:
+        if quantity.kind != NUMBER:
+            self.report(
+                "NMO306",
+                quantity.span,
+                f"`{quantity.text} {window.unit}` is not a count: the amount is {_kind_name(quantity)}",
                 f"write `over N {window.unit}` or `over {quantity.text}`",
             )
-            return None, None, False
+            return None
         if quantity.amount < 1 or quantity.amount != int(quantity.amount) or not quantity.whole:
             self.report(
                 "NMO303",
@@ -399,8 +632,17 @@ class RuleChecker:
                 f"a window of `{quantity.text}` actions is not a whole number of at least 1",
                 "windows count whole actions: `over 100 actions`",
             )
-            return None, None, False
-        return int(quantity.amount), None, True
+            return None
+        if quantity.amount > MAX_WINDOW_ACTIONS:
+            self.report(
+                "NMO313",
+                quantity.span,
+                f"a window of `{quantity.text}` actions is more than the "
+                f"{MAX_WINDOW_ACTIONS:,} a window may hold",
+                None,
+            )
+            return None
+        return _Window(count=int(quantity.amount))
 
     # ---- assembly ------------------------------------------------------------
 
@@ -412,28 +654,28 @@ class RuleChecker:
         bounds: _Bounds | None,
         window: ast.Window | None,
     ) -> RuleFacts | None:
-        count, seconds, window_ok = self._window(window)
+        checked_window = self._window(kind, window)
+        count = None if checked_window is None else checked_window.count
+        seconds = None if checked_window is None else checked_window.seconds
         if bounds is not None and PREVIOUS in (
             bounds.lower.kind,
             getattr(bounds.upper, "kind", None),
         ):
-            growth = self._previous(kind, metric, bounds, window_ok and seconds is not None)
-            if growth is None:
-                return None
-            metric, bounds = growth
-        elif metric == RATE_GROWTH and window_ok and seconds is None:
+            growth = self._previous(kind, metric, bounds, checked_window)
+            metric, bounds = (None, None) if growth is None else growth
+        elif metric == RATE_GROWTH and checked_window is not None and seconds is None:
             self._growth_needs_time(rule.span)
-            return None
-        qualifiers = getattr(rule, "qualifiers", ())
-        min_actions, warmup_ok = self._warmup(qualifiers, window, count, window_ok)
+            bounds = None
+        qualifiers: tuple[ast.Qualifier, ...] = getattr(rule, "qualifiers", ())
+        min_actions, warmup_ok = self._warmup(qualifiers, window, checked_window)
         per_session, session_ok = self._session(kind, qualifiers)
-        if metric is None or bounds is None or not window_ok or not warmup_ok or not session_ok:
+        if metric is None or bounds is None:
             return None
         resolved = self._resolve_bounds(kind, metric, bounds)
-        if resolved is None:
+        if resolved is None or checked_window is None or not warmup_ok or not session_ok:
             return None
         threshold, upper, multiplier = resolved
-        return RuleFacts(
+        facts = RuleFacts(
             type=kind,
             metric=metric,
             operator=bounds.operator,
@@ -446,23 +688,24 @@ class RuleChecker:
             min_actions=min_actions,
             per_session=per_session,
         )
+        self._vacuous(facts, bounds)
+        return facts
 
     def _previous(
-        self, kind: str, metric: str | None, bounds: _Bounds, timed: bool
+        self, kind: str, metric: str | None, bounds: _Bounds, window: _Window | None
     ) -> tuple[str, _Bounds] | None:
-        """``Nx previous``: the rate growth metric, bounded by N (NMO322 where it cannot be)."""
+        """``Nx previous``: the rate growth metric, bounded by N (NMO322 where it cannot be).
+
+        ``window`` is the checked window (None when it had an error, already reported).
+        """
         quantity = bounds.lower if bounds.lower.kind == PREVIOUS else bounds.upper
         assert quantity is not None
         if kind != "rate" or bounds.upper is not None or metric == RATE_GROWTH:
-            self.report(
-                "NMO322",
-                quantity.span,
-                "`previous` can only bound a rate rule with one threshold: "
-                "`rate < 2x previous over 1h`",
-                None,
-            )
+            self._previous_problem(quantity.span)
             return None
-        if not timed:
+        if window is None:
+            return None
+        if window.seconds is None:
             self._growth_needs_time(quantity.span)
             return None
         if metric is None:
@@ -498,10 +741,12 @@ class RuleChecker:
         self,
         qualifiers: tuple[ast.Qualifier, ...],
         window: ast.Window | None,
-        count: int | None,
-        window_ok: bool,
+        checked: _Window | None,
     ) -> tuple[int | None, bool]:
-        """``min_actions`` from ``once full`` or ``after N actions``; problems reported."""
+        """``min_actions`` from ``once full`` or ``after N actions``; problems reported.
+
+        ``checked`` is the checked window (None when it had an error, already reported).
+        """
         warmups = [q for q in qualifiers if isinstance(q, ast.OnceFull | ast.Warmup)]
         if not warmups:
             return None, True
@@ -514,11 +759,14 @@ class RuleChecker:
             )
             return None, False
         warmup = warmups[0]
+        count = None if checked is None else checked.count
         if isinstance(warmup, ast.OnceFull):
-            if window is None or window.unit is None:
+            if checked is None and window is not None:
+                return None, False  # the window's own error says what is wrong
+            if window is None or count is None:
                 self._not_fillable(warmup, window)
                 return None, False
-            return count, window_ok
+            return count, True
         needed = self._warmup_count(warmup)
         if needed is None:
             return None, False
@@ -578,7 +826,30 @@ class RuleChecker:
                 f"write `after {quantity.text} actions`",
             )
             return None
+        if warmup.unit not in COUNT_UNITS:
+            self._warmup_unit(warmup, quantity)
+            return None
         return int(quantity.amount)
+
+    def _warmup_unit(self, warmup: ast.Warmup, quantity: Quantity) -> None:
+        """``after 20 minutes`` (a time) or ``after 20 acitons`` (a misspelling)."""
+        unit = warmup.unit or ""
+        if unit in DURATION_UNITS:
+            self.report(
+                "NMO306",
+                warmup.unit_span,
+                f"`after {quantity.text} {unit}` counts actions, not time",
+                f"write `after {quantity.text} actions`; a time window is written "
+                f"`over {quantity.text} {unit}`",
+            )
+            return
+        self.report(
+            "NMO203",
+            warmup.unit_span,
+            f"unknown warm-up unit `{unit}`",
+            did_you_mean(unit, COUNT_UNITS)
+            or f"a warm-up counts actions: `after {quantity.text} actions`",
+        )
 
     def _resolve_bounds(
         self, kind: str, metric: str, bounds: _Bounds
@@ -602,11 +873,11 @@ class RuleChecker:
                     "write a share such as `0.3` or `30%`",
                 )
                 ok = False
-            if kind == "count" and bound.amount != int(bound.amount):
+            if _is_count(kind, metric) and abs(bound.amount) > MAX_COUNT:
                 self.report(
-                    "NMO304",
+                    "NMO313",
                     bound.span,
-                    f"a count threshold must be whole, not `{bound.text}`",
+                    f"a count of `{bound.text}` is more than the {MAX_COUNT:,} a count may reach",
                     None,
                 )
                 ok = False
@@ -635,6 +906,7 @@ class RuleChecker:
             )
             return None
         if self.context.mode == PACK:
+            self.deferred = True
             return None  # checked again for each contract that uses the pack
         rate = self.context.baseline_rate
         if self.context.mode == FILE or rate is None:
@@ -646,6 +918,106 @@ class RuleChecker:
             )
             return None
         return quantity.amount * rate, None, quantity.amount
+
+    def _vacuous(self, facts: RuleFacts, bounds: _Bounds) -> None:
+        """Warn about a bound no measured value can meet, or every value meets."""
+        measured = measured_range(facts.type, facts.metric)
+        allowed = allowed_values(facts)
+        what = f"{facts.type} {facts.metric}"
+        span = (
+            bounds.lower.span
+            if bounds.upper is None
+            else bounds.lower.span.cover(bounds.upper.span)
+        )
+        if not allowed.meets(measured):
+            self.report(
+                "NMO310",
+                span,
+                f"no value of {what} can satisfy this bound: {what} {_range_text(measured)}, "
+                "so the rule always fails",
+                "check the operator and the threshold",
+            )
+        elif allowed.holds(measured):
+            self.report(
+                "NMO311",
+                span,
+                f"every value of {what} satisfies this bound: {what} {_range_text(measured)}, "
+                "so the rule can never fail",
+                "check the operator and the threshold",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Values:
+    """An interval of metric values, each end open or closed (infinite ends closed)."""
+
+    low: float
+    high: float
+    low_closed: bool = True
+    high_closed: bool = True
+
+    def meets(self, other: Values) -> bool:
+        """True when some value lies in both."""
+        low, low_in = _tighter(self.low, self.low_closed, other.low, other.low_closed, True)
+        high, high_in = _tighter(self.high, self.high_closed, other.high, other.high_closed, False)
+        return low < high or (low == high and low_in and high_in)
+
+    def holds(self, other: Values) -> bool:
+        """True when every value of ``other`` lies in this interval."""
+        low_ok = self.low < other.low or (self.low == other.low and self.low_closed)
+        high_ok = self.high > other.high or (self.high == other.high and self.high_closed)
+        return low_ok and high_ok
+
+
+def _tighter(
+    a: float, a_closed: bool, b: float, b_closed: bool, larger: bool
+) -> tuple[float, bool]:
+    """The tighter of two ends: the larger of two lows, the smaller of two highs."""
+    if a == b:
+        return a, a_closed and b_closed
+    return (a, a_closed) if (a > b) == larger else (b, b_closed)
+
+
+def _is_count(kind: str, metric: str) -> bool:
+    return kind == "count" or metric == "target_count"
+
+
+def measured_range(kind: str, metric: str) -> Values:
+    """The values a metric can take: shares lie in 0..1; counts, ratios and rates in 0..inf.
+
+    Infinity is in the range (a ratio X/0 is +inf), and a `>` bound allows it.
+    """
+    if is_proportion(kind, metric):
+        return Values(0.0, 1.0)
+    return Values(0.0, math.inf)
+
+
+def allowed_values(facts: RuleFacts) -> Values:
+    """The values a rule's bound allows."""
+    t, inf = facts.threshold, math.inf
+    match facts.operator:
+        case "lt":
+            return Values(-inf, t, True, False)
+        case "lte":
+            return Values(-inf, t)
+        case "gt":
+            return Values(t, inf, False, True)
+        case "gte":
+            return Values(t, inf)
+        case "eq":
+            return Values(t - EQ_TOLERANCE, t + EQ_TOLERANCE)
+    return Values(t, facts.threshold_upper if facts.threshold_upper is not None else t)
+
+
+def _range_text(measured: Values) -> str:
+    return "is a share in 0..1" if measured.high == 1.0 else "is never negative"
+
+
+def _kind_name(quantity: Quantity) -> str:
+    names = {NUMBER: "a plain number", PERCENT: "a percent", DURATION: "a duration"}
+    names |= {BASELINE: "a baseline multiple", RATE: "a rate"}
+    names |= {PREVIOUS: "a multiple of the previous window's rate"}
+    return f"{names[quantity.kind]} (`{quantity.text}`)"
 
 
 def _baseline_problem(context: RuleContext) -> str:
@@ -663,7 +1035,10 @@ def check_hours(hours: ast.Hours, report: Report) -> bool:
     for bound in (hours.start, hours.end):
         if not bound.value.is_integer() or not 0 <= bound.value <= 24 or "." in bound.text:
             report(
-                "NMO302", bound.span, f"hour `{bound.text}` is not a whole hour within 0..24", None
+                "NMO302",
+                bound.span,
+                f"hour `{bound.text[:24]}` is not a whole hour within 0..24",
+                None,
             )
             ok = False
     if ok and hours.start.value == hours.end.value:
@@ -685,7 +1060,7 @@ def check_zone(zone: ast.Zone, report: Report) -> bool:
         report(
             "NMO305",
             zone.span,
-            f"unknown time zone {zone.name!r}",
+            f"unknown time zone {zone.name[:80]!r}",
             'use an IANA name such as "Europe/Berlin" or "America/New_York"',
         )
         return False

@@ -1,72 +1,180 @@
-"""Lark's parse errors, turned into diagnostics an author can act on.
+"""Syntax problems, turned into diagnostics an author can act on.
 
-Input: a Lark ``UnexpectedInput`` exception and the source file. Output: one
-``Diagnostic`` with a plain-words message (what was found, what could come
-there) and a hint. Stage: text -> parse tree, failure path. Lark's raw
-"Expected one of" list of terminal names never reaches the author.
+Input: a ``SyntaxProblem`` from the parse driver (``recovery.py``) and the
+source file. Output: one ``Diagnostic`` with a plain-words message (what was
+found, what could come there) and a hint. Stage: text -> parse tree, failure
+path. Lark's raw "Expected one of" list of terminal names never reaches the
+author, and the list of what could come never names what was found.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+import unicodedata
+from collections.abc import Iterable
 
 from nomotic_dsl.compiler.diagnostics import Diagnostic, make_diagnostic
+from nomotic_dsl.compiler.limits import MAX_SYNTAX_ERRORS
 from nomotic_dsl.compiler.source import SourceFile, Span
 from nomotic_dsl.compiler.syntax.keywords import KEYWORDS
+from nomotic_dsl.compiler.syntax.recovery import SyntaxProblem
+from nomotic_dsl.ir.spec import INVARIANT_TYPES
 
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z_]*")
+_CUTOFF = 0.75
 
-# Expected terminals grouped into what an author would call them, in display order.
-_CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
-    (
-        "a comparison (`<`, `<=`, `>`, `>=`, `==`, `between A and B`, `at most`, `below`...)",
-        frozenset({"OP", "BETWEEN", "BELOW", "ABOVE", "EXACTLY", "AT"}),
-    ),
-    ("a window (`over 100 actions`, `over 1h`)", frozenset({"OVER"})),
-    ("a number, percent or duration", frozenset({"NUMBER", "PERCENT", "UNIT_NUMBER", "MINUS"})),
-    ("a quoted string", frozenset({"STRING"})),
-    ("a name", frozenset({"IDENT"})),
-    (
-        "a new statement (a rule, `invariant`, `const`, `import`, `pack`, `archetype`, `contract`)",
-        frozenset(
-            {
-                "IMPORT",
-                "CONST",
-                "INVARIANT",
-                "PACK",
-                "ARCHETYPE",
-                "CONTRACT",
-                "NO",
-                "FIDELITY",
-                "DRIFT",
-            }
-        ),
-    ),
+# Words that start a statement or a block item: a misspelling of one of them
+# at the start of a statement is what broke it.
+STATEMENT_WORDS: tuple[str, ...] = (
+    "import",
+    "const",
+    "invariant",
+    "pack",
+    "archetype",
+    "contract",
+    "fidelity",
+    "drift",
+    "version",
+    "certificate",
+    "scope",
+    "trust",
+    "anchor",
+    "expected",
+    "use",
+    "active",
+    "baseline",
+    "description",
+    "actions",
+    "targets",
+    "outcomes",
 )
+_COMPARISONS = ("OP", "BETWEEN", "BELOW", "ABOVE", "EXACTLY")
+_TOP_STATEMENTS = ("IMPORT", "CONST", "INVARIANT", "PACK", "ARCHETYPE", "CONTRACT")
+_CONTRACT_ITEMS = ("VERSION", "CERTIFICATE", "SCOPE", "TRUST", "ANCHOR", "EXPECTED", "USE")
+_RULE_STARTS = ("NO", "FIDELITY", "DRIFT", "AT")
+_SINGLE = {
+    "NUMBER": "a number",
+    "PERCENT": "a percent",
+    "UNIT_NUMBER": "a duration",
+    "STRING": "a quoted string",
+    "IDENT": "a name",
+    "RBRACE": "`}`",
+    "LBRACE": "`{`",
+    "COLON": "`:`",
+    "COMMA": "`,`",
+    "SLASH": "`/`",
+    "EQUAL": "`=`",
+    "MINUS": "`-`",
+    "$END": "the end of the file",
+}
 
 
-def syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
-    """The diagnostic for one Lark parse failure."""
-    if isinstance(error, UnexpectedCharacters):
-        return _bad_character(error, source)
-    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
-        return _bad_token(error, source)
-    end = len(source.text)
-    expected = getattr(error, "expected", None) or getattr(error, "accepts", None) or set()
-    message = "the file ends in the middle of a statement"
-    wanted = describe_expected(set(expected))
+def problem_diagnostic(problem: SyntaxProblem, source: SourceFile) -> Diagnostic:
+    """The diagnostic for one syntax problem."""
+    match problem.kind:
+        case "character":
+            return _bad_character(problem, source)
+        case "unclosed":
+            return _unclosed(problem, source)
+        case "too_many":
+            return make_diagnostic(
+                source,
+                "NMO109",
+                problem.span,
+                f"more than {MAX_SYNTAX_ERRORS} syntax errors: the rest of the file was not read",
+                "fix the errors above and check again",
+            )
+    misspelt = _misspelt(problem, source)
+    if misspelt is not None:
+        return misspelt
+    wanted = describe_expected(problem.expected, found=problem.found_type)
+    found = _shown(problem.found)
+    if problem.kind == "token":
+        message = f"unexpected `{found}` here" + (f"; expected {wanted}" if wanted else "")
+        return make_diagnostic(source, "NMO100", problem.span, message, _hint(problem, source))
+    where = "line" if problem.kind == "line_end" else "file"
+    after = f": expected {wanted} after `{found}`" if wanted else ""
+    code = "NMO107" if problem.kind == "line_end" else "NMO101"
+    help_text = (
+        "finish the statement on this line: a line may break only after `,` or `:`, or before `{`"
+        if problem.kind == "line_end"
+        else None
+    )
     return make_diagnostic(
-        source, "NMO101", Span(end, end), message, f"expected {wanted}" if wanted else None
+        source,
+        code,
+        problem.span,
+        f"the {where} ends inside an unfinished statement{after}",
+        help_text,
     )
 
 
-def _bad_character(error: UnexpectedCharacters, source: SourceFile) -> Diagnostic:
-    offset = error.pos_in_stream or 0
-    char = source.text[offset : offset + 1]
+# ---- misspelt keywords -------------------------------------------------------------
+
+
+def _misspelt(problem: SyntaxProblem, source: SourceFile) -> Diagnostic | None:
+    """NMO210 when a misspelt keyword broke the statement: the word found, or its first word."""
+    if problem.kind == "token" and problem.found_type == "IDENT":
+        allowed = [_literal(name) for name in problem.expected if _is_keyword_terminal(name)]
+        close = _close(problem.found, allowed)
+        if close is not None:
+            return make_diagnostic(
+                source,
+                "NMO210",
+                problem.span,
+                f"unknown word `{_shown(problem.found)}` here",
+                f"did you mean `{close}`?",
+            )
+    first = problem.first
+    if first is None or first.type != "IDENT":
+        return None
+    word = str(first)
+    if word in KEYWORDS or word in INVARIANT_TYPES:
+        return None
+    close = _close(word, STATEMENT_WORDS)
+    if close is None:
+        return None
+    start = first.start_pos or 0
+    return make_diagnostic(
+        source,
+        "NMO210",
+        Span(start, start + len(word)),
+        f"unknown word `{_shown(word)}` at the start of a statement",
+        f"did you mean `{close}`?",
+    )
+
+
+def _close(word: str, known: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word.lower(), sorted(set(known)), n=1, cutoff=_CUTOFF)
+    return matches[0] if matches else None
+
+
+def _is_keyword_terminal(name: str) -> bool:
+    return name.lower() in KEYWORDS and name.isalpha()
+
+
+def _hint(problem: SyntaxProblem, source: SourceFile) -> str | None:
+    """Did-you-mean for a misspelt keyword elsewhere on the line, or a hint for `:`."""
+    start = problem.span.start
+    line_start = source.text.rfind("\n", 0, start) + 1
+    for word in _WORD_RE.findall(source.text[line_start : problem.span.end]):
+        if word in KEYWORDS or word in INVARIANT_TYPES:
+            continue
+        close = difflib.get_close_matches(word, KEYWORDS, n=1, cutoff=0.8)
+        if close:
+            return f"did you mean `{close[0]}` instead of `{word}`?"
+    if problem.found == ":" and "OP" in problem.expected:
+        return "a named invariant starts with `invariant NAME:`"
+    return None
+
+
+# ---- characters and braces -----------------------------------------------------------
+
+
+def _bad_character(problem: SyntaxProblem, source: SourceFile) -> Diagnostic:
+    offset = problem.span.start
+    char = problem.found
     if char == '"':
         line_end = source.text.find("\n", offset)
         end = len(source.text) if line_end < 0 else line_end
@@ -77,69 +185,110 @@ def _bad_character(error: UnexpectedCharacters, source: SourceFile) -> Diagnosti
             "this string is never closed",
             'add the closing `"` on the same line (write `\\"` for a quote inside a string)',
         )
-    wanted = describe_expected(set(error.allowed or ()))
-    help_text = f"expected {wanted}" if wanted else None
+    if is_invisible(char):
+        return make_diagnostic(
+            source,
+            "NMO108",
+            problem.span,
+            f"{_character_name(char)} here, where no such character may be",
+            "delete it: most editors do not show it",
+        )
+    wanted = describe_expected(problem.expected)
     return make_diagnostic(
-        source, "NMO100", Span(offset, offset + 1), f"unexpected character `{char}`", help_text
+        source,
+        "NMO100",
+        problem.span,
+        f"unexpected character `{char}`",
+        f"expected {wanted}" if wanted else None,
     )
 
 
-def _bad_token(error: UnexpectedToken, source: SourceFile) -> Diagnostic:
-    token: Token = error.token
-    start = token.start_pos if token.start_pos is not None else 0
-    end = token_end(token, start)
-    wanted = describe_expected(set(error.expected or ()))
-    message = f"unexpected `{token}` here" + (f"; expected {wanted}" if wanted else "")
-    return make_diagnostic(source, "NMO100", Span(start, end), message, _hint(error, source, start))
+def is_invisible(char: str) -> bool:
+    """True for control, format (zero-width, bidi), separator and other unseen characters."""
+    if not char or char == " ":
+        return False
+    return unicodedata.category(char)[0] in "CZ"
 
 
-def _hint(error: UnexpectedToken, source: SourceFile, start: int) -> str | None:
-    """Did-you-mean for a misspelt keyword on the line up to the failure."""
-    line_start = source.text.rfind("\n", 0, start) + 1
-    end = token_end(error.token, start)
-    for word in _WORD_RE.findall(source.text[line_start:end]):
-        if word in KEYWORDS:
-            continue
-        close = difflib.get_close_matches(word, KEYWORDS, n=1, cutoff=0.8)
-        if close:
-            return f"did you mean `{close[0]}` instead of `{word}`?"
-    if str(error.token) == ":" and "OP" in (error.expected or ()):
-        return "a named invariant starts with `invariant NAME:`"
-    return None
+def _character_name(char: str) -> str:
+    """``the invisible character U+200B (ZERO WIDTH SPACE)``."""
+    name = unicodedata.name(char, "")
+    kind = "control character" if unicodedata.category(char) == "Cc" else "invisible character"
+    label = f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+    return f"the {kind} {label}"
 
 
-def token_end(token: Token, start: int) -> int:
-    """Where a token ends, even when Lark left its end position unset."""
-    return token.end_pos if token.end_pos is not None else start + len(str(token))
+def _unclosed(problem: SyntaxProblem, source: SourceFile) -> Diagnostic:
+    help_text = "close the block with `}`"
+    starter = problem.previous
+    if starter is not None and starter.type != "LBRACE":
+        line = source.position(starter.start_pos or 0).line
+        help_text = (
+            f"close it with `}}` before line {line}, where `{starter}` starts a new declaration"
+        )
+    return make_diagnostic(source, "NMO106", problem.span, "this `{` is never closed", help_text)
 
 
-def describe_expected(terminals: set[str]) -> str:
-    """Plain words for a set of Lark terminal names; empty when nothing is known."""
+# ---- what could have come instead --------------------------------------------------------
+
+
+def describe_expected(terminals: Iterable[str], found: str = "") -> str:
+    """Plain words for a set of Lark terminal names, never naming ``found``; empty when none."""
+    remaining = set(terminals) - {found}
+    remaining.discard("COMMENT")
     phrases: list[str] = []
-    remaining = set(terminals)
-    for phrase, names in _CATEGORIES:
-        if remaining & names:
-            phrases.append(phrase)
-            remaining -= names
-    phrases.extend(f"`{_literal(name)}`" for name in sorted(remaining) if name != "$END")
-    if "$END" in terminals:
-        phrases.append("the end of the file")
-    return _join(phrases[:6])
-
-
-_LITERALS = {
-    "LBRACE": "{",
-    "RBRACE": "}",
-    "COLON": ":",
-    "COMMA": ",",
-    "SLASH": "/",
-    "EQUAL": "=",
-    "MINUS": "-",
-}
+    comparisons = [name for name in _COMPARISONS if name in remaining]
+    if comparisons:
+        examples = []
+        if "OP" in remaining:
+            examples.append("`<`, `<=`, `>`, `>=`, `==`")
+        if "BETWEEN" in remaining:
+            examples.append("`between A and B`")
+        if "AT" in remaining:
+            examples.append("`at most`")
+        examples.extend(
+            f"`{name.lower()}`" for name in ("BELOW", "ABOVE", "EXACTLY") if name in remaining
+        )
+        phrases.append(f"a comparison ({', '.join(examples)})")
+        remaining -= {*_COMPARISONS, "AT"}
+    if "OVER" in remaining:
+        phrases.append("a window (`over 100 actions`, `over 1h`)")
+        remaining.discard("OVER")
+    if "WINDOW_UNIT" in remaining:
+        phrases.append("a unit (`actions`, `minutes`, `hours`...)")
+        remaining -= {"WINDOW_UNIT", "ACTIONS", "ACTION"}
+    starts = [name for name in (*_TOP_STATEMENTS, *_RULE_STARTS) if name in remaining]
+    items = [name for name in _CONTRACT_ITEMS if name in remaining]
+    if len(items) >= 3:
+        words = ", ".join(f"`{name.lower()}`" for name in items[:4])
+        phrases.append(f"a contract item ({words}...)")
+        remaining -= set(_CONTRACT_ITEMS)
+    if len(starts) >= 3:
+        words = ", ".join(f"`{name.lower()}`" for name in starts[:4] if name != "AT")
+        phrases.append(f"a new rule or declaration ({words}...)")
+        remaining -= {*_TOP_STATEMENTS, *_RULE_STARTS, "IDENT"}
+    for name in ("NUMBER", "PERCENT", "UNIT_NUMBER", "MINUS", "STRING", "IDENT"):
+        if name in remaining:
+            phrases.append(_SINGLE[name])
+            remaining.discard(name)
+    end = [name for name in ("RBRACE", "$END") if name in remaining]
+    remaining -= set(end)
+    phrases.extend(_SINGLE.get(name, f"`{_literal(name)}`") for name in sorted(remaining))
+    phrases.extend(_SINGLE[name] for name in end)
+    if len(phrases) > 6:
+        phrases = [*phrases[:5], "..."]
+    return _join(phrases)
 
 
 def _literal(name: str) -> str:
-    return _LITERALS.get(name, name.lower())
+    shown = _SINGLE.get(name)
+    if shown is not None and shown.startswith("`"):
+        return shown.strip("`")
+    return name.lower()
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _join(phrases: list[str]) -> str:
@@ -148,4 +297,4 @@ def _join(phrases: list[str]) -> str:
     return ", ".join(phrases[:-1]) + " or " + phrases[-1]
 
 
-__all__ = ["KEYWORDS", "UnexpectedEOF", "describe_expected", "syntax_diagnostic"]
+__all__ = ["KEYWORDS", "describe_expected", "is_invisible", "problem_diagnostic"]

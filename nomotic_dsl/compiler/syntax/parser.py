@@ -1,16 +1,17 @@
 """The Lark LALR parser for .nomo, built once per process.
 
-Input: source text. Output: a Lark parse tree (with positions), or a Lark
-exception that ``nomotic_dsl.compiler.syntax.parse_errors`` turns into a diagnostic. Stage:
-text -> parse tree. The grammar lives in ``grammar/nomo.lark`` and is found
-through ``nomotic_dsl.resources`` so an installed wheel reads its own copy.
+Input: source text. Output: the parser; ``recovery.parse_text`` drives it
+token by token (the line rule, window units, error recovery) and
+``parse_errors`` turns its problems into diagnostics. Stage: text -> parse
+tree. The grammar lives in ``grammar/nomo.lark`` and is found through
+``nomotic_dsl.resources`` so an installed wheel reads its own copy.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from lark import Lark, Tree
+from lark import Lark
 
 from nomotic_dsl.resources import grammar_dir
 
@@ -24,16 +25,11 @@ def grammar_text() -> str:
 
 @cache
 def nomo_parser() -> Lark:
-    """The cached LALR parser (contextual lexer, positions propagated)."""
+    """The cached LALR parser (contextual lexer, every token kept for the AST builder's spans)."""
     return Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=True,
     )
-
-
-def parse_tree(text: str) -> Tree:
-    """Parse source text; Lark's exceptions propagate to the caller."""
-    return nomo_parser().parse(text)
