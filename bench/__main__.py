@@ -1,5 +1,5 @@
-"""``python -m bench``: run the benchmarks (see ``bench/run.py``)."""
+"""``python -m bench``: run the benchmarks from a checkout (they live in ``nomotic_dsl.bench``)."""
 
-from bench.run import main
+from nomotic_dsl.bench.run import main
 
 main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from nomotic_dsl.ir.describe import DetailText
 from nomotic_dsl.runtime.interpreter.detail import (
@@ -23,7 +24,7 @@ from nomotic_dsl.runtime.interpreter.detail import (
 )
 from nomotic_dsl.runtime.interpreter.judge import status_of
 from nomotic_dsl.runtime.interpreter.measure import largest_share
-from nomotic_dsl.runtime.interpreter.result import InvariantResult
+from nomotic_dsl.runtime.interpreter.result import DetailParts, InvariantResult
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, StateError
 
 Scores = Mapping[str, float]
@@ -78,6 +79,27 @@ def finish(
     detail = render_detail(text, value, margin, status, basis, note)
     return InvariantResult(
         invariant_id, satisfied, value, threshold, margin, status, detail, measured
+    )
+
+
+# ``new_result((invariant_id, satisfied, value, threshold, margin, status, detail, measured))``:
+# a result from one tuple of its eight fields, the fastest way to make one (generated code).
+new_result = partial(tuple.__new__, InvariantResult)
+
+# The status of a result that measured nothing, as the status rules give it.
+_UNMEASURED_STATUS = status_of(True, math.nan)
+
+
+def unmeasured(
+    invariant_id: str, threshold: float, parts: DetailParts, value: float = math.nan
+) -> InvariantResult:
+    """A result that measured nothing, its detail rendered from ``parts`` when read.
+
+    Equal to ``finish`` of the same value on an unmeasured basis: satisfied,
+    margin NaN, ``measured`` False.
+    """
+    return new_result(
+        (invariant_id, True, value, threshold, math.nan, _UNMEASURED_STATUS, parts, False)
     )
 
 

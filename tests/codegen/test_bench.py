@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import main
+from nomotic_dsl.bench.run import main
 
 
 @pytest.mark.slow

@@ -1,21 +1,26 @@
 """View-models for the evaluator template: specs in, sorted and precomputed records out.
 
 Stage: validated InvariantSpecs -> ``ModuleView``. All decisions are taken
-here, in Python: which window each invariant reads (windows shared between
-invariants are built once), which aggregates each window keeps, which judge
-function each operator uses, the detail phrases, and which runtime names the
-module imports. Everything is sorted by invariant_id or by window, never by
-dict or set iteration, so the template only loops and lays out.
+here and in the fragment builders it calls (``fragments.py`` for windows and
+invariants, ``entry_points.py`` for ``evaluate`` and ``Monitor``), in Python:
+which window each invariant reads (windows shared between invariants are
+built once), which aggregates each window keeps, how each operator is judged,
+the detail phrases, and which runtime names the module imports. Everything is
+sorted by invariant_id or by window, never by dict or set iteration, so the
+template only loops and lays out.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from nomotic_dsl._version import __version__
+from nomotic_dsl.compiler.codegen import entry_points, fragments
+from nomotic_dsl.compiler.codegen.fragments import Fragment
 from nomotic_dsl.ir.canonical import canonical_digest
 from nomotic_dsl.ir.describe import DetailText, detail_text
 from nomotic_dsl.ir.spec import (
@@ -75,6 +80,15 @@ class WindowView:
     growth: bool = False
 
     @property
+    def key_counts(self) -> tuple[str, ...]:
+        """The name counts this window keeps (``by_action``, ``by_target``), in that order."""
+        return tuple(
+            name
+            for name, kept in (("by_action", self.by_action), ("by_target", self.by_target))
+            if kept
+        )
+
+    @property
     def basis(self) -> str:
         """The runtime constant naming how values over this window were obtained."""
         if self.kind == "history" and not self.per_session:
@@ -84,7 +98,7 @@ class WindowView:
     @property
     def source(self) -> str:
         """The actions ``evaluate`` builds this window from: all, or the current session's."""
-        return "session" if self.per_session else "actions"
+        return "session" if self.per_session else "rows"
 
     @property
     def local(self) -> str:
@@ -161,7 +175,42 @@ class InvariantView:
     keys: tuple[str, ...]
     member: str
     window_seconds: float | None
+    operator: str = "lt"
     min_actions: int | None = None
+
+    @property
+    def text_name(self) -> str:
+        """The module constant holding this invariant's detail phrases."""
+        return f"_TEXT_{self.index}"
+
+    def parts_name(self, basis: str) -> str:
+        """The module constant holding the detail parts of a result on ``basis``."""
+        return f"_PARTS_{self.index}_{basis.removeprefix('BASIS_')}"
+
+    def constant_name(self, basis: str) -> str:
+        """The module constant holding the (unmeasured) result on ``basis``."""
+        return f"_{basis.removeprefix('BASIS_')}_{self.index}"
+
+    @property
+    def constant_results(self) -> tuple[str, ...]:
+        """Bases of the results that never vary (nothing measured), precomputed at import."""
+        if self.measure == "growth":
+            return ()
+        if self.measure in ("drift", "semantic", "every_term"):
+            return ("BASIS_NO_DATA",)
+        return ("BASIS_EMPTY",)
+
+    @property
+    def bases(self) -> tuple[str, ...]:
+        """Bases whose detail parts are module constants (those whose note never varies)."""
+        if self.measure in ("growth", "every_term"):
+            return self.constant_results
+        measured: tuple[str, ...] = ("BASIS_SNAPSHOT",) if self.measure == "drift" else ()
+        if self.window is not None and self.measure != "drift":
+            measured = (self.window.basis,)
+            if self.unwindowed and self.measure in ("ratio", "max_share", "distinct", "semantic"):
+                measured += ("BASIS_SNAPSHOT",)
+        return measured + self.constant_results
 
     @property
     def bounds(self) -> tuple[float, ...]:
@@ -199,7 +248,15 @@ class ModuleView:
     invariants: tuple[InvariantView, ...]
     windows: tuple[WindowView, ...]
     hour_rules: tuple[HourRuleView, ...]
-    runtime_imports: tuple[str, ...]
+    # Each window with its methods' code, in layout order.
+    window_code: tuple[tuple[WindowView, tuple[Fragment, ...]], ...] = ()
+    invariant_code: tuple[tuple[Fragment, Fragment], ...] = ()
+    # The methods of the ``_Session`` class: one class when some window is per session.
+    session_holders: tuple[tuple[Fragment, ...], ...] = ()
+    evaluate_body: Fragment = field(default_factory=Fragment)
+    # The bodies of the Monitor's methods whose code depends on the specs, by method.
+    monitor_methods: Mapping[str, Fragment] = field(default_factory=dict)
+    runtime_imports: tuple[str, ...] = ()
 
     @property
     def monitor_slots(self) -> tuple[str, ...]:
@@ -261,6 +318,24 @@ class ModuleView:
         """True when some window lets observations go, so it keeps them in a deque."""
         return any(window.kind != "history" for window in self.windows)
 
+    @property
+    def standard_imports(self) -> tuple[str, ...]:
+        """The module's standard-library import lines, as ruff's isort lays them out."""
+        lines = ["from collections import deque"] if self.uses_deque else []
+        abc = "Mapping, Sequence" if self.windows else "Mapping"
+        lines.append(f"from collections.abc import {abc}")
+        if len(self.invariants) >= 2:
+            lines.append("from operator import itemgetter")
+        lines.append("from typing import Any, Final")
+        return tuple(lines)
+
+    @property
+    def order_lines(self) -> tuple[str, ...]:
+        """The line that reorders results laid out by id into declared order (two or more)."""
+        if len(self.invariants) < 2:
+            return ()
+        return ("_IN_DECLARED_ORDER: Final = itemgetter(*_DECLARED_ORDER)",)
+
 
 def build_module_view(
     specs: Iterable[InvariantSpec | Mapping[str, Any]], *, module_name: str, source_digest: str
@@ -276,19 +351,41 @@ def build_module_view(
     hour_rules = _hour_rules(by_id)
     windows = _windows(by_id, hour_rules)
     invariants = tuple(_invariant(i, spec, windows, hour_rules) for i, spec in enumerate(by_id))
-    return ModuleView(
+    spec_dicts = tuple(spec.to_dict() for spec in by_id)
+    view = ModuleView(
         module_name=module_name,
         source_digest=source_digest,
-        specs_digest=canonical_digest([spec.to_dict() for spec in by_id]),
+        specs_digest=canonical_digest(list(spec_dicts)),
         compiler_version=__version__,
         spec_version=SPEC_VERSION,
-        specs=tuple(spec.to_dict() for spec in by_id),
+        specs=spec_dicts,
         declared_order=tuple(position[spec.invariant_id] for spec in declared),
         invariants=invariants,
         windows=tuple(windows.values()),
         hour_rules=tuple(hour_rules.values()),
-        runtime_imports=_runtime_imports(invariants, tuple(windows.values())),
+        window_code=tuple(
+            (window, fragments.window_methods(window)) for window in windows.values()
+        ),
+        invariant_code=tuple(
+            (fragments.invariant_constants(inv), fragments.invariant_function(inv))
+            for inv in invariants
+        ),
     )
+    view = replace(
+        view,
+        session_holders=(entry_points.session_methods(view),) if view.session_windows else (),
+        evaluate_body=entry_points.evaluate(view),
+        monitor_methods=MappingProxyType(
+            {
+                "init": entry_points.monitor_init(view),
+                "observe": entry_points.monitor_observe(view),
+                "results": entry_points.monitor_results(view),
+                "export": entry_points.monitor_export(view),
+                "import": entry_points.monitor_import(view),
+            }
+        ),
+    )
+    return replace(view, runtime_imports=_runtime_imports(view))
 
 
 WindowKey = tuple[int, int, float]
@@ -330,9 +427,14 @@ def _windows(
         {spec.metric for spec in specs if spec.type == "semantic" and spec.metric != EVERY_TERM}
     )
     term_attr = {term: f"fidelity_{index}" for index, term in enumerate(terms)}
+    readers: dict[WindowKey, list[InvariantSpec]] = {key: [] for key in keys}
+    for spec in specs:
+        found = _window_key(spec)
+        if found is not None:
+            readers[found].append(spec)
     windows: dict[WindowKey, WindowView] = {}
     for index, key in enumerate(keys):
-        members = [spec for spec in specs if _window_key(spec) == key]
+        members = readers[key]
         kinds = {(spec.type, "" if spec.type == "ratio" else spec.metric) for spec in members}
         used_terms = sorted(
             {s.metric for s in members if s.type == "semantic" and s.metric != EVERY_TERM}
@@ -379,6 +481,7 @@ def _invariant(
         keys=keys,
         member=member,
         window_seconds=spec.window_seconds,
+        operator=spec.operator,
         min_actions=spec.min_actions,
     )
 
@@ -414,52 +517,18 @@ def _measurement(
     raise ValueError(f"unknown invariant type {spec.type!r}")
 
 
-def _runtime_imports(
-    invariants: Sequence[InvariantView], windows: Sequence[WindowView]
-) -> tuple[str, ...]:
+def _runtime_imports(view: ModuleView) -> tuple[str, ...]:
     """The runtime names the module uses, sorted as ruff's isort orders them."""
-    names = {"BehavioralState", "EMPTY_SNAPSHOT", "InvariantResult", "Observation", "Snapshot"}
-    names |= {"check_order", "checked_scores", "coerce_state"}
-    names |= {"StateReader", "check_retained", "export_observations", "export_scores"}
-    names |= {"state_header", "check_idle_seconds"}
-    if any(window.per_session for window in windows):
-        names |= {"SessionTable", "session_actions"}
-    for view in invariants:
-        names |= _invariant_imports(view)
-    for window in windows:
-        names |= {"KeyCounts"} if window.by_action or window.by_target else set()
-        names |= {"HourRule"} if window.hours else set()
-        names |= {"ScaledSum", "term_values"} if window.terms else set()
-        names |= {"TermFidelities"} if window.every_term else set()
-        names |= {"RateGrowth"} if window.growth else set()
-        names |= {"time_window"} if window.kind == "time" else set()
+    names = {"BehavioralState", "InvariantResult", "Observation", "checked_scores", "Snapshot"}
+    parts: list[Fragment] = [view.evaluate_body, *view.monitor_methods.values()]
+    parts += [method for holder in view.session_holders for method in holder]
+    parts += [method for _, methods in view.window_code for method in methods]
+    parts += [fragment for pair in view.invariant_code for fragment in pair]
+    for fragment in parts:
+        names |= fragment.names
+    if view.hour_rules:
+        names.add("HourRule")
     return tuple(sorted(names, key=_isort_key))
-
-
-def _invariant_imports(view: InvariantView) -> set[str]:
-    names = {"DetailText", "finish", view.judge}
-    if view.min_actions is not None:
-        names.add("warming_up")
-    if view.measure in ("drift", "semantic", "every_term"):
-        names.add("not_measured")
-    elif view.measure != "growth":
-        names.add("BASIS_EMPTY")
-    if view.measure == "drift" or (
-        view.unwindowed and view.measure in ("ratio", "semantic", "every_term")
-    ):
-        names.add("BASIS_SNAPSHOT")
-    if view.measure == "every_term":
-        names.add("term_note")
-        names |= {"lowest_fidelity"} if view.unwindowed else set()
-    if view.window is not None and view.measure not in ("drift", "growth"):
-        names.add(view.window.basis)
-    if view.measure == "ratio":
-        names.add("ratio_value")
-    if view.unwindowed and view.measure == "max_share":
-        names.add("snapshot_max_share")
-    if view.unwindowed and view.measure == "distinct":
-        names.add("snapshot_distinct")
-    return names
 
 
 def _isort_key(name: str) -> tuple[int, str]:
