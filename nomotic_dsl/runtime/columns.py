@@ -30,6 +30,7 @@ from nomotic_dsl.runtime.interpreter.state import (
     MAX_TIMESTAMP,
     BehavioralState,
     Observation,
+    plain_scores,
 )
 from nomotic_dsl.runtime.results import Snapshot
 
@@ -56,11 +57,11 @@ _TARGET = itemgetter("target")
 _OUTCOME = methodcaller("get", "outcome")
 _SESSION = methodcaller("get", "session_id")
 _SEMANTIC = methodcaller("get", "semantic")
-_FLOAT = frozenset({float})
 _NUMBER = frozenset({float, int})
 _STR = frozenset({str})
 _OPTIONAL_STR = frozenset({str, type(None)})
 _DICT = frozenset({dict})
+_INF = math.inf
 
 
 class Rows:
@@ -189,52 +190,33 @@ def _read_mapping(data: dict[str, Any]) -> tuple[Rows, Snapshot] | None:
     """The fast path: None whenever ``BehavioralState.from_mapping`` must have the last word."""
     if not _STATE_KEYS.issuperset(data):
         return None
-    raw = data.get("actions") or []
-    if type(raw) is not list:
+    get = data.get
+    raw = get("actions") or []
+    if raw.__class__ is not list:
         return None
     rows = _rows(raw) if raw else Rows([], [], [], [], [], None)
     if rows is None:
         return None
-    shares = []
-    for name, unit in (
-        ("action_distribution", False),
-        ("target_distribution", False),
-        ("drift", True),
-        ("semantic_drift", True),
+    actions, targets, outcomes = (
+        get("action_distribution"),
+        get("target_distribution"),
+        get("outcome_distribution"),
+    )
+    drift, semantic = get("drift"), get("semantic_drift")
+    if not (
+        (actions is None or plain_scores(actions, _INF))
+        and (targets is None or plain_scores(targets, _INF))
+        and (outcomes is None or plain_scores(outcomes, _INF))
+        and (drift is None or (plain_scores(drift, 1.0) and _DRIFT_KEYS.issuperset(drift)))
+        and (semantic is None or plain_scores(semantic, 1.0))
     ):
-        value = data.get(name)
-        if value is not None and not _plain_scores(value, unit):
-            return None
-        shares.append(value)
-    outcome = data.get("outcome_distribution")
-    if outcome is not None and not _plain_scores(outcome, False):
         return None
-    drift = shares[2]
-    if drift is not None and not _DRIFT_KEYS.issuperset(drift):
-        return None
-    now = data.get("now")
+    now = get("now")
     if now is not None:
-        if type(now) is not float or not 0.0 <= now <= MAX_TIMESTAMP:
+        if now.__class__ is not float or not 0.0 <= now <= MAX_TIMESTAMP:
             return None
         rows.now = now
-    return rows, Snapshot(*shares)
-
-
-def _plain_scores(value: Any, unit: bool) -> bool:
-    """A dict of non-empty str to floats, finite, at least 0 (at most 1 when ``unit``)."""
-    if type(value) is not dict:
-        return False
-    if not value:
-        return True
-    if not _STR.issuperset(map(type, value)) or "" in value:
-        return False
-    scores = value.values()
-    if not _FLOAT.issuperset(map(type, scores)):
-        return False
-    total = sum(scores)
-    if total != total or total == math.inf:  # NaN or an infinity among them
-        return False
-    return min(scores) >= 0.0 and (not unit or max(scores) <= 1.0)
+    return rows, Snapshot(actions, targets, drift, semantic)
 
 
 def _rows(raw: list[Any]) -> Rows | None:
@@ -271,6 +253,6 @@ def _rows(raw: list[Any]) -> Rows | None:
             return None
     semantics = [value or _EMPTY for value in map(_SEMANTIC, raw)]
     carried = [value for value in semantics if value is not _EMPTY]
-    if carried and not all(_plain_scores(value, True) for value in carried):
+    if carried and not all(plain_scores(value, 1.0) for value in carried):
         return None
     return Rows(timestamps, action_types, targets, session_ids, semantics, timestamps[-1])

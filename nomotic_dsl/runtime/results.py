@@ -12,8 +12,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
+from types import MappingProxyType
 
 from nomotic_dsl.ir.describe import DetailText
+from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_NO_DATA,
@@ -25,9 +27,10 @@ from nomotic_dsl.runtime.interpreter.detail import (
 from nomotic_dsl.runtime.interpreter.judge import status_of
 from nomotic_dsl.runtime.interpreter.measure import largest_share
 from nomotic_dsl.runtime.interpreter.result import DetailParts, InvariantResult
-from nomotic_dsl.runtime.interpreter.state import BehavioralState, StateError
+from nomotic_dsl.runtime.interpreter.state import BehavioralState, StateError, plain_scores
 
 Scores = Mapping[str, float]
+_DRIFT_KEYS = frozenset(DRIFT_DISTRIBUTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ def checked_scores(name: str, scores: Scores | None) -> Scores | None:
     """Validate drift-like scores (names to numbers in 0..1) as a state does; StateError if not."""
     if scores is None:
         return None
+    if name == "drift" and plain_scores(scores, 1.0) and _DRIFT_KEYS.issuperset(scores):
+        return MappingProxyType(dict(scores))  # what BehavioralState makes of plain scores
     if name == "drift":
         return BehavioralState(drift=scores).drift
     return BehavioralState(semantic_drift=scores).semantic_drift

@@ -141,7 +141,9 @@ class InvariantResult(tuple[Any, ...]):
     __le__ = __gt__ = __ge__ = __lt__
 
     def __repr__(self) -> str:
-        values = ", ".join(f"{name}={value!r}" for name, value in zip(FIELDS, self.fields(), strict=True))
+        values = ", ".join(
+            f"{name}={value!r}" for name, value in zip(FIELDS, self.fields(), strict=True)
+        )
         return f"InvariantResult({values})"
 
     def __getnewargs__(self) -> tuple[Any, ...]:
