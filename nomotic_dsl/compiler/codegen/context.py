@@ -20,6 +20,7 @@ from typing import Any
 
 from nomotic_dsl._version import __version__
 from nomotic_dsl.compiler.codegen import entry_points, fragments
+from nomotic_dsl.compiler.codegen.filters import pyrepr
 from nomotic_dsl.compiler.codegen.fragments import Fragment
 from nomotic_dsl.ir.canonical import canonical_digest
 from nomotic_dsl.ir.describe import DetailText, detail_text
@@ -327,6 +328,19 @@ class ModuleView:
         if len(self.invariants) >= 2:
             lines.append("from operator import itemgetter")
         lines.append("from typing import Any, Final")
+        return tuple(lines)
+
+    @property
+    def constant_lines(self) -> tuple[str, ...]:
+        """The module constants after ``INVARIANT_IDS``: result order, hour rules, detail parts."""
+        lines = list(self.order_lines)
+        hours = [
+            f"{rule.name}: Final = HourRule({pyrepr(rule.allowed)}, {pyrepr(rule.zone)})"
+            for rule in self.hour_rules
+        ]
+        parts = [line for constants, _ in self.invariant_code for line in constants.lines]
+        for section in (hours, parts):
+            lines += ["", *section] if section else []
         return tuple(lines)
 
     @property
