@@ -218,22 +218,22 @@ def monitor_memory(agents: int, judged: bool) -> Target:
 
 
 def nomo_text(rules: int) -> str:
-    """A policy of ``rules`` one-line rules over eight shared windows, so none conflict."""
+    """A policy of ``rules`` one-line rules, no two comparable (the checker compares rules of
+    one metric and window pairwise), most of them on eight shared windows."""
     forms = (
-        "ratio write/read < {t} over 100 actions",
-        "distribution action_max <= {t} over 200 actions",
-        'semantic "research" > {t} over 300 actions',
-        "temporal 8-18 <= {t} over 400 actions",
-        "rate action_frequency <= {t} over 500 actions",
-        "count distinct_targets <= {n} over 600 actions",
-        "count distinct_actions >= {n} over 700 actions",
-        "distribution target_max < {t} over 800 actions",
+        "ratio w{i}/r{i} < 0.3 over 100 actions",
+        'semantic "t{i}" > 0.85 over 200 actions',
+        "ratio s{i}/r{i} <= 2 over 1h",
+        'semantic "u{i}" >= 0.5',
+        "ratio d{i}/r{i} < 0.1 over 300 actions",
+        'semantic "v{i}" > 0.7 over 10m',
+        "count distinct_targets <= 5 over {n} actions",
+        "distribution target_max < 0.6 over {n} actions",
     )
-    lines = []
-    for index in range(rules):
-        form = forms[index % len(forms)]
-        step = index // len(forms)
-        lines.append(f"invariant r{index}: " + form.format(t=f"0.{step + 1:05d}", n=step + 2))
+    lines = [
+        f"invariant r{index}: " + forms[index % len(forms)].format(i=index, n=index + 1)
+        for index in range(rules)
+    ]
     return "\n".join(lines) + "\n"
 
 

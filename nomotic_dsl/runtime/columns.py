@@ -21,7 +21,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from itertools import chain, islice
-from operator import itemgetter, le, methodcaller
+from operator import attrgetter, itemgetter, le, methodcaller
 from types import MappingProxyType
 from typing import Any
 
@@ -61,6 +61,11 @@ _NUMBER = frozenset({float, int})
 _STR = frozenset({str})
 _OPTIONAL_STR = frozenset({str, type(None)})
 _DICT = frozenset({dict})
+_TIMESTAMP_OF = attrgetter("timestamp")
+_ACTION_OF = attrgetter("action_type")
+_TARGET_OF = attrgetter("target")
+_SESSION_OF = attrgetter("session_id")
+_SEMANTIC_OF = attrgetter("semantic")
 _INF = math.inf
 
 
@@ -101,13 +106,13 @@ class Rows:
     @classmethod
     def of(cls, actions: Sequence[Observation], now: float | None = None) -> Rows:
         """The columns of ``actions``; ``now`` defaults to the last action's timestamp."""
-        timestamps = [action.timestamp for action in actions]
+        timestamps = list(map(_TIMESTAMP_OF, actions))
         return cls(
             timestamps,
-            [action.action_type for action in actions],
-            [action.target for action in actions],
-            [action.session_id for action in actions],
-            [action.semantic for action in actions],
+            list(map(_ACTION_OF, actions)),
+            list(map(_TARGET_OF, actions)),
+            list(map(_SESSION_OF, actions)),
+            list(map(_SEMANTIC_OF, actions)),
             now if now is not None else (timestamps[-1] if timestamps else None),
         )
 
