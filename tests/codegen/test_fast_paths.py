@@ -176,8 +176,10 @@ def test_generated_evaluate_refuses_what_the_interpreter_refuses(
 @st.composite
 def observation_dicts(draw: st.DrawFn) -> dict[str, Any]:
     state = draw(states() | broken_states())
-    actions = state["actions"]
-    item = draw(st.sampled_from(actions)) if actions else {"timestamp": 1.0}
+    actions = state.get("actions")
+    if not isinstance(actions, list | tuple) or not actions:
+        return {"timestamp": actions, "action_type": "read", "target": "kb"}
+    item = draw(st.sampled_from(list(actions)))
     return item if isinstance(item, dict) else {"timestamp": item}
 
 
