@@ -9,13 +9,8 @@ through ``pyrepr`` and ``pyident``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from nomotic_dsl.compiler.codegen.filters import pyident, pyrepr
-from nomotic_dsl.compiler.codegen.fragments import Fragment
-
-if TYPE_CHECKING:
-    from nomotic_dsl.compiler.codegen.context import InvariantView, ModuleView, WindowView
+from nomotic_dsl.compiler.codegen.views import Fragment, InvariantView, ModuleView, WindowView
 
 
 def check_call(inv: InvariantView, owner: str) -> str:

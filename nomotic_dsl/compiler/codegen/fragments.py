@@ -16,37 +16,14 @@ Policy values reach these lines only through ``pyrepr`` (literals) and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from nomotic_dsl.compiler.codegen.filters import pyident, pyrepr
+from nomotic_dsl.compiler.codegen.views import Fragment, InvariantView, WindowView
 from nomotic_dsl.ir.spec import APPROACHING_MARGIN, EQ_TOLERANCE
 from nomotic_dsl.runtime.interpreter.judge import status_of
 
-if TYPE_CHECKING:
-    from nomotic_dsl.compiler.codegen.context import InvariantView, WindowView
-
 # The status of a result that measured nothing (satisfied, margin NaN), as status_of gives it.
 UNMEASURED_STATUS = status_of(True, math.nan)
-
-
-@dataclass(slots=True)
-class Fragment:
-    """Lines of code (without trailing newlines) and the runtime names they use."""
-
-    lines: list[str] = field(default_factory=list)
-    names: set[str] = field(default_factory=set)
-
-    def add(self, *lines: str, uses: Iterable[str] = ()) -> None:
-        """Append lines, noting the runtime names they need."""
-        self.lines.extend(lines)
-        self.names.update(uses)
-
-    def extend(self, other: Fragment, indent: str = "") -> None:
-        """Append another fragment's lines, indented by ``indent``."""
-        self.lines.extend(indent + line if line else line for line in other.lines)
-        self.names |= other.names
 
 
 # --- windows --------------------------------------------------------------------------------
