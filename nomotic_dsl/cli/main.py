@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nomotic_dsl.cli.bundles",
     "nomotic_dsl.cli.editor",
     "nomotic_dsl.cli.fleet",
+    "nomotic_dsl.cli.bench",
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from nomotic_dsl.ir.describe import DetailText
 from nomotic_dsl.ir.spec import load_zone
+from nomotic_dsl.runtime.columns import Rows, read_state
 from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_HISTORY,
@@ -38,7 +39,7 @@ from nomotic_dsl.runtime.interpreter.measure import (
     ratio_value,
     session_actions,
 )
-from nomotic_dsl.runtime.interpreter.result import InvariantResult
+from nomotic_dsl.runtime.interpreter.result import DetailParts, InvariantResult
 from nomotic_dsl.runtime.interpreter.state import (
     BehavioralState,
     Observation,
@@ -60,9 +61,11 @@ from nomotic_dsl.runtime.results import (
     check_order,
     checked_scores,
     finish,
+    new_result,
     not_measured,
     snapshot_distinct,
     snapshot_max_share,
+    unmeasured,
     warming_up,
 )
 from nomotic_dsl.runtime.sessions import SessionTable
@@ -73,6 +76,7 @@ from nomotic_dsl.runtime.windows import (
     RateGrowth,
     ScaledSum,
     TermFidelities,
+    column_values,
     lowest_fidelity,
     scaled,
     term_values,
@@ -93,12 +97,14 @@ __all__ = [
     "MONITOR_STATE_VERSION",
     "SCALE_BITS",
     "BehavioralState",
+    "DetailParts",
     "DetailText",
     "HourRule",
     "InvariantResult",
     "KeyCounts",
     "Observation",
     "RateGrowth",
+    "Rows",
     "ScaledSum",
     "SessionTable",
     "Snapshot",
@@ -110,6 +116,7 @@ __all__ = [
     "check_retained",
     "checked_scores",
     "coerce_state",
+    "column_values",
     "exact_mean",
     "export_observations",
     "export_scores",
@@ -123,8 +130,10 @@ __all__ = [
     "load_zone",
     "local_hour",
     "lowest_fidelity",
+    "new_result",
     "not_measured",
     "ratio_value",
+    "read_state",
     "render_detail",
     "scaled",
     "session_actions",
@@ -135,6 +144,7 @@ __all__ = [
     "term_note",
     "term_values",
     "time_window",
+    "unmeasured",
     "warming_up",
 ]
 EXPORTED: tuple[str, ...] = tuple(__all__)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
+from types import MappingProxyType
 
 from nomotic_dsl.ir.describe import DetailText
+from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.interpreter.detail import (
     BASIS_EMPTY,
     BASIS_NO_DATA,
@@ -23,10 +26,11 @@ from nomotic_dsl.runtime.interpreter.detail import (
 )
 from nomotic_dsl.runtime.interpreter.judge import status_of
 from nomotic_dsl.runtime.interpreter.measure import largest_share
-from nomotic_dsl.runtime.interpreter.result import InvariantResult
-from nomotic_dsl.runtime.interpreter.state import BehavioralState, StateError
+from nomotic_dsl.runtime.interpreter.result import DetailParts, InvariantResult
+from nomotic_dsl.runtime.interpreter.state import BehavioralState, StateError, plain_scores
 
 Scores = Mapping[str, float]
+_DRIFT_KEYS = frozenset(DRIFT_DISTRIBUTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ def checked_scores(name: str, scores: Scores | None) -> Scores | None:
     """Validate drift-like scores (names to numbers in 0..1) as a state does; StateError if not."""
     if scores is None:
         return None
+    if name == "drift" and plain_scores(scores, 1.0) and _DRIFT_KEYS.issuperset(scores):
+        return MappingProxyType(dict(scores))  # what BehavioralState makes of plain scores
     if name == "drift":
         return BehavioralState(drift=scores).drift
     return BehavioralState(semantic_drift=scores).semantic_drift
@@ -78,6 +84,27 @@ def finish(
     detail = render_detail(text, value, margin, status, basis, note)
     return InvariantResult(
         invariant_id, satisfied, value, threshold, margin, status, detail, measured
+    )
+
+
+# ``new_result((invariant_id, satisfied, value, threshold, margin, status, detail, measured))``:
+# a result from one tuple of its eight fields, the fastest way to make one (generated code).
+new_result = partial(tuple.__new__, InvariantResult)
+
+# The status of a result that measured nothing, as the status rules give it.
+_UNMEASURED_STATUS = status_of(True, math.nan)
+
+
+def unmeasured(
+    invariant_id: str, threshold: float, parts: DetailParts, value: float = math.nan
+) -> InvariantResult:
+    """A result that measured nothing, its detail rendered from ``parts`` when read.
+
+    Equal to ``finish`` of the same value on an unmeasured basis: satisfied,
+    margin NaN, ``measured`` False.
+    """
+    return new_result(
+        (invariant_id, True, value, threshold, math.nan, _UNMEASURED_STATUS, parts, False)
     )
 
 

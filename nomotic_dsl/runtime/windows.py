@@ -236,6 +236,30 @@ class HourRule:
         flag = self._outside_by_bucket.get(whole // _BUCKET)
         return bool(self._outside_slow(whole) if flag is None else flag)
 
+    def count_outside_times(self, timestamps: Sequence[float], lo: int, hi: int) -> int:
+        """How many of ``timestamps[lo:hi]`` (oldest first) fall outside the allowed hours.
+
+        Timestamps are sorted, so the run sharing a 15-minute bucket is found
+        by bisection and counted at once: the work grows with the number of
+        buckets the slice spans, not with its length.
+        """
+        floor, cached, count = math.floor, self._outside_by_bucket.get, 0
+        start = lo
+        while start < hi:
+            whole = floor(timestamps[start])
+            bucket = whole // _BUCKET
+            stop = bisect_left(timestamps, (bucket + 1) * _BUCKET, start, hi)
+            flag = cached(bucket)
+            if flag is None:
+                self._outside_slow(whole)  # caches the bucket's verdict when it is uniform
+                flag = cached(bucket)
+            if flag is None:  # the offset changes inside the bucket: read each second exactly
+                count += sum(self.outside(timestamps[index]) for index in range(start, stop))
+            else:
+                count += flag * (stop - start)
+            start = stop
+        return count
+
     def count_outside(self, actions: Sequence[Observation]) -> int:
         """How many of ``actions`` (oldest first) fall outside the allowed hours.
 
@@ -278,6 +302,11 @@ def term_values(actions: Sequence[Observation], term: str) -> list[float]:
     return [action.semantic[term] for action in actions if term in action.semantic]
 
 
+def column_values(semantics: Sequence[Mapping[str, float]], term: str) -> list[float]:
+    """The fidelities of ``term`` in a column of per-action fidelities, oldest first."""
+    return [fidelities[term] for fidelities in semantics if term in fidelities]
+
+
 class TermFidelities:
     """Exact fidelity sums for every term the window's observations carry.
 
@@ -293,9 +322,14 @@ class TermFidelities:
     @classmethod
     def of(cls, actions: Sequence[Observation]) -> TermFidelities:
         """The sums of ``actions``, built in bulk."""
+        return cls.of_column([action.semantic for action in actions])
+
+    @classmethod
+    def of_column(cls, semantics: Sequence[Mapping[str, float]]) -> TermFidelities:
+        """The sums of a column of per-action fidelities, built in bulk."""
         by_term: dict[str, list[float]] = {}
-        for action in actions:
-            for term, fidelity in action.semantic.items():
+        for carried in semantics:
+            for term, fidelity in carried.items():
                 by_term.setdefault(term, []).append(fidelity)
         fidelities = cls()
         fidelities._sums = {term: ScaledSum.of(values) for term, values in by_term.items()}
@@ -365,6 +399,21 @@ class RateGrowth:
             low = bisect_right(actions, now - 2.0 * seconds, key=_TIMESTAMP)
             high = bisect_right(actions, now - seconds, lo=low, key=_TIMESTAMP)
             growth.previous = deque(action.timestamp for action in actions[low:high])
+        return growth
+
+    @classmethod
+    def of_times(
+        cls, timestamps: Sequence[float], lo: int, hi: int, now: float | None, seconds: float
+    ) -> RateGrowth:
+        """The window before the one ending at ``now``, from ``timestamps[lo:hi]`` (every action)."""
+        growth = cls()
+        growth.now = now
+        if hi > lo:
+            growth.origin = timestamps[lo]
+        if now is not None:
+            low = bisect_right(timestamps, now - 2.0 * seconds, lo, hi)
+            high = bisect_right(timestamps, now - seconds, low, hi)
+            growth.previous = deque(timestamps[low:high])
         return growth
 
     def start(self, timestamp: float) -> None:

@@ -156,6 +156,7 @@ def test_generated_modules_import_only_the_runtime_and_the_standard_library() ->
                     "__future__",
                     "collections",
                     "collections.abc",
+                    "operator",
                     "typing",
                     "nomotic_dsl.runtime",
                 }
@@ -173,7 +174,7 @@ def test_source_map_points_at_each_invariant_and_tracebacks_name_the_file() -> N
     lines = generated.source.splitlines()
     for span in generated.source_map:
         assert lines[span.first_line - 1].startswith("def _inv_")
-        assert "return finish(" in "\n".join(lines[span.first_line - 1 : span.last_line])
+        assert "return new_result(" in "\n".join(lines[span.first_line - 1 : span.last_line])
         assert generated.invariant_at(span.first_line + 1) == span.invariant_id
     assert generated.invariant_at(1) is None
     module = load_generated(generated.source, "<bundle>/policy_evaluator.py")

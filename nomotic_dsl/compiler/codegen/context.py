@@ -1,23 +1,48 @@
 """View-models for the evaluator template: specs in, sorted and precomputed records out.
 
 Stage: validated InvariantSpecs -> ``ModuleView``. All decisions are taken
-here, in Python: which window each invariant reads (windows shared between
-invariants are built once), which aggregates each window keeps, which judge
-function each operator uses, the detail phrases, and which runtime names the
-module imports. Everything is sorted by invariant_id or by window, never by
-dict or set iteration, so the template only loops and lays out.
+here and in the fragment builders it calls (``fragments.py`` for windows and
+invariants, ``entry_points.py`` for ``evaluate`` and ``Monitor``), in Python:
+which window each invariant reads (windows shared between invariants are
+built once), which aggregates each window keeps, how each operator is judged,
+the detail phrases, and which runtime names the module imports. Everything is
+sorted by invariant_id or by window, never by dict or set iteration, so the
+template only loops and lays out.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 from nomotic_dsl._version import __version__
+from nomotic_dsl.compiler.codegen.entry_points import (
+    evaluate,
+    monitor_export,
+    monitor_import,
+    monitor_init,
+    monitor_observe,
+    monitor_results,
+    session_methods,
+)
+from nomotic_dsl.compiler.codegen.fragments import (
+    invariant_constants,
+    invariant_function,
+    window_methods,
+)
+from nomotic_dsl.compiler.codegen.views import (
+    Fragment,
+    HourRuleView,
+    InvariantView,
+    ModuleView,
+    TermView,
+    WindowView,
+)
 from nomotic_dsl.ir.canonical import canonical_digest
-from nomotic_dsl.ir.describe import DetailText, detail_text
+from nomotic_dsl.ir.describe import detail_text
 from nomotic_dsl.ir.spec import (
     EVERY_TERM,
     RATE_GROWTH,
@@ -38,230 +63,6 @@ _TARGET_KEYED = {("distribution", "target_max"), ("distribution", "target_count"
 _TARGET_KEYED |= {("count", "distinct_targets")}
 
 
-@dataclass(frozen=True, slots=True)
-class HourRuleView:
-    """One temporal metric's allowed hours, loaded once at import as ``name``."""
-
-    name: str
-    attr: str
-    metric: str
-    allowed: tuple[int, ...]
-    zone: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TermView:
-    """One semantic term whose per-action fidelity a window sums exactly."""
-
-    attr: str
-    term: str
-
-
-@dataclass(frozen=True, slots=True)
-class WindowView:
-    """A window shared by every invariant that reads it, and the aggregates it keeps."""
-
-    class_name: str
-    attr: str
-    kind: str
-    size: int | None
-    seconds: float | None
-    by_action: bool
-    by_target: bool
-    hours: tuple[HourRuleView, ...]
-    terms: tuple[TermView, ...]
-    per_session: bool = False
-    every_term: bool = False
-    growth: bool = False
-
-    @property
-    def basis(self) -> str:
-        """The runtime constant naming how values over this window were obtained."""
-        if self.kind == "history" and not self.per_session:
-            return "BASIS_HISTORY"
-        return "BASIS_WINDOW"
-
-    @property
-    def source(self) -> str:
-        """The actions ``evaluate`` builds this window from: all, or the current session's."""
-        return "session" if self.per_session else "actions"
-
-    @property
-    def local(self) -> str:
-        """The variable that holds this window in ``evaluate``."""
-        return self.attr.lstrip("_")
-
-    @property
-    def summary(self) -> str:
-        """What the window holds, for its class docstring (numbers only, no policy text)."""
-        of = " of one session" if self.per_session else ""
-        if self.kind == "count":
-            return f"The last {self.size} actions{of}"
-        if self.kind == "time":
-            return f"The actions{of} in the last {self.seconds!r} seconds"
-        return f"Every action{of} seen"
-
-    @property
-    def state_key(self) -> str:
-        """The window's name in an exported monitor state: what it holds, not where."""
-        if self.kind == "count":
-            return f"count:{self.size}"
-        if self.kind == "time":
-            return f"time:{self.seconds!r}"
-        return "history"
-
-    @property
-    def state_fields(self) -> tuple[str, ...]:
-        """The fields of a history window's state."""
-        names = ["n", "first_ts", "last_ts"]
-        names += ["by_action"] if self.by_action else []
-        names += ["by_target"] if self.by_target else []
-        names += ["outside"] if self.hours else []
-        names += ["fidelity"] if self.terms else []
-        names += ["every_term"] if self.every_term else []
-        return tuple(names)
-
-    @property
-    def hour_metrics(self) -> tuple[str, ...]:
-        """The temporal metrics whose outside-hours counts this window keeps."""
-        return tuple(rule.metric for rule in self.hours)
-
-    @property
-    def term_names(self) -> tuple[str, ...]:
-        """The semantic terms whose fidelity this window sums."""
-        return tuple(term.term for term in self.terms)
-
-    @property
-    def slots(self) -> tuple[str, ...]:
-        """Instance attributes, sorted."""
-        names = ["first_ts", "last_ts", "n"]
-        names += ["entries"] if self.kind != "history" else []
-        names += ["by_action"] if self.by_action else []
-        names += ["by_target"] if self.by_target else []
-        names += [rule.attr for rule in self.hours] + [term.attr for term in self.terms]
-        names += ["all_terms"] if self.every_term else []
-        names += ["growth"] if self.growth else []
-        return tuple(sorted(names))
-
-
-@dataclass(frozen=True, slots=True)
-class InvariantView:
-    """One invariant, specialised: what to measure, where, and how to judge it."""
-
-    index: int
-    invariant_id: str
-    measure: str
-    judge: str
-    threshold: float
-    threshold_upper: float | None
-    text: DetailText
-    window: WindowView | None
-    counts: str
-    snapshot_field: str
-    keys: tuple[str, ...]
-    member: str
-    window_seconds: float | None
-    min_actions: int | None = None
-
-    @property
-    def bounds(self) -> tuple[float, ...]:
-        """The judge function's bound arguments."""
-        if self.threshold_upper is None:
-            return (self.threshold,)
-        return (self.threshold, self.threshold_upper)
-
-    @property
-    def unwindowed(self) -> bool:
-        """True when snapshot fields, if present, replace the action history."""
-        return (
-            self.window is not None
-            and self.window.kind == "history"
-            and not self.window.per_session
-        )
-
-    @property
-    def owner(self) -> str:
-        """Where the Monitor keeps this invariant's window: itself, or the current session."""
-        return "self._current." if self.window is not None and self.window.per_session else "self."
-
-
-@dataclass(frozen=True, slots=True)
-class ModuleView:
-    """Everything the template lays out, in a fixed order."""
-
-    module_name: str
-    source_digest: str
-    specs_digest: str
-    compiler_version: str
-    spec_version: int
-    specs: tuple[dict[str, Any], ...]
-    declared_order: tuple[int, ...]
-    invariants: tuple[InvariantView, ...]
-    windows: tuple[WindowView, ...]
-    hour_rules: tuple[HourRuleView, ...]
-    runtime_imports: tuple[str, ...]
-
-    @property
-    def monitor_slots(self) -> tuple[str, ...]:
-        """The Monitor's attributes, sorted."""
-        names = ["_last", "_snapshot", *(window.attr for window in self.global_windows)]
-        names += ["_current", "_sessions"] if self.session_windows else ["_idle"]
-        return tuple(sorted(names))
-
-    @property
-    def global_windows(self) -> tuple[WindowView, ...]:
-        """Windows over every observation the monitor sees."""
-        return tuple(window for window in self.windows if not window.per_session)
-
-    @property
-    def session_windows(self) -> tuple[WindowView, ...]:
-        """Windows each session keeps for itself."""
-        return tuple(window for window in self.windows if window.per_session)
-
-    @property
-    def session_slots(self) -> tuple[str, ...]:
-        """The session holder's attributes, sorted."""
-        return tuple(sorted(window.attr for window in self.session_windows))
-
-    @property
-    def bounded_windows(self) -> tuple[WindowView, ...]:
-        """The global windows that keep observations (count and time windows)."""
-        return tuple(window for window in self.global_windows if window.kind != "history")
-
-    @property
-    def session_bounded_windows(self) -> tuple[WindowView, ...]:
-        """The session windows that keep observations."""
-        return tuple(window for window in self.session_windows if window.kind != "history")
-
-    @property
-    def window_state_keys(self) -> tuple[str, ...]:
-        """Each global window's name in an exported monitor state, in layout order."""
-        return tuple(window.state_key for window in self.global_windows)
-
-    @property
-    def session_state_keys(self) -> tuple[str, ...]:
-        """Each session window's name in a session's exported state, in layout order."""
-        return tuple(window.state_key for window in self.session_windows)
-
-    @property
-    def state_keys(self) -> tuple[str, ...]:
-        """The top-level fields of an exported monitor state after its header."""
-        return (
-            "last",
-            "drift",
-            "semantic_drift",
-            "observations",
-            "windows",
-            "session_idle_seconds",
-            "sessions",
-        )
-
-    @property
-    def uses_deque(self) -> bool:
-        """True when some window lets observations go, so it keeps them in a deque."""
-        return any(window.kind != "history" for window in self.windows)
-
-
 def build_module_view(
     specs: Iterable[InvariantSpec | Mapping[str, Any]], *, module_name: str, source_digest: str
 ) -> ModuleView:
@@ -276,19 +77,38 @@ def build_module_view(
     hour_rules = _hour_rules(by_id)
     windows = _windows(by_id, hour_rules)
     invariants = tuple(_invariant(i, spec, windows, hour_rules) for i, spec in enumerate(by_id))
-    return ModuleView(
+    spec_dicts = tuple(spec.to_dict() for spec in by_id)
+    view = ModuleView(
         module_name=module_name,
         source_digest=source_digest,
-        specs_digest=canonical_digest([spec.to_dict() for spec in by_id]),
+        specs_digest=canonical_digest(list(spec_dicts)),
         compiler_version=__version__,
         spec_version=SPEC_VERSION,
-        specs=tuple(spec.to_dict() for spec in by_id),
+        specs=spec_dicts,
         declared_order=tuple(position[spec.invariant_id] for spec in declared),
         invariants=invariants,
         windows=tuple(windows.values()),
         hour_rules=tuple(hour_rules.values()),
-        runtime_imports=_runtime_imports(invariants, tuple(windows.values())),
+        window_code=tuple((window, window_methods(window)) for window in windows.values()),
+        invariant_code=tuple(
+            (invariant_constants(inv), invariant_function(inv)) for inv in invariants
+        ),
     )
+    view = replace(
+        view,
+        session_holders=(session_methods(view),) if view.session_windows else (),
+        evaluate_body=evaluate(view),
+        monitor_methods=MappingProxyType(
+            {
+                "init": monitor_init(view),
+                "observe": monitor_observe(view),
+                "results": monitor_results(view),
+                "export": monitor_export(view),
+                "import": monitor_import(view),
+            }
+        ),
+    )
+    return replace(view, runtime_imports=_runtime_imports(view))
 
 
 WindowKey = tuple[int, int, float]
@@ -330,9 +150,14 @@ def _windows(
         {spec.metric for spec in specs if spec.type == "semantic" and spec.metric != EVERY_TERM}
     )
     term_attr = {term: f"fidelity_{index}" for index, term in enumerate(terms)}
+    readers: dict[WindowKey, list[InvariantSpec]] = {key: [] for key in keys}
+    for spec in specs:
+        found = _window_key(spec)
+        if found is not None:
+            readers[found].append(spec)
     windows: dict[WindowKey, WindowView] = {}
     for index, key in enumerate(keys):
-        members = [spec for spec in specs if _window_key(spec) == key]
+        members = readers[key]
         kinds = {(spec.type, "" if spec.type == "ratio" else spec.metric) for spec in members}
         used_terms = sorted(
             {s.metric for s in members if s.type == "semantic" and s.metric != EVERY_TERM}
@@ -379,6 +204,7 @@ def _invariant(
         keys=keys,
         member=member,
         window_seconds=spec.window_seconds,
+        operator=spec.operator,
         min_actions=spec.min_actions,
     )
 
@@ -414,52 +240,18 @@ def _measurement(
     raise ValueError(f"unknown invariant type {spec.type!r}")
 
 
-def _runtime_imports(
-    invariants: Sequence[InvariantView], windows: Sequence[WindowView]
-) -> tuple[str, ...]:
+def _runtime_imports(view: ModuleView) -> tuple[str, ...]:
     """The runtime names the module uses, sorted as ruff's isort orders them."""
-    names = {"BehavioralState", "EMPTY_SNAPSHOT", "InvariantResult", "Observation", "Snapshot"}
-    names |= {"check_order", "checked_scores", "coerce_state"}
-    names |= {"StateReader", "check_retained", "export_observations", "export_scores"}
-    names |= {"state_header", "check_idle_seconds"}
-    if any(window.per_session for window in windows):
-        names |= {"SessionTable", "session_actions"}
-    for view in invariants:
-        names |= _invariant_imports(view)
-    for window in windows:
-        names |= {"KeyCounts"} if window.by_action or window.by_target else set()
-        names |= {"HourRule"} if window.hours else set()
-        names |= {"ScaledSum", "term_values"} if window.terms else set()
-        names |= {"TermFidelities"} if window.every_term else set()
-        names |= {"RateGrowth"} if window.growth else set()
-        names |= {"time_window"} if window.kind == "time" else set()
+    names = {"BehavioralState", "InvariantResult", "Observation", "checked_scores", "Snapshot"}
+    parts: list[Fragment] = [view.evaluate_body, *view.monitor_methods.values()]
+    parts += [method for holder in view.session_holders for method in holder]
+    parts += [method for _, methods in view.window_code for method in methods]
+    parts += [fragment for pair in view.invariant_code for fragment in pair]
+    for fragment in parts:
+        names |= fragment.names
+    if view.hour_rules:
+        names.add("HourRule")
     return tuple(sorted(names, key=_isort_key))
-
-
-def _invariant_imports(view: InvariantView) -> set[str]:
-    names = {"DetailText", "finish", view.judge}
-    if view.min_actions is not None:
-        names.add("warming_up")
-    if view.measure in ("drift", "semantic", "every_term"):
-        names.add("not_measured")
-    elif view.measure != "growth":
-        names.add("BASIS_EMPTY")
-    if view.measure == "drift" or (
-        view.unwindowed and view.measure in ("ratio", "semantic", "every_term")
-    ):
-        names.add("BASIS_SNAPSHOT")
-    if view.measure == "every_term":
-        names.add("term_note")
-        names |= {"lowest_fidelity"} if view.unwindowed else set()
-    if view.window is not None and view.measure not in ("drift", "growth"):
-        names.add(view.window.basis)
-    if view.measure == "ratio":
-        names.add("ratio_value")
-    if view.unwindowed and view.measure == "max_share":
-        names.add("snapshot_max_share")
-    if view.unwindowed and view.measure == "distinct":
-        names.add("snapshot_distinct")
-    return names
 
 
 def _isort_key(name: str) -> tuple[int, str]:

@@ -64,7 +64,8 @@ def parse_line(line: str | bytes) -> TraceItem:
         raise TraceLineError(f"line is {size} bytes, more than the {MAX_LINE_BYTES} allowed")
     try:
         text = line.decode("utf-8") if isinstance(line, bytes) else line
-        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        # json.loads refuses a byte-order mark with its own message; the decoder would not.
+        data = json.loads(text) if text.startswith("\ufeff") else _DECODER.decode(text)
     except UnicodeDecodeError:
         raise TraceLineError("line is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -145,6 +146,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+# json.loads(text, **hooks) makes a decoder per call; one, made once, decodes the same.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
 
 def _kind(value: Any) -> str:

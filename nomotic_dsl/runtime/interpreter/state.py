@@ -66,6 +66,10 @@ class Observation:
     @classmethod
     def from_mapping(cls, data: Any, where: str = "observation") -> Observation:
         """Build an observation from a JSON-shaped mapping."""
+        if data.__class__ is dict:
+            fast = _plain_observation(data)
+            if fast is not None:
+                return fast
         if isinstance(data, Observation):
             return data
         if not isinstance(data, Mapping):
@@ -185,6 +189,70 @@ class BehavioralState:
         if self.now is not None:
             out["now"] = self.now
         return out
+
+
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
+def _plain_observation(data: dict[str, Any]) -> Observation | None:
+    """An observation from a dict whose every field is plainly valid, else None.
+
+    The fast path of ``from_mapping``: it accepts only what the checks in
+    ``__post_init__`` accept (float timestamps, str names, float fidelities)
+    and builds the same object; anything else returns None, so the full
+    checks run and name the problem.
+    """
+    if not _OBSERVATION_KEYS.issuperset(data):
+        return None
+    timestamp = data.get("timestamp")
+    action_type, target = data.get("action_type"), data.get("target")
+    outcome, session_id = data.get("outcome"), data.get("session_id")
+    if (
+        timestamp.__class__ is not float
+        or not 0.0 <= timestamp <= MAX_TIMESTAMP
+        or action_type.__class__ is not str
+        or not action_type
+        or target.__class__ is not str
+        or not target
+        or (outcome is not None and (outcome.__class__ is not str or not outcome))
+        or (session_id is not None and (session_id.__class__ is not str or not session_id))
+    ):
+        return None
+    semantic = data.get("semantic") or _EMPTY
+    if semantic is not _EMPTY:
+        if not plain_scores(semantic, 1.0):
+            return None
+        semantic = MappingProxyType(dict(semantic))
+    observation: Observation = _new_object(Observation)
+    _set_field(observation, "timestamp", timestamp)
+    _set_field(observation, "action_type", action_type)
+    _set_field(observation, "target", target)
+    _set_field(observation, "outcome", outcome)
+    _set_field(observation, "session_id", session_id)
+    _set_field(observation, "semantic", semantic)
+    return observation
+
+
+def plain_scores(value: Any, upper: float) -> bool:
+    """A dict of non-empty str to floats with ``0 <= score <= upper``, every score finite.
+
+    What ``_check_scores`` accepts without converting anything (floats, not
+    ints), so a caller may take such a dict as it is; NaN fails every
+    comparison and an infinite score is refused.
+    """
+    if value.__class__ is not dict:
+        return False
+    for key, score in value.items():
+        if (
+            key.__class__ is not str
+            or not key
+            or score.__class__ is not float
+            or not 0.0 <= score <= upper
+            or score == math.inf
+        ):
+            return False
+    return True
 
 
 def coerce_state(state: BehavioralState | Mapping[str, Any]) -> BehavioralState:

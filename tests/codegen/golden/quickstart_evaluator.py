@@ -7,37 +7,37 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Final
 
 from nomotic_dsl.runtime import (
     BASIS_EMPTY,
     BASIS_HISTORY,
+    BASIS_NO_DATA,
     BASIS_SNAPSHOT,
     BASIS_WINDOW,
     EMPTY_SNAPSHOT,
     BehavioralState,
+    DetailParts,
     DetailText,
     HourRule,
     InvariantResult,
     KeyCounts,
     Observation,
+    Rows,
     Snapshot,
     StateReader,
     check_idle_seconds,
     check_order,
     check_retained,
     checked_scores,
-    coerce_state,
     export_observations,
     export_scores,
-    finish,
-    judge_eq,
-    judge_lt,
-    judge_lte,
-    not_measured,
+    new_result,
     ratio_value,
+    read_state,
     state_header,
-    time_window,
+    unmeasured,
 )
 
 MODULE_NAME: Final = 'quickstart'
@@ -59,6 +59,7 @@ _SPECS_BY_ID: Final[tuple[dict[str, Any], ...]] = (
 _DECLARED_ORDER: Final[tuple[int, ...]] = (4, 1, 0, 2, 3)
 SPECS: Final[tuple[dict[str, Any], ...]] = tuple(_SPECS_BY_ID[i] for i in _DECLARED_ORDER)
 INVARIANT_IDS: Final[tuple[str, ...]] = tuple(spec["invariant_id"] for spec in SPECS)
+_IN_DECLARED_ORDER: Final = itemgetter(*_DECLARED_ORDER)
 
 _HOURS_0: Final = HourRule((8, 9, 10, 11, 12, 13, 14, 15, 16, 17), None)
 
@@ -67,25 +68,50 @@ _TEXT_0: Final = DetailText(
     'must stay below 0.2',
     '',
 )
+_PARTS_0_SNAPSHOT: Final = DetailParts(_TEXT_0, BASIS_SNAPSHOT)
+_PARTS_0_NO_DATA: Final = DetailParts(_TEXT_0, BASIS_NO_DATA)
+_NO_DATA_0: Final = unmeasured(
+    'action-drift', 0.2, _PARTS_0_NO_DATA
+)
 _TEXT_1: Final = DetailText(
     'Share of actions outside allowed hours 8-18 (UTC)',
     'must equal 0 (within 0.001)',
     '',
+)
+_PARTS_1_HISTORY: Final = DetailParts(_TEXT_1, BASIS_HISTORY)
+_PARTS_1_EMPTY: Final = DetailParts(_TEXT_1, BASIS_EMPTY)
+_EMPTY_1: Final = unmeasured(
+    'business-hours', 0.0, _PARTS_1_EMPTY, 0.0
 )
 _TEXT_2: Final = DetailText(
     'Number of distinct targets',
     'must stay at or below 5',
     'over the last 50 actions',
 )
+_PARTS_2_WINDOW: Final = DetailParts(_TEXT_2, BASIS_WINDOW)
+_PARTS_2_EMPTY: Final = DetailParts(_TEXT_2, BASIS_EMPTY)
+_EMPTY_2: Final = unmeasured(
+    'few-targets', 5.0, _PARTS_2_EMPTY, 0.0
+)
 _TEXT_3: Final = DetailText(
     'Action rate (actions per second)',
     'must stay at or below 0.5',
     'over the last 1 minute',
 )
+_PARTS_3_WINDOW: Final = DetailParts(_TEXT_3, BASIS_WINDOW)
+_PARTS_3_EMPTY: Final = DetailParts(_TEXT_3, BASIS_EMPTY)
+_EMPTY_3: Final = unmeasured(
+    'no-bursts', 0.5, _PARTS_3_EMPTY, 0.0
+)
 _TEXT_4: Final = DetailText(
     'Write-to-read ratio',
     'must stay below 0.3',
     'over the last 100 actions',
+)
+_PARTS_4_WINDOW: Final = DetailParts(_TEXT_4, BASIS_WINDOW)
+_PARTS_4_EMPTY: Final = DetailParts(_TEXT_4, BASIS_EMPTY)
+_EMPTY_4: Final = unmeasured(
+    'write-ratio', 0.3, _PARTS_4_EMPTY, 0.0
 )
 
 
@@ -102,14 +128,16 @@ class _Window0:
         self.by_target = KeyCounts()
 
     @classmethod
-    def of(cls, actions: Sequence[Observation]) -> _Window0:
-        """The aggregates of ``actions``, which must be exactly this window's actions."""
+    def of(cls, rows: Rows) -> _Window0:
+        """The aggregates of ``rows``, which must be exactly this window's actions."""
         window = cls()
-        window.n = len(actions)
-        if actions:
-            window.first_ts = actions[0].timestamp
-            window.last_ts = actions[-1].timestamp
-        window.by_target = KeyCounts.of([action.target for action in actions])
+        lo, hi = rows.lo, rows.hi
+        window.n = hi - lo
+        if not window.n:
+            return window
+        window.first_ts = rows.timestamps[lo]
+        window.last_ts = rows.timestamps[hi - 1]
+        window.by_target = KeyCounts.of(rows.column("targets"))
         return window
 
     def push(self, observation: Observation) -> None:
@@ -140,7 +168,7 @@ class _Window0:
     ) -> _Window0:
         """The window a state describes; StateError naming the field when it is not valid."""
         entries = reader.count_window(observations, 50)
-        window = cls.of(entries)
+        window = cls.of(Rows.of(entries))
         window.entries = deque(entries)
         return window
 
@@ -158,14 +186,16 @@ class _Window1:
         self.by_action = KeyCounts()
 
     @classmethod
-    def of(cls, actions: Sequence[Observation]) -> _Window1:
-        """The aggregates of ``actions``, which must be exactly this window's actions."""
+    def of(cls, rows: Rows) -> _Window1:
+        """The aggregates of ``rows``, which must be exactly this window's actions."""
         window = cls()
-        window.n = len(actions)
-        if actions:
-            window.first_ts = actions[0].timestamp
-            window.last_ts = actions[-1].timestamp
-        window.by_action = KeyCounts.of([action.action_type for action in actions])
+        lo, hi = rows.lo, rows.hi
+        window.n = hi - lo
+        if not window.n:
+            return window
+        window.first_ts = rows.timestamps[lo]
+        window.last_ts = rows.timestamps[hi - 1]
+        window.by_action = KeyCounts.of(rows.column("action_types"))
         return window
 
     def push(self, observation: Observation) -> None:
@@ -196,7 +226,7 @@ class _Window1:
     ) -> _Window1:
         """The window a state describes; StateError naming the field when it is not valid."""
         entries = reader.count_window(observations, 100)
-        window = cls.of(entries)
+        window = cls.of(Rows.of(entries))
         window.entries = deque(entries)
         return window
 
@@ -213,13 +243,15 @@ class _Window2:
         self.entries: deque[Observation] = deque()
 
     @classmethod
-    def of(cls, actions: Sequence[Observation]) -> _Window2:
-        """The aggregates of ``actions``, which must be exactly this window's actions."""
+    def of(cls, rows: Rows) -> _Window2:
+        """The aggregates of ``rows``, which must be exactly this window's actions."""
         window = cls()
-        window.n = len(actions)
-        if actions:
-            window.first_ts = actions[0].timestamp
-            window.last_ts = actions[-1].timestamp
+        lo, hi = rows.lo, rows.hi
+        window.n = hi - lo
+        if not window.n:
+            return window
+        window.first_ts = rows.timestamps[lo]
+        window.last_ts = rows.timestamps[hi - 1]
         return window
 
     def push(self, observation: Observation) -> None:
@@ -251,7 +283,7 @@ class _Window2:
     ) -> _Window2:
         """The window a state describes; StateError naming the field when it is not valid."""
         entries = reader.time_window(observations, 60.0, last)
-        window = cls.of(entries)
+        window = cls.of(Rows.of(entries))
         window.entries = deque(entries)
         return window
 
@@ -268,14 +300,16 @@ class _Window3:
         self.outside_0 = 0
 
     @classmethod
-    def of(cls, actions: Sequence[Observation]) -> _Window3:
-        """The aggregates of ``actions``, which must be exactly this window's actions."""
+    def of(cls, rows: Rows) -> _Window3:
+        """The aggregates of ``rows``, which must be exactly this window's actions."""
         window = cls()
-        window.n = len(actions)
-        if actions:
-            window.first_ts = actions[0].timestamp
-            window.last_ts = actions[-1].timestamp
-        window.outside_0 = _HOURS_0.count_outside(actions)
+        lo, hi = rows.lo, rows.hi
+        window.n = hi - lo
+        if not window.n:
+            return window
+        window.first_ts = rows.timestamps[lo]
+        window.last_ts = rows.timestamps[hi - 1]
+        window.outside_0 = _HOURS_0.count_outside_times(rows.timestamps, lo, hi)
         return window
 
     def push(self, observation: Observation) -> None:
@@ -317,93 +351,66 @@ class _Window3:
 def _inv_0_action_drift(snapshot: Snapshot) -> InvariantResult:
     scores = snapshot.drift
     if scores is None or 'action' not in scores:
-        return not_measured('action-drift', 0.2, _TEXT_0)
+        return _NO_DATA_0
     value = scores['action']
-    return finish(
-        'action-drift',
-        0.2,
-        _TEXT_0,
-        value,
-        BASIS_SNAPSHOT,
-        judge_lt(value, 0.2),
-    )
+    if value < 0.2:
+        margin = (0.2 - value) / 0.2
+        status = 'approaching' if margin < 0.2 else 'satisfied'
+        return new_result(('action-drift', True, value, 0.2, margin, status, _PARTS_0_SNAPSHOT, True))
+    return new_result(('action-drift', False, value, 0.2, (0.2 - value) / 0.2, 'violated', _PARTS_0_SNAPSHOT, True))
 
 
 def _inv_1_business_hours(
     window: _Window3, snapshot: Snapshot
 ) -> InvariantResult:
-    if window.n:
-        value = window.outside_0 / window.n
-        basis = BASIS_HISTORY
-    else:
-        value, basis = 0.0, BASIS_EMPTY
-    return finish(
-        'business-hours',
-        0.0,
-        _TEXT_1,
-        value,
-        basis,
-        judge_eq(value, 0.0),
-    )
+    if not window.n:
+        return _EMPTY_1
+    value = window.outside_0 / window.n
+    if abs(value - 0.0) <= 0.001:
+        margin = 1.0 - abs(value - 0.0) / 0.001
+        status = 'approaching' if margin < 0.2 else 'satisfied'
+        return new_result(('business-hours', True, value, 0.0, margin, status, _PARTS_1_HISTORY, True))
+    return new_result(('business-hours', False, value, 0.0, 1.0 - abs(value - 0.0) / 0.001, 'violated', _PARTS_1_HISTORY, True))
 
 
 def _inv_2_few_targets(
     window: _Window0, snapshot: Snapshot
 ) -> InvariantResult:
-    if window.n:
-        value = float(window.by_target.distinct)
-        basis = BASIS_WINDOW
-    else:
-        value, basis = 0.0, BASIS_EMPTY
-    return finish(
-        'few-targets',
-        5.0,
-        _TEXT_2,
-        value,
-        basis,
-        judge_lte(value, 5.0),
-    )
+    if not window.n:
+        return _EMPTY_2
+    value = float(window.by_target.distinct)
+    if value <= 5.0:
+        margin = (5.0 - value) / 5.0
+        status = 'approaching' if margin < 0.2 else 'satisfied'
+        return new_result(('few-targets', True, value, 5.0, margin, status, _PARTS_2_WINDOW, True))
+    return new_result(('few-targets', False, value, 5.0, (5.0 - value) / 5.0, 'violated', _PARTS_2_WINDOW, True))
 
 
 def _inv_3_no_bursts(
     window: _Window2, snapshot: Snapshot
 ) -> InvariantResult:
-    if window.n:
-        value = window.n / 60.0
-        basis = BASIS_WINDOW
-    else:
-        value, basis = 0.0, BASIS_EMPTY
-    return finish(
-        'no-bursts',
-        0.5,
-        _TEXT_3,
-        value,
-        basis,
-        judge_lte(value, 0.5),
-    )
+    if not window.n:
+        return _EMPTY_3
+    value = window.n / 60.0
+    if value <= 0.5:
+        margin = (0.5 - value) / 0.5
+        status = 'approaching' if margin < 0.2 else 'satisfied'
+        return new_result(('no-bursts', True, value, 0.5, margin, status, _PARTS_3_WINDOW, True))
+    return new_result(('no-bursts', False, value, 0.5, (0.5 - value) / 0.5, 'violated', _PARTS_3_WINDOW, True))
 
 
 def _inv_4_write_ratio(
     window: _Window1, snapshot: Snapshot
 ) -> InvariantResult:
-    if window.n:
-        counts = window.by_action
-        value = ratio_value(counts.get('write'), counts.get('read'))
-        basis = BASIS_WINDOW
-    else:
-        value, basis = 0.0, BASIS_EMPTY
-    return finish(
-        'write-ratio',
-        0.3,
-        _TEXT_4,
-        value,
-        basis,
-        judge_lt(value, 0.3),
-    )
-
-
-def _in_declared_order(results: list[InvariantResult]) -> list[InvariantResult]:
-    return [results[i] for i in _DECLARED_ORDER]
+    if not window.n:
+        return _EMPTY_4
+    counts = window.by_action
+    value = ratio_value(counts.get('write'), counts.get('read'))
+    if value < 0.3:
+        margin = (0.3 - value) / 0.3
+        status = 'approaching' if margin < 0.2 else 'satisfied'
+        return new_result(('write-ratio', True, value, 0.3, margin, status, _PARTS_4_WINDOW, True))
+    return new_result(('write-ratio', False, value, 0.3, (0.3 - value) / 0.3, 'violated', _PARTS_4_WINDOW, True))
 
 
 def evaluate(
@@ -415,24 +422,19 @@ def evaluate(
     ``session_idle_seconds``, only those after its last gap longer than that.
     """
     check_idle_seconds(session_idle_seconds)
-    checked = coerce_state(state)
-    snapshot = Snapshot.of(checked)
-    actions = checked.actions
-    w0 = _Window0.of(actions[-50:])
-    w1 = _Window1.of(actions[-100:])
-    w2 = _Window2.of(
-        time_window(actions, checked.effective_now, 60.0)
+    rows, snapshot = read_state(state)
+    w0 = _Window0.of(rows.last(50))
+    w1 = _Window1.of(rows.last(100))
+    w2 = _Window2.of(rows.within(60.0))
+    w3 = _Window3.of(rows)
+    results = (
+        _inv_0_action_drift(snapshot),
+        _inv_1_business_hours(w3, snapshot),
+        _inv_2_few_targets(w0, snapshot),
+        _inv_3_no_bursts(w2, snapshot),
+        _inv_4_write_ratio(w1, snapshot),
     )
-    w3 = _Window3.of(actions)
-    return _in_declared_order(
-        [
-            _inv_0_action_drift(snapshot),
-            _inv_1_business_hours(w3, snapshot),
-            _inv_2_few_targets(w0, snapshot),
-            _inv_3_no_bursts(w2, snapshot),
-            _inv_4_write_ratio(w1, snapshot),
-        ]
-    )
+    return list(_IN_DECLARED_ORDER(results))
 
 
 class Monitor:
@@ -475,15 +477,14 @@ class Monitor:
     def results(self) -> list[InvariantResult]:
         """Every invariant's result on the observations so far, in declared order."""
         snapshot = self._snapshot
-        return _in_declared_order(
-            [
-                _inv_0_action_drift(snapshot),
-                _inv_1_business_hours(self._w3, snapshot),
-                _inv_2_few_targets(self._w0, snapshot),
-                _inv_3_no_bursts(self._w2, snapshot),
-                _inv_4_write_ratio(self._w1, snapshot),
-            ]
+        results = (
+            _inv_0_action_drift(snapshot),
+            _inv_1_business_hours(self._w3, snapshot),
+            _inv_2_few_targets(self._w0, snapshot),
+            _inv_3_no_bursts(self._w2, snapshot),
+            _inv_4_write_ratio(self._w1, snapshot),
         )
+        return list(_IN_DECLARED_ORDER(results))
 
     def set_drift(self, scores: Mapping[str, float] | None) -> None:
         """Set the drift scores (distribution name -> 0..1) that drift invariants read."""

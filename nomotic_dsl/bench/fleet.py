@@ -20,12 +20,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from nomotic_dsl.bench.workloads import SUPPORT_POLICY
 from nomotic_dsl.compiler.evaluators import generated_evaluators
 from nomotic_dsl.compiler.pipeline import compile_file
 from nomotic_dsl.ir.contract import BehavioralContract
 from nomotic_dsl.runtime.fleet import FleetConfig, FleetRuntime, make_policy
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "customer_support" / "policy.nomo"
+# The customer-support example's policy, shipped with the package (a test keeps the copy equal).
+EXAMPLE = Path(str(SUPPORT_POLICY))
 ACTIONS = ("read", "reply", "escalate", "close")
 TARGETS = ("tickets", "knowledge_base", "customer_profile")
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the compiler and the runtime against hand-written floors (``nomo bench``)."""
