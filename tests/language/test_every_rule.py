@@ -110,6 +110,14 @@ def test_the_rules_that_used_to_vanish_are_accounted_for() -> None:
         assert not compile_source(text).ok
 
 
+def test_a_rule_using_a_broken_constant_is_an_error_at_the_rule() -> None:
+    # Found by Hypothesis: the declaration's error was reported, the rule's was not.
+    for text in ("const AAA = A  ratio a/a < AAA  ", "const A = B\nconst B = A\nratio a/b < A"):
+        assert account_for_every_rule(text) == (0, 1)
+        messages = [d.message for d in compile_source(text).diagnostics]
+        assert any("has no value: its declaration has a problem" in m for m in messages)
+
+
 def test_a_clean_program_gives_one_spec_per_rule() -> None:
     text = (
         "ratio write/read < 0.3 over 100 actions\n"

@@ -207,7 +207,7 @@ class ValueResolver:
         return Quantity(DURATION, value.amount * seconds, value.text, value.span, False)
 
     def _rate(self, value: ast.RateLit, depth: int) -> Quantity | None:
-        amount = self.resolve(value.amount, depth + 1)
+        amount = self.resolve(value.amount, depth)
         per = RATE_PER_UNITS.get(value.per.text)
         if per is None and value.per.text == "session":
             self.report(
@@ -248,6 +248,15 @@ class ValueResolver:
             return None
         resolved = self.resolve(declaration.value, depth + 1)
         if resolved is None:
+            if depth == 0:
+                # The declaration's own problem is reported where it is; the
+                # rule that uses it cannot be lowered either, and says so here.
+                self.report(
+                    "NMO204",
+                    value.span,
+                    f"constant `{value.name}` has no value: its declaration has a problem",
+                    None,
+                )
             return None
         # Keep the use's span so problems point at the rule, not the declaration.
         return Quantity(resolved.kind, resolved.amount, value.name, value.span, resolved.whole)
