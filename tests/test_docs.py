@@ -23,10 +23,14 @@ Fenced blocks in README.md, docs/*.md and examples/README.md carry a label:
   further members or items, or any text inside a string.
 - ```` ```sh ```` commands to type, ```` ```python ````, ```` ```json ```` and
   ```` ```text ```` (diagrams, layouts, formats), and editor configuration
-  (```` ```lua ````, ```` ```toml ````, ```` ```elisp ````, docs/editors.md):
-  not run here (the README's Python and the contracts lifecycle have their own
+  (```` ```lua ````, ```` ```toml ````, ```` ```elisp ````, docs/editors.md), CI
+  configuration (```` ```yaml ````, docs/ci.md): not run here (the README's Python and the contracts lifecycle have their own
   tests; the editor set-ups are read by the editors, which the suite does not
   run).
+
+- ```` ```nomotest ```` policy tests (docs/testing.md): parsed and run by
+  ``tests/policytest/test_docs.py``, which also checks the outputs that doc
+  shows in its ```` ```text ```` blocks.
 
 A block with no label fails: it would be unchecked without anyone deciding so.
 """
@@ -52,7 +56,9 @@ from nomotic_dsl.compiler.pipeline import compile_file
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "README.md"]
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
-LABELS = frozenset({"nomo", "console", "sh", "python", "json", "text", "lua", "toml", "elisp"})
+LABELS = frozenset(
+    {"nomo", "nomotest", "console", "sh", "python", "json", "text", "yaml", "lua", "toml", "elisp"}
+)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from nomotic_dsl.cli.output import EXIT_INPUT, FORMAT_OPTION, fail_input, print_
 from nomotic_dsl.compiler.ast_dump import dump
 from nomotic_dsl.compiler.diagnostics import Diagnostic, make_diagnostic
 from nomotic_dsl.compiler.diagnostics.render import (
+    DOCUMENT_FORMATS,
     RENDERERS,
     render,
     render_concise,
@@ -42,7 +43,8 @@ DIAGNOSTIC_FORMAT = click.option(
     type=click.Choice(sorted(RENDERERS)),
     default="full",
     show_default=True,
-    help="Diagnostics with source and caret, one line each, or JSON for build pipelines.",
+    help="Diagnostics with source and caret (full), one line each (concise), JSON for build "
+    "pipelines, SARIF 2.1.0 for code scanning, or GitHub Actions workflow commands (github).",
 )
 FILES_ARGUMENT = click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 
@@ -138,6 +140,8 @@ def check_command(files: tuple[Path, ...], output_format: str) -> None:
                 "warnings": warnings,
             }
         )
+    elif output_format in DOCUMENT_FORMATS:
+        click.echo(render_diagnostics(diagnostics, output_format, sources))
     else:
         echo_diagnostics(diagnostics, output_format, sources, err=False)
         gap = "\n" if diagnostics and output_format == "full" else ""
@@ -316,8 +320,32 @@ def ast_document(result: CompileResult) -> str:
     show_default=True,
     help="Plain sentences, or JSON (diagnostics, on errors, go to stderr as JSON too).",
 )
-def explain_command(file: Path, output_format: str) -> None:
-    """Explain each rule and contract in FILE in plain words, for compliance readers."""
+@click.option("--trace", type=click.Path(path_type=Path, dir_okay=False), help="With --verdict.")
+@click.option(
+    "--verdict",
+    "verdict_line",
+    type=click.IntRange(min=1),
+    help="Explain the violations after this line of --trace (FILE may then be a bundle).",
+)
+@click.option("--invariant", help="With --verdict: only this invariant.")
+@click.option("--trust", "trusted", multiple=True, type=click.Path(path_type=Path, exists=True))
+def explain_command(
+    file: Path,
+    output_format: str,
+    trace: Path | None,
+    verdict_line: int | None,
+    invariant: str | None,
+    trusted: tuple[Path, ...],
+) -> None:
+    """Explain each rule and contract in FILE in plain words, for compliance readers.
+
+    With --trace and --verdict LINE: why the invariants violated after that
+    line of the trace were violated (the window, the actions that drove it).
+    """
+    if verdict_line is not None:
+        from nomotic_dsl.cli.report import explain_verdict_command
+
+        explain_verdict_command(file, trace, verdict_line, invariant, trusted, output_format)
     result = compile_or_exit(file, "json" if output_format == "json" else "full")
     if output_format == "json":
         print_json(explanation_document(result.invariants, result.contracts))

@@ -25,6 +25,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nomotic_dsl.cli.editor",
     "nomotic_dsl.cli.fleet",
     "nomotic_dsl.cli.bench",
+    "nomotic_dsl.cli.testing",
+    "nomotic_dsl.cli.diff",
+    "nomotic_dsl.cli.report",
+    "nomotic_dsl.cli.init",
 )
 
 

@@ -150,6 +150,10 @@ class FleetRuntime:
         self.line = 0
         self.decisions = 0
         self.clock: float | None = None
+        # What the last observation did to its agent's evaluation (every result, with
+        # values), for replays that look closer than the decision record; None after an
+        # error decision.
+        self.last_step: Step | None = None
 
     @classmethod
     def from_bundles(
@@ -280,6 +284,7 @@ class FleetRuntime:
                 contract=policy.identity,
             )
         chain.last_timestamp = observation.timestamp
+        self.last_step = step
         if self.clock is None or observation.timestamp > self.clock:
             self.clock = observation.timestamp
         record = self._decide(
@@ -429,6 +434,7 @@ class FleetRuntime:
         contract: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         self._advance(line)
+        self.last_step = None
         if chain is None:
             chain = self._chain(agent_id, None)
             if chain is None:
