@@ -63,6 +63,13 @@ TRUST_OPTION = click.option(
     type=_EXISTING_FILE,
     help="Public key file (.pub) to trust; repeat to trust several keys.",
 )
+TRACE_OPTION = click.option(
+    "--trace",
+    "trace",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON Lines, one observation per line (as `nomo run` reads).",
+)
 STATE_OPTION = click.option(
     "--state",
     "state_path",

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from nomotic_dsl.cli.fleet import TRUST_OPTION
+from nomotic_dsl.cli.bundles import TRACE_OPTION, TRUST_OPTION
 from nomotic_dsl.cli.output import fail_input, print_json
 from nomotic_dsl.compiler.diagnostics import render
 from nomotic_dsl.replay.diff import Change, Flip, VerdictDiff, diff_replays
@@ -172,13 +172,7 @@ def render_text(diff: VerdictDiff, head: list[str]) -> str:
 @click.command("diff")
 @click.argument("before", metavar="A", type=click.Path(path_type=Path, exists=True))
 @click.argument("after", metavar="B", type=click.Path(path_type=Path, exists=True))
-@click.option(
-    "--trace",
-    "trace",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="JSON Lines, one observation per line (as `nomo run` reads).",
-)
+@TRACE_OPTION
 @TRUST_OPTION
 @click.option(
     "--format",

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import click
 
+from nomotic_dsl.cli.bundles import TRACE_OPTION, TRUST_OPTION
 from nomotic_dsl.cli.diff import fleet_config, load_or_exit, runtime_options
-from nomotic_dsl.cli.fleet import TRUST_OPTION
 from nomotic_dsl.cli.output import fail_input
 from nomotic_dsl.replay.run import TraceFileError
 from nomotic_dsl.report.collect import ReportLimit, collect
@@ -46,13 +46,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 @click.command("report")
 @click.argument("target", metavar="BUNDLE_OR_POLICY", type=click.Path(path_type=Path, exists=True))
-@click.option(
-    "--trace",
-    "trace",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="JSON Lines, one observation per line (as `nomo run` reads).",
-)
+@TRACE_OPTION
 @TRUST_OPTION
 @click.option(
     "-o",

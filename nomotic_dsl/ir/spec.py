@@ -322,6 +322,32 @@ class SpecProblem:
         return self.problem.within(f"{field}[{self.index}]")
 
 
+# The fields a plain reading of a spec's window understands: its last
+# ``window`` actions or ``window_seconds``. The others (``min_actions``,
+# ``per_session``) change which observations a value is measured over.
+PLAIN_WINDOW_FIELDS = frozenset(
+    {
+        "invariant_id",
+        "type",
+        "description",
+        "metric",
+        "operator",
+        "threshold",
+        "threshold_upper",
+        "window",
+        "window_seconds",
+    }
+)
+
+
+def has_plain_window(spec: InvariantSpec) -> bool:
+    """True when no field beyond ``PLAIN_WINDOW_FIELDS`` differs from its default."""
+    return all(
+        item.name in PLAIN_WINDOW_FIELDS or getattr(spec, item.name) in (None, item.default)
+        for item in fields(spec)
+    )
+
+
 def parse_specs(items: Iterable[Any]) -> tuple[list[InvariantSpec], list[SpecProblem]]:
     """Parse specs (objects or dicts) and validate them all, duplicate ids included.
 

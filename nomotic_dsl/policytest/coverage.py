@@ -13,29 +13,15 @@ as filled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from nomotic_dsl.ir.spec import InvariantSpec
+from nomotic_dsl.ir.spec import InvariantSpec, has_plain_window
 from nomotic_dsl.policytest.runner import TestRun
 
 FILLED = "filled"
 NOT_FILLED = "not filled"
 NO_WINDOW = "whole history"
 UNKNOWN = "unknown"
-# The fields whose meaning this module knows; any other set field makes the window unknown.
-_KNOWN_FIELDS = frozenset(
-    {
-        "invariant_id",
-        "type",
-        "description",
-        "metric",
-        "operator",
-        "threshold",
-        "threshold_upper",
-        "window",
-        "window_seconds",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +60,8 @@ def window_filled(
 
     A drift invariant reads the runtime's drift window (``drift_window`` actions).
     """
-    for item in fields(spec):
-        if item.name not in _KNOWN_FIELDS and getattr(spec, item.name) not in (None, item.default):
-            return UNKNOWN
+    if not has_plain_window(spec):
+        return UNKNOWN
     if spec.type == "drift":
         return FILLED if most_actions >= drift_window else NOT_FILLED
     if spec.window is not None:

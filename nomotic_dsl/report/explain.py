@@ -15,27 +15,19 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from nomotic_dsl.ir.describe import format_duration, format_number
-from nomotic_dsl.ir.spec import InvariantSpec, parse_temporal_metric, split_ratio_metric
+from nomotic_dsl.ir.spec import (
+    InvariantSpec,
+    has_plain_window,
+    parse_temporal_metric,
+    split_ratio_metric,
+)
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 
-_KNOWN_FIELDS = frozenset(
-    {
-        "invariant_id",
-        "type",
-        "description",
-        "metric",
-        "operator",
-        "threshold",
-        "threshold_upper",
-        "window",
-        "window_seconds",
-    }
-)
 UTC = ZoneInfo("UTC")
 
 
@@ -81,10 +73,7 @@ def clock(timestamp: float) -> str:
 
 def reconstructible(spec: InvariantSpec) -> bool:
     """False when the spec has settings whose window this module does not know."""
-    return all(
-        item.name in _KNOWN_FIELDS or getattr(spec, item.name) in (None, item.default)
-        for item in fields(spec)
-    )
+    return has_plain_window(spec)
 
 
 def select(spec: InvariantSpec, history: Sequence[Seen], drift_window: int) -> list[Seen]:
