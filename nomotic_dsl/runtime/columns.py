@@ -28,6 +28,8 @@ from typing import Any
 from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.interpreter.state import (
     MAX_TIMESTAMP,
+    OBSERVATION_KEYS,
+    STATE_KEYS,
     BehavioralState,
     Observation,
     plain_scores,
@@ -36,20 +38,6 @@ from nomotic_dsl.runtime.results import Snapshot
 
 Scores = Mapping[str, float]
 _EMPTY: Scores = MappingProxyType({})
-_OBSERVATION_KEYS = frozenset(
-    {"timestamp", "action_type", "target", "outcome", "session_id", "semantic"}
-)
-_STATE_KEYS = frozenset(
-    {
-        "actions",
-        "action_distribution",
-        "target_distribution",
-        "outcome_distribution",
-        "drift",
-        "semantic_drift",
-        "now",
-    }
-)
 _DRIFT_KEYS = frozenset(DRIFT_DISTRIBUTIONS)
 _TIMESTAMP = itemgetter("timestamp")
 _ACTION = itemgetter("action_type")
@@ -193,7 +181,7 @@ def read_state(state: BehavioralState | Mapping[str, Any]) -> tuple[Rows, Snapsh
 
 def _read_mapping(data: dict[str, Any]) -> tuple[Rows, Snapshot] | None:
     """The fast path: None whenever ``BehavioralState.from_mapping`` must have the last word."""
-    if not _STATE_KEYS.issuperset(data):
+    if not STATE_KEYS.issuperset(data):
         return None
     get = data.get
     raw = get("actions") or []
@@ -228,7 +216,7 @@ def _rows(raw: list[Any]) -> Rows | None:
     """Columns of a list of observation dicts, or None when one needs the exact check."""
     if not _DICT.issuperset(map(type, raw)):
         return None
-    if not _OBSERVATION_KEYS.issuperset(chain.from_iterable(raw)):
+    if not OBSERVATION_KEYS.issuperset(chain.from_iterable(raw)):
         return None
     try:
         timestamps = list(map(_TIMESTAMP, raw))

@@ -21,10 +21,10 @@ from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 # any time zone, so every well-formed action has a local hour.
 MAX_TIMESTAMP = 253_402_214_399.0
 
-_OBSERVATION_KEYS = frozenset(
+OBSERVATION_KEYS = frozenset(
     {"timestamp", "action_type", "target", "outcome", "session_id", "semantic"}
 )
-_STATE_KEYS = frozenset(
+STATE_KEYS = frozenset(
     {
         "actions",
         "action_distribution",
@@ -74,7 +74,7 @@ class Observation:
             return data
         if not isinstance(data, Mapping):
             raise StateError(f"{where}: expected an object, got {type(data).__name__}")
-        _refuse_unknown(data, _OBSERVATION_KEYS, where)
+        _refuse_unknown(data, OBSERVATION_KEYS, where)
         for key in ("timestamp", "action_type", "target"):
             if key not in data:
                 raise StateError(f"{where}: missing {key!r}")
@@ -155,7 +155,7 @@ class BehavioralState:
         """Build a state from a JSON-shaped mapping; raise StateError naming the bad field."""
         if not isinstance(data, Mapping):
             raise StateError(f"state: expected an object, got {type(data).__name__}")
-        _refuse_unknown(data, _STATE_KEYS, "state")
+        _refuse_unknown(data, STATE_KEYS, "state")
         raw_actions = data.get("actions") or ()
         if isinstance(raw_actions, str | bytes | Mapping) or not isinstance(raw_actions, Iterable):
             raise StateError("actions: expected a list of observations")
@@ -203,7 +203,7 @@ def _plain_observation(data: dict[str, Any]) -> Observation | None:
     and builds the same object; anything else returns None, so the full
     checks run and name the problem.
     """
-    if not _OBSERVATION_KEYS.issuperset(data):
+    if not OBSERVATION_KEYS.issuperset(data):
         return None
     timestamp = data.get("timestamp")
     action_type, target = data.get("action_type"), data.get("target")
