@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote
 
 from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.ir.contract import BehavioralContract
@@ -30,6 +30,7 @@ StoreLocation = str | Path
 Number = TypeVar("Number", int, float)
 URL_SCHEMES = ("postgresql://", "postgres://")
 REDACTED = "***"
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE)
 
 ENV_DB = "NOMO_DB"
 ENV_POOL_MIN = "NOMO_DB_POOL_MIN"
@@ -135,22 +136,14 @@ def redact(location: StoreLocation | None) -> str:
     if not is_database_url(location):
         return str(location)
     assert isinstance(location, str)
-    try:
-        parts = urlsplit(location)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, hosts = netloc.rpartition("@")
-            user, colon, _ = userinfo.partition(":")
-            netloc = f"{user}:{REDACTED}@{hosts}" if colon else netloc
-        query = [
-            (name, REDACTED if name.lower() == "password" else value)
-            for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        ]
-        return urlunsplit(
-            (parts.scheme, netloc, parts.path, urlencode(query, safe="*=-/"), parts.fragment)
-        )
-    except ValueError:
-        return f"{location.split('://', 1)[0]}://{REDACTED}"  # unparseable: show nothing of it
+    scheme, _, rest = location.partition("://")
+    cut = min((rest.index(mark) for mark in "/?#" if mark in rest), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    userinfo, at, hosts = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{hosts}"
+    tail = _PASSWORD_PARAMETER.sub(rf"\1{REDACTED}", tail)
+    return f"{scheme}://{authority}{tail}"
 
 
 def secrets_of(location: StoreLocation | None) -> list[str]:
@@ -162,7 +155,7 @@ def secrets_of(location: StoreLocation | None) -> list[str]:
     userinfo = location.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
     if ":" in userinfo:
         found.append(userinfo.split(":", 1)[1])
-    found.extend(match for match in re.findall(r"[?&]password=([^&#]*)", location, re.I))
+    found.extend(match.group(2) for match in _PASSWORD_PARAMETER.finditer(location))
     return sorted({variant for secret in found if secret for variant in _spellings(secret)})
 
 

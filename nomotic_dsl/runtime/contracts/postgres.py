@@ -61,6 +61,7 @@ LOG = logging.getLogger("nomotic_dsl.store")
 _LOCK_MIGRATIONS = 0x6E6F6D6F  # "nomo"
 _LOCK_AGENT = _LOCK_MIGRATIONS + 1
 _LOCK_KEY = _LOCK_MIGRATIONS + 2
+APPLICATION_NAME = "nomo-contracts"
 # libpq's connect_timeout counts whole seconds and treats less than 2 as 2.
 _MIN_CONNECT_SECONDS = 2
 
@@ -153,6 +154,8 @@ class PostgresBackend:
         except psycopg.Error as exc:
             raise ValueError(f"contract store {self.location}: {scrub(str(exc), url)}") from None
         self._connect_options: dict[str, Any] = {"autocommit": True}
+        if "application_name" not in given:  # what operators see in pg_stat_activity
+            self._connect_options["application_name"] = APPLICATION_NAME
         if "connect_timeout" not in given:
             self._connect_options["connect_timeout"] = max(
                 _MIN_CONNECT_SECONDS, round(pool.timeout)
@@ -182,7 +185,7 @@ class PostgresBackend:
                         # A connection broken by a database restart is replaced
                         # before a request gets it, not failed in its hands.
                         check=psycopg_pool.ConnectionPool.check_connection,
-                        name="nomo-contracts",
+                        name=APPLICATION_NAME,
                         open=False,
                     )
                 )
