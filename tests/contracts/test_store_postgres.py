@@ -277,19 +277,68 @@ def test_a_request_waits_for_a_connection_at_most_the_timeout(postgres_url: str)
         assert store.latest_version("agent-1") == 1
 
 
-def test_a_connection_the_server_dropped_is_replaced_before_use(postgres_url: str) -> None:
+def _drop_connections(application_name: str) -> int:
+    """Terminate every server process of the store's connections, as a database restart does."""
+    with admin_connection() as admin:
+        row = admin.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+            "FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_connections_the_server_dropped_are_replaced_and_the_request_runs_once(
+    postgres_url: str,
+) -> None:
     name = "nomo-restart-" + postgres_url.rsplit("%3D", 1)[1][-10:]
     with ContractStore(f"{postgres_url}&application_name={name}") as store:
         store.store(contract(1))
-        with admin_connection() as admin:
-            killed = admin.execute(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
-                "FROM pg_stat_activity WHERE application_name = %s",
-                (name,),
-            ).fetchone()
-        assert killed is not None and killed[0] >= 1
-        assert store.get_active("agent-1") == contract(1)  # no error: the pool reconnected
-        assert store.store_next("agent-1", lambda v: contract(v)).version == 2
+        assert _drop_connections(name) >= 1
+        assert store.store_next("agent-1", lambda v: contract(v)).version == 2  # no error
+        assert _drop_connections(name) >= 1
+        assert store.get_active("agent-1") == contract(2)
+        assert [c.version for c in store.get_history("agent-1")] == [1, 2]
+
+
+def test_a_write_whose_commit_may_have_happened_is_not_retried(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "nomo-commit-" + postgres_url.rsplit("%3D", 1)[1][-10:]
+    with ContractStore(f"{postgres_url}&application_name={name}") as store:
+        store.store(contract(1))
+        real_insert = postgres._PostgresTransaction.insert
+        built: list[int] = []
+
+        def insert_then_drop(self: Any, stored: BehavioralContract) -> None:
+            real_insert(self, stored)
+            _drop_connections(name)  # the server goes away between the step and its COMMIT
+
+        monkeypatch.setattr(postgres._PostgresTransaction, "insert", insert_then_drop)
+        with pytest.raises(StoreUnavailable, match="request failed"):
+            store.store_next("agent-1", lambda v: built.append(v) or contract(v))
+        assert built == [2]  # run once: whether it committed is unknown, so it is not rerun
+        monkeypatch.setattr(postgres._PostgresTransaction, "insert", real_insert)
+        assert store.latest_version("agent-1") == 1  # the server rolled it back
+
+
+def test_a_write_that_failed_before_its_commit_runs_again(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "nomo-rerun-" + postgres_url.rsplit("%3D", 1)[1][-10:]
+    with ContractStore(f"{postgres_url}&application_name={name}") as store:
+        store.store(contract(1))
+        built: list[int] = []
+
+        def build(version: int) -> BehavioralContract:
+            built.append(version)
+            if len(built) == 1:
+                _drop_connections(name)  # mid-transaction: the server rolls it back
+            return contract(version)
+
+        assert store.store_next("agent-1", build).version == 2
+        assert built == [2, 2]
+        assert [c.version for c in store.get_history("agent-1")] == [1, 2]
 
 
 # ---- errors and secrets --------------------------------------------------------------

@@ -182,9 +182,6 @@ class PostgresBackend:
                         min_size=self._settings.min_size,
                         max_size=self._settings.max_size,
                         timeout=self._settings.timeout,
-                        # A connection broken by a database restart is replaced
-                        # before a request gets it, not failed in its hands.
-                        check=psycopg_pool.ConnectionPool.check_connection,
                         name=APPLICATION_NAME,
                         open=False,
                     )
@@ -209,51 +206,85 @@ class PostgresBackend:
             reason = scrub(lines[0], self._url) if lines else type(exc).__name__
             raise StoreUnavailable(f"contract store {self.location}: {doing}: {reason}") from None
 
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def _use(
+        self,
+        work: Callable[[psycopg.Connection[Any]], Result],
+        may_retry: Callable[[], bool] = lambda: True,
+    ) -> Result:
+        """``work`` on a pooled connection; once more if the server had dropped that connection.
+
+        A connection the server closed (a database restart, an idle timeout)
+        is found when it is used, not by a round trip before every use. When
+        ``work`` fails on one and ``may_retry()`` (for a write: it had not
+        begun to commit, so the server rolled it back), the pool replaces
+        every dropped idle connection and ``work`` runs again, on a fresh one.
+        """
         self.connect()
         pool = self._pool
         if pool is None:  # closed meanwhile
             raise StoreUnavailable(f"contract store {self.location}: the store is closed")
-        with self._failures("request failed"), pool.connection() as connection:
-            yield connection
+        with self._failures("request failed"):
+            try:
+                return _on_connection(pool, work, may_retry)
+            except _Dropped:
+                pool.check()
+            return _on_connection(pool, work, lambda: False)
 
     # --- the backend interface -----------------------------------------------------
 
     def run(self, step: Callable[[_PostgresTransaction], Result]) -> Result:
         """Run ``step`` in one transaction: all its writes, or (when it raises) none."""
-        with (
-            self._connection() as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            return step(_PostgresTransaction(cursor))
+        committing = False
+
+        def transaction(connection: psycopg.Connection[Any]) -> Result:
+            nonlocal committing
+            committing = False
+            with connection.transaction(), connection.cursor() as cursor:
+                result = step(_PostgresTransaction(cursor))
+                committing = True  # the COMMIT follows: past here, a failure is not retried
+            return result
+
+        return self._use(transaction, lambda: not committing)
 
     def active(self, agent_id: str) -> BehavioralContract | None:
         return self._one_body(SELECT_ACTIVE, (agent_id,))
 
     def history(self, agent_id: str) -> list[BehavioralContract]:
-        with self._connection() as connection:
-            rows = connection.execute(_SELECT_HISTORY, (agent_id,)).fetchall()
+        rows = self._use(lambda c: c.execute(_SELECT_HISTORY, (agent_id,)).fetchall())
         return [decode_contract(body) for (body,) in rows]
 
     def version(self, agent_id: str, version: int) -> BehavioralContract | None:
         return self._one_body(_SELECT_VERSION, (agent_id, version))
 
     def agents(self) -> list[str]:
-        with self._connection() as connection:
-            rows = connection.execute(_SELECT_AGENTS).fetchall()
+        rows = self._use(lambda c: c.execute(_SELECT_AGENTS).fetchall())
         return [agent for (agent,) in rows]
 
     def find_key(self, key: str) -> IdempotentWrite | None:
-        with self._connection() as connection:
-            row = connection.execute(_SELECT_KEY, (key,)).fetchone()
+        row = self._use(lambda c: c.execute(_SELECT_KEY, (key,)).fetchone())
         return None if row is None else IdempotentWrite(key, row[0], row[1], int(row[2]))
 
     def _one_body(self, query: str, values: tuple[Any, ...]) -> BehavioralContract | None:
-        with self._connection() as connection:
-            row = connection.execute(query, values).fetchone()
+        row = self._use(lambda c: c.execute(query, values).fetchone())
         return None if row is None else decode_contract(row[0])
+
+
+class _Dropped(Exception):
+    """The server had closed the connection a request was given; it may run again."""
+
+
+def _on_connection(
+    pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]],
+    work: Callable[[psycopg.Connection[Any]], Result],
+    may_retry: Callable[[], bool],
+) -> Result:
+    with pool.connection() as connection:
+        try:
+            return work(connection)
+        except psycopg.OperationalError:
+            if connection.broken and may_retry():
+                raise _Dropped() from None
+            raise
 
 
 class _PostgresTransaction:
