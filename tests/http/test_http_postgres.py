@@ -169,3 +169,13 @@ def test_a_server_whose_database_is_down_starts_and_answers_503(tmp_path: Path) 
     assert f"store {url.replace('hunter2', '***')}" in log
     assert "warning: contract store" in log and "answer 503 until it is reachable" in log
     assert "hunter2" not in log and "Traceback" not in log and " 500 " not in log
+
+
+def test_the_settings_never_show_the_password() -> None:
+    from nomotic_dsl.http.settings import settings_from_env
+
+    url = unreachable_url()
+    settings = settings_from_env({"NOMO_DB": url, "NOMO_DB_POOL_MAX": "4"})
+    assert settings.db_path == url and settings.pool.max_size == 4
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    assert settings.store_label == url.replace("hunter2", "***")
