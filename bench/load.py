@@ -1,4 +1,4 @@
-"""Load benchmark of the contracts HTTP API: a real ``nomo serve`` on 127.0.0.1, SQLite store.
+"""Load benchmark of the contracts HTTP API: real ``nomo serve`` processes on 127.0.0.1.
 
 Run ``python -m bench.load`` from the repository root (``--quick`` for a smoke
 run; ``python -m bench --load`` runs it after the other benchmarks). For 1, 8
@@ -9,6 +9,11 @@ with asyncio), first writes only (``POST /v1/contracts`` with an
 scenario, errors, and then checks the store: every acknowledged write is
 there with the version and contract id it was acknowledged with, every
 agent's history is contiguous (1..N), and ``PRAGMA integrity_check`` is ok.
+
+The store is a new SQLite file, or with ``--db postgresql://...`` a new
+schema in that database (dropped afterwards; its check: no duplicate
+version, every idempotency key naming a stored version). ``--servers N``
+starts N servers on the one store and spreads the clients over them.
 
 Targets (issue 16), checked against the same run: at 32 clients, at least
 ``TARGET_WRITES_PER_S`` writes/s and p99 under ``TARGET_P99_MS`` ms, with no
@@ -30,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,7 @@ import httpx
 
 from bench.server import TOKEN, Server, start_server
 from nomotic_dsl._version import __version__
+from nomotic_dsl.runtime.contracts.backend import is_database_url, redact
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
 CLIENTS = (1, 8, 32)
@@ -239,12 +245,21 @@ async def _client_loop(
 
 
 async def run_scenario(
-    base_url: str, clients: int, mode: str, budget: Budget, label: str, kind: str = "raw"
+    base_url: str | Sequence[str],
+    clients: int,
+    mode: str,
+    budget: Budget,
+    label: str,
+    kind: str = "raw",
 ) -> tuple[Tally, list[str]]:
-    """``clients`` concurrent loops until the budget is spent; the tally and the agents used."""
+    """``clients`` concurrent loops until the budget is spent; the tally and the agents used.
+
+    With several base URLs (servers on one store), client ``i`` talks to server ``i mod n``.
+    """
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
     agents = [f"load-{label}-{index}" for index in range(AGENTS_PER_SCENARIO)]
     tally = Tally()
-    seeder = LoadClient(base_url, kind)
+    seeder = LoadClient(urls[0], kind)
     for agent in agents:  # every agent has a contract before reads start
         seeded = await seeder.write(agent, uuid.uuid4().hex)
         if seeded.status_code != 201:
@@ -258,7 +273,15 @@ async def run_scenario(
     deadline = started + budget.seconds
     await asyncio.gather(
         *(
-            _client_loop(LoadClient(base_url, kind), index, agents, mode, quota, deadline, tally)
+            _client_loop(
+                LoadClient(urls[index % len(urls)], kind),
+                index,
+                agents,
+                mode,
+                quota,
+                deadline,
+                tally,
+            )
             for index in range(clients)
         )
     )
@@ -268,9 +291,9 @@ async def run_scenario(
 
 
 def check_store(
-    base_url: str, db_path: Path, acknowledged: Sequence[tuple[str, int, str]]
+    base_url: str, db_path: Path | str, acknowledged: Sequence[tuple[str, int, str]]
 ) -> dict[str, Any]:
-    """Every acknowledged write present; histories contiguous; SQLite integrity ok."""
+    """Every acknowledged write present; histories contiguous; the database's own check ok."""
     by_agent: dict[str, dict[int, str]] = {}
     for agent, version, contract_id in acknowledged:
         by_agent.setdefault(agent, {})[version] = contract_id
@@ -290,19 +313,38 @@ def check_store(
                 for version, contract_id in versions.items()
                 if found.get(version) != contract_id
             )
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        connection.close()
     return {
         "acknowledged": len(acknowledged),
         "stored": stored,
         "missing": missing[:20],
         "missing_count": len(missing),
         "agents_with_gaps": gaps,
-        "integrity_check": integrity,
+        "integrity_check": integrity_check(db_path),
     }
+
+
+def integrity_check(db_path: Path | str) -> str:
+    """SQLite's ``PRAGMA integrity_check``; on PostgreSQL, no duplicate and no dangling key."""
+    if not is_database_url(db_path):
+        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
+        finally:
+            connection.close()
+    import psycopg
+
+    with psycopg.connect(str(db_path), autocommit=True) as pg:
+        duplicates = pg.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM contracts GROUP BY agent_id, version "
+            "HAVING count(*) > 1) AS twice"
+        ).fetchone()
+        dangling = pg.execute(
+            "SELECT count(*) FROM idempotency_keys AS k LEFT JOIN contracts AS c "
+            "ON (c.agent_id, c.version) = (k.agent_id, k.version) WHERE c.agent_id IS NULL"
+        ).fetchone()
+    problems = {"duplicate versions": duplicates, "dangling keys": dangling}
+    found = [f"{name}: {row[0]}" for name, row in problems.items() if row and row[0]]
+    return "; ".join(found) or "ok"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -364,32 +406,42 @@ def targets(rows: Sequence[dict[str, Any]], store: dict[str, Any]) -> dict[str, 
 
 
 def run(
-    budget: Budget, workdir: Path, clients: Sequence[int] = CLIENTS, kind: str = "raw"
+    budget: Budget,
+    workdir: Path,
+    clients: Sequence[int] = CLIENTS,
+    kind: str = "raw",
+    db: Path | str | None = None,
+    servers: int = 1,
 ) -> dict[str, Any]:
-    """Start a server, run every scenario, check the store, stop the server; the report."""
-    db_path = workdir / "load.sqlite3"
+    """Start the servers, run every scenario, check the store, stop the servers; the report."""
+    db_path = db or workdir / "load.sqlite3"
     load_before = _load_average()
-    server: Server = start_server(workdir, db_path)
+    started: list[Server] = []
     try:
+        for _ in range(servers):
+            started.append(start_server(workdir, db_path))
+        urls = [server.base_url for server in started]
         rows = []
         acknowledged: list[tuple[str, int, str]] = []
         for count in clients:
             for mode in MODES:
                 label = f"{count}-{mode}"
-                tally, _ = asyncio.run(
-                    run_scenario(server.base_url, count, mode, budget, label, kind)
-                )
+                tally, _ = asyncio.run(run_scenario(urls, count, mode, budget, label, kind))
                 rows.append(summarise(count, mode, tally))
                 acknowledged.extend(tally.acknowledged)
-        store = check_store(server.base_url, db_path, acknowledged)
+        store = check_store(urls[-1], db_path, acknowledged)
     finally:
-        log = server.stop()
+        logs = [server.stop() for server in started]
+    log = logs[0] if logs else ""
     return {
         "python": platform.python_version(),
         "nomotic_dsl": __version__,
         "machine": platform.machine(),
         "budget": {"requests": budget.requests, "seconds": budget.seconds},
         "client": kind,
+        "store_backend": "postgresql" if is_database_url(db_path) else "sqlite",
+        "store_location": redact(db_path) if is_database_url(db_path) else "a new file",
+        "servers": servers,
         "load_average_before": load_before,
         "scenarios": rows,
         "store": store,
@@ -422,6 +474,8 @@ def render(report: dict[str, Any]) -> str:
         )
     store = report["store"]
     lines.append(
+        f"store {report['store_backend']} ({report['store_location']}), "
+        f"{report['servers']} server(s); "
         f"client {report['client']}; load average before {report['load_average_before']}, "
         f"after {report['load_average_after']} (the machine's cores may be shared)"
     )
@@ -444,8 +498,24 @@ def _store_dir() -> str | None:
     return os.environ.get("NOMO_BENCH_DIR") or None
 
 
+@contextlib.contextmanager
+def fresh_schema(url: str) -> Iterator[str]:
+    """A new schema in the database at ``url`` for one run; dropped with its tables afterwards."""
+    import psycopg
+
+    schema = f"nomo_load_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """``python -m bench.load [--quick] [--output PATH]``."""
+    """``python -m bench.load [--quick] [--output PATH] [--db URL] [--servers N]``."""
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON report path")
@@ -458,11 +528,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--clients", default=",".join(map(str, CLIENTS)), help="comma-separated client counts"
     )
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="a postgresql:// URL: run on a new schema there instead of a new SQLite file",
+    )
+    parser.add_argument(
+        "--servers", type=int, default=1, help="servers on the one store (clients spread over them)"
+    )
     args = parser.parse_args(argv)
     budget = QUICK if args.quick else FULL
     counts = tuple(int(part) for part in args.clients.split(","))
-    with tempfile.TemporaryDirectory(prefix="nomo-load-", dir=_store_dir()) as workdir:
-        report = run(budget, Path(workdir), counts, args.client)
+    if args.db is not None and not is_database_url(args.db):
+        parser.error("--db takes a postgresql:// URL (the SQLite store is always a new file)")
+    with contextlib.ExitStack() as stack:
+        workdir = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="nomo-load-", dir=_store_dir())
+        )
+        db = stack.enter_context(fresh_schema(args.db)) if args.db else None
+        report = run(budget, Path(workdir), counts, args.client, db, args.servers)
     report["quick"] = args.quick
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

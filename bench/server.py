@@ -1,6 +1,7 @@
 """A real ``nomo serve`` process on a free loopback port, for the load benchmark and its tests.
 
-Input: a working directory, a store path and extra environment. Output: a
+Input: a working directory, a store (an SQLite path or a ``postgresql://`` URL)
+and extra environment. Output: a
 ``Server`` (process, base URL, log) that is ready to answer, or an error after
 ``READY_SECONDS``. Only 127.0.0.1 is ever used.
 """
@@ -29,7 +30,7 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
-    db_path: Path
+    db_path: Path | str
 
     @property
     def base_url(self) -> str:
@@ -61,7 +62,7 @@ def free_port() -> int:
 
 def start_server(
     workdir: Path,
-    db_path: Path,
+    db_path: Path | str,
     extra_env: dict[str, str] | None = None,
     *,
     port: int | None = None,

@@ -1,16 +1,20 @@
-"""Shared pytest options and the golden-file check.
+"""Shared pytest options, the golden-file check, and a PostgreSQL schema per test.
 
 ``--update-golden`` rewrites golden files from the current output instead of
 comparing with them. Without it, a golden file that is missing is a failure,
 never a file silently created: a comparison that cannot fail proves nothing.
+
+``postgres_url`` is a fresh schema on the machine's PostgreSQL (see
+``postgres_db``), dropped after the test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from postgres_db import fresh_schema
 
 GoldenCheck = Callable[[str, Path], None]
 
@@ -49,3 +53,10 @@ def golden(update_golden: bool) -> GoldenCheck:
         check_golden(actual, expected_path, update_golden)
 
     return compare
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A ``postgresql://`` URL whose tables go into a new schema, dropped after the test."""
+    with fresh_schema() as url:
+        yield url

@@ -1,17 +1,21 @@
 """``nomo contract ...``: generate, show, list, diff, seal and verify stored contracts.
 
 Input: command-line arguments, a ``.nomo`` file or an archetype name, key files
-and an SQLite contract store (``--db``, default ``nomo.db``). Output: contracts
+and a contract store (``--db`` or NOMO_DB: an SQLite file, default ``nomo.db``,
+or a ``postgresql://`` URL; NOMO_DB_POOL_MIN, NOMO_DB_POOL_MAX and
+NOMO_DB_TIMEOUT size and bound a PostgreSQL store's pool). Output: contracts
 stored, and text or JSON on stdout. Stage: a thin shell over
 ``nomotic_dsl.runtime.contracts`` and ``nomotic_dsl.compiler.pipeline``. Exit codes: 0 ok, 1 a
 problem in the input (a policy that does not compile, a version conflict, an
-unknown agent, a seal that does not verify), 2 misuse.
+unknown agent, a seal that does not verify, a database that cannot be
+reached), 2 misuse. A store URL is printed only without its password.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -35,18 +39,45 @@ from nomotic_dsl.runtime.contracts import (
     diff_contracts,
     generate_contract,
 )
+from nomotic_dsl.runtime.contracts.backend import (
+    ENV_DB,
+    PoolSettings,
+    StoreLocation,
+    StoreUnavailable,
+    is_database_url,
+    store_location,
+)
 from nomotic_dsl.runtime.contracts.diff import describe_change
 
 DEFAULT_DB = "nomo.db"
 Command = TypeVar("Command", bound=Callable[..., Any])
 
+
+class StoreLocationParam(click.ParamType):
+    """``--db``: a ``postgresql://`` URL stays text (a Path would fold its ``//``), else a path."""
+
+    name = "PATH|URL"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> StoreLocation:
+        if isinstance(value, Path):
+            return value
+        if not isinstance(value, str) or not value.strip():
+            self.fail("give an SQLite file or a postgresql:// URL", param, ctx)
+        return store_location(value)
+
+
+STORE_LOCATION = StoreLocationParam()
 DB_OPTION = click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=STORE_LOCATION,
     default=DEFAULT_DB,
+    envvar=ENV_DB,
     show_default=True,
-    help="SQLite contract store (created if missing).",
+    show_envvar=True,
+    help="Contract store: an SQLite file (created if missing) or a postgresql:// URL.",
 )
 VERSION_OPTION = click.option(
     "--version",
@@ -81,24 +112,42 @@ def input_errors(command: Command) -> Command:
             return command(*args, **kwargs)
         except (ContractError, VersionConflict, KeyFileError, ValueError) as exc:
             fail_input(str(exc))
+        except StoreUnavailable as exc:
+            fail_input(str(exc))
         except sqlite3.Error as exc:
             fail_input(f"contract store: {exc}")
 
     return wrapper  # type: ignore[return-value]
 
 
-def open_store(db_path: Path, *, create: bool = False) -> ContractStore:
-    """The SQLite store at ``db_path``; an unusable file is an input problem.
+def open_store(db_path: StoreLocation, *, create: bool = False) -> ContractStore:
+    """The store at ``db_path`` (a file or a URL); an unusable one is an input problem.
 
-    Only commands that store contracts (``generate``) create a missing store;
-    reading one that is not there is an input problem, never a new empty file.
+    Only commands that store contracts (``generate``) create a missing SQLite
+    file; reading one that is not there is an input problem, never a new empty
+    file. A PostgreSQL store creates (or migrates) its tables when opened. The
+    store is closed when the command ends.
     """
-    if not create and not db_path.is_file():
-        fail_input(f"no contract store at {db_path} (`nomo contract generate` creates one)")
+    if is_database_url(db_path):
+        try:
+            pool = PoolSettings.from_env(os.environ)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        try:
+            store = ContractStore(db_path, pool=pool)
+        except (StoreUnavailable, sqlite3.Error, ValueError) as exc:
+            fail_input(str(exc))
+        context = click.get_current_context(silent=True)
+        if context is not None:
+            context.call_on_close(store.close)
+        return store
+    path = Path(db_path)
+    if not create and not path.is_file():
+        fail_input(f"no contract store at {path} (`nomo contract generate` creates one)")
     try:
-        return ContractStore(db_path)
+        return ContractStore(path)
     except sqlite3.Error as exc:
-        fail_input(f"cannot open contract store {db_path}: {exc}")
+        fail_input(f"cannot open contract store {path}: {exc}")
 
 
 def stored_contract(store: ContractStore, agent_id: str, version: int | None) -> BehavioralContract:
@@ -190,7 +239,7 @@ def generate_command(
     next_version: bool,
     key_path: Path | None,
     signed_by: str | None,
-    db_path: Path,
+    db_path: StoreLocation,
     output_format: str,
 ) -> None:
     """Store new contracts: those declared in SOURCE (.nomo), or one for --agent from --archetype."""
@@ -284,7 +333,9 @@ def _store_draft(
 @DB_OPTION
 @FORMAT_OPTION
 @input_errors
-def show_command(agent_id: str, version: int | None, db_path: Path, output_format: str) -> None:
+def show_command(
+    agent_id: str, version: int | None, db_path: StoreLocation, output_format: str
+) -> None:
     """Show the agent's active contract (or --version N)."""
     contract = stored_contract(open_store(db_path), agent_id, version)
     if output_format == "json":
@@ -298,7 +349,7 @@ def show_command(agent_id: str, version: int | None, db_path: Path, output_forma
 @DB_OPTION
 @FORMAT_OPTION
 @input_errors
-def history_command(agent_id: str, db_path: Path, output_format: str) -> None:
+def history_command(agent_id: str, db_path: StoreLocation, output_format: str) -> None:
     """List every stored version of the agent's contract, oldest first."""
     history = open_store(db_path).get_history(agent_id)
     if not history:
@@ -317,7 +368,9 @@ def history_command(agent_id: str, db_path: Path, output_format: str) -> None:
 @DB_OPTION
 @FORMAT_OPTION
 @input_errors
-def diff_command(agent_id: str, v1: int, v2: int, db_path: Path, output_format: str) -> None:
+def diff_command(
+    agent_id: str, v1: int, v2: int, db_path: StoreLocation, output_format: str
+) -> None:
     """Show what changed between two versions of the agent's contract."""
     store = open_store(db_path)
     changes = diff_contracts(
@@ -350,7 +403,7 @@ def seal_command(
     key_path: Path,
     signed_by: str | None,
     version: int | None,
-    db_path: Path,
+    db_path: StoreLocation,
     output_format: str,
 ) -> None:
     """Seal a stored, unsealed version (the active one unless --version) with an Ed25519 key."""
@@ -377,7 +430,7 @@ def seal_command(
 @FORMAT_OPTION
 @input_errors
 def verify_command(
-    agent_id: str, trust_path: Path, version: int | None, db_path: Path, output_format: str
+    agent_id: str, trust_path: Path, version: int | None, db_path: StoreLocation, output_format: str
 ) -> None:
     """Exit 0 when the stored contract's seal verifies with the trusted key, else 1."""
     verify_key = load_verify_key(trust_path)

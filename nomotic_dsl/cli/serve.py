@@ -1,8 +1,14 @@
 """``nomo serve``: run the HTTP API under uvicorn.
 
-Input: options and environment (NOMO_API_TOKEN, NOMO_API_SIGNING_KEY, ...).
-Output: a running server until interrupted. Stage: shell over
+Input: options and environment (NOMO_API_TOKEN, NOMO_API_SIGNING_KEY, NOMO_DB,
+...). Output: a running server until interrupted. Stage: shell over
 ``nomotic_dsl.http.create_app``.
+
+A PostgreSQL store is reached (and migrated) before the server listens; when
+its database is down the server starts all the same, says so in one line, and
+answers 503 until the database is back. A store that can never work (an
+SQLite file that cannot be opened, a schema newer than this version, no
+psycopg) exits 1. The store URL is printed only without its password.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from nomotic_dsl.cli.contracts import STORE_LOCATION
 from nomotic_dsl.cli.output import INPUT_FILE, fail_input
 from nomotic_dsl.http.settings import (
     DEFAULT_DB_PATH,
@@ -23,6 +30,8 @@ from nomotic_dsl.http.settings import (
 )
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.loader import load_bundle
+from nomotic_dsl.runtime.contracts.backend import StoreLocation, StoreUnavailable
+from nomotic_dsl.runtime.contracts.store import ContractStore
 from nomotic_dsl.runtime.fleet.config import FleetConfig
 from nomotic_dsl.runtime.fleet.runtime import FleetRuntime
 
@@ -40,9 +49,10 @@ KEEP_ALIVE_SECONDS = 5
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=STORE_LOCATION,
     default=None,
-    help=f"SQLite contract store (created if missing). [default: NOMO_API_DB or {DEFAULT_DB_PATH}]",
+    help="Contract store: an SQLite file (created if missing) or a postgresql:// URL. "
+    f"[default: NOMO_API_DB, else NOMO_DB, else {DEFAULT_DB_PATH}]",
 )
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
 @click.option(
@@ -105,7 +115,7 @@ KEEP_ALIVE_SECONDS = 5
     help="At most this many agent ids are governed; more get error decisions.",
 )
 def serve_command(
-    db_path: Path | None,
+    db_path: StoreLocation | None,
     host: str,
     port: int,
     read_token_required: bool,
@@ -153,10 +163,8 @@ def serve_command(
 
     from nomotic_dsl.http.app import create_app
 
-    try:
-        app = create_app(settings, fleet=fleet)
-    except (sqlite3.Error, OSError) as exc:
-        fail_input(f"cannot open the contract store {settings.db_path}: {exc}")
+    store = open_served_store(settings)
+    app = create_app(settings, fleet=fleet, store=store)
     from nomotic_dsl.http.limits import header_timeout_protocol
 
     busy = port_problem(host, port)
@@ -213,6 +221,26 @@ def _fleet(
         fail_input(str(exc))
 
 
+def open_served_store(settings: ApiSettings) -> ContractStore:
+    """The store to serve, reached now if it can be; exit 1 when it can never work."""
+    try:
+        store = ContractStore(settings.db_path, pool=settings.pool, lazy=True)
+    except StoreUnavailable as exc:  # PostgreSQL support not installed
+        fail_input(str(exc))
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        fail_input(f"cannot open the contract store {settings.store_label}: {exc}")
+    try:
+        store.connect()
+    except StoreUnavailable as exc:
+        click.echo(
+            f"warning: {exc} (requests that need the store answer 503 until it is reachable)",
+            err=True,
+        )
+    except sqlite3.Error as exc:  # a schema newer than this version knows
+        fail_input(str(exc))
+    return store
+
+
 def port_problem(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be listened on (taken, not an address here), or None.
 
@@ -240,7 +268,7 @@ def startup_banner(settings: ApiSettings, host: str, port: int) -> str:
     reads = "bearer token required" if settings.read_token_required else "open"
     sealing = f"sealed as {settings.signer}" if settings.signing_key else "not sealed"
     return (
-        f"nomo serve: http://{host}:{port}  store {settings.db_path}\n"
+        f"nomo serve: http://{host}:{port}  store {settings.store_label}\n"
         f"  writes {writes}; reads {reads}; contracts {sealing}; "
         f"body limit {settings.max_body_bytes} bytes\n"
         f"  request head within {settings.header_timeout:g} s, body within "

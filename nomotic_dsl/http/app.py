@@ -8,6 +8,9 @@ API); ``nomo serve`` runs it under uvicorn.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -37,17 +40,24 @@ Every error is JSON: `{"error": message, ...}`. `POST /v1/contracts` takes an
 
 
 def create_app(
-    settings: ApiSettings | None = None, *, fleet: FleetRuntime | None = None
+    settings: ApiSettings | None = None,
+    *,
+    fleet: FleetRuntime | None = None,
+    store: ContractStore | None = None,
 ) -> FastAPI:
-    """A FastAPI app serving the contract API over the settings' SQLite store.
+    """A FastAPI app serving the contract API over the settings' store (SQLite or PostgreSQL).
 
     ``fleet`` is the runtime ``POST /v1/observations`` feeds (``nomo serve
     --bundle`` loads it from verified bundles); without one that endpoint
-    answers 409.
+    answers 409. ``store`` is the store to serve (default: the settings'
+    ``db_path``; a PostgreSQL store is reached at its first request, so the
+    app starts while its database is down and answers 503 until it is up).
     """
     settings = settings or ApiSettings()
+    if store is None:
+        store = ContractStore(settings.db_path, pool=settings.pool, lazy=True)
     service = ContractService(
-        store=ContractStore(settings.db_path),
+        store=store,
         signing_key=settings.signing_key,
         signer=settings.signer,
         compile_gate=CompileGate(settings.max_concurrent_checks),
@@ -63,6 +73,7 @@ def create_app(
         static_url=DOCS_ASSETS_URL,
         # No "validator" badge: Swagger UI would send the document to an online validator.
         swagger_ui_parameters={"validatorUrl": None},
+        lifespan=_closing(store),
     )
     app.include_router(contract_router(service, write_check, read_check))
     app.include_router(fleet_router(FleetService(fleet), write_check, read_check))
@@ -73,3 +84,14 @@ def create_app(
         body_timeout=settings.body_timeout,
     )
     return app
+
+
+def _closing(store: ContractStore) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that releases the store's connections when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    return lifespan

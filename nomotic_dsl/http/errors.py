@@ -5,7 +5,12 @@ errors, Starlette's routing errors, and real bugs). Output: JSON error
 responses. Stage: shell (the HTTP API).
 
 Routes raise ``ApiError`` with the status and message; this module turns it,
-and everything the framework raises, into the documented error JSON. A real
+and everything the framework raises, into the documented error JSON. A
+contract store that cannot be reached or used (``StoreUnavailable``, or a
+database migrated by a newer version) is a 503 with ``Retry-After``: the
+request may succeed later; the reason is logged in one line (it names the
+database, without its password) and the client is told only that the store
+is unavailable. A real
 bug becomes a 500 whose log line names the exception type and the route, and
 never the request's headers (the bearer token) or body.
 """
@@ -21,7 +26,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nomotic_dsl.runtime.contracts.backend import StoreSchemaError, StoreUnavailable
+
 LOG = logging.getLogger("nomotic_dsl.http")
+STORE_RETRY_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -61,6 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(StoreSchemaError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -83,6 +93,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         # unusable input 422.
         return error_response(422, "invalid request: the body is not UTF-8 JSON text")
     return error_response(exc.status_code, str(exc.detail))
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    LOG.warning("%s %s: %s", request.method, request.url.path, exc)  # one line, no traceback
+    return error_response(
+        503,
+        "the contract store is unavailable; try again later",
+        headers={"Retry-After": str(STORE_RETRY_SECONDS)},
+    )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

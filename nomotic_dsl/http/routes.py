@@ -49,6 +49,20 @@ _BUSY = {
         "retry after the `Retry-After` seconds.",
     }
 }
+_STORE_DOWN = {
+    503: {
+        **_ERROR,
+        "description": "The contract store's database cannot be reached; retry after the "
+        "`Retry-After` seconds.",
+    }
+}
+_BUSY_OR_STORE_DOWN = {
+    503: {
+        **_ERROR,
+        "description": "The server is compiling as many sources as it allows at once, or the "
+        "contract store's database cannot be reached; retry after the `Retry-After` seconds.",
+    }
+}
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
 
 
@@ -78,7 +92,7 @@ def contract_router(
             _TOO_LARGE,
             _INVALID,
             {409: {**_ERROR, "description": "Version not greater than the agent's latest."}},
-            _BUSY,
+            _BUSY_OR_STORE_DOWN,
         ),
         summary="Generate and store a contract",
     )
@@ -112,7 +126,7 @@ def contract_router(
         "/contracts/{agent_id}",
         response_model=ContractBody,
         dependencies=read_guard,
-        responses=_responses(read_errors, _NOT_FOUND, _INVALID),
+        responses=_responses(read_errors, _NOT_FOUND, _INVALID, _STORE_DOWN),
         summary="Get the active contract",
     )
     def get_contract(
@@ -129,7 +143,7 @@ def contract_router(
         "/contracts/{agent_id}/history",
         response_model=HistoryBody,
         dependencies=read_guard,
-        responses=_responses(read_errors, _NOT_FOUND, _INVALID),
+        responses=_responses(read_errors, _NOT_FOUND, _INVALID, _STORE_DOWN),
         summary="Get the version history",
     )
     def get_history(agent_id: AgentId) -> dict[str, Any]:
@@ -141,7 +155,7 @@ def contract_router(
         "/contracts/{agent_id}/diff",
         response_model=DiffBody,
         dependencies=read_guard,
-        responses=_responses(read_errors, _NOT_FOUND, _INVALID),
+        responses=_responses(read_errors, _NOT_FOUND, _INVALID, _STORE_DOWN),
         summary="Diff between two versions",
     )
     def get_diff(agent_id: AgentId, v1: VersionNumber, v2: VersionNumber) -> dict[str, Any]:
@@ -163,7 +177,7 @@ def contract_router(
         "/evaluate",
         response_model=EvaluateBody,
         dependencies=read_guard,
-        responses=_responses(read_errors, _NOT_FOUND, _TOO_LARGE, _INVALID),
+        responses=_responses(read_errors, _NOT_FOUND, _TOO_LARGE, _INVALID, _STORE_DOWN),
         summary="Evaluate an agent's contract on a behavioral state",
     )
     def evaluate(request: EvaluateRequest) -> dict[str, Any]:

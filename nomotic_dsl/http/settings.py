@@ -3,8 +3,10 @@
 Input: the process environment and command-line values. Output: one frozen
 ``ApiSettings``. Stage: shell (the HTTP API), before the app is built.
 
-The write token is held in a field excluded from ``repr`` so that printing or
-logging the settings never shows it; the signing key is loaded once, when the
+The write token and the store location (a ``postgresql://`` URL may hold a
+password) are held in fields excluded from ``repr`` so that printing or
+logging the settings never shows them (``store_label`` is the location without
+its password); the signing key is loaded once, when the
 settings are built, so a bad key file stops the server at start-up instead of
 failing the first write.
 """
@@ -20,6 +22,13 @@ from nacl.signing import SigningKey
 
 from nomotic_dsl.runtime.bundle.errors import KeyFileError
 from nomotic_dsl.runtime.bundle.keys import key_id, load_signing_key
+from nomotic_dsl.runtime.contracts.backend import (
+    ENV_DB,
+    PoolSettings,
+    StoreLocation,
+    redact,
+    store_location,
+)
 
 DEFAULT_DB_PATH = Path("nomo.db")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -56,7 +65,8 @@ class ApiSettings:
     refused with 401, and the service is read-only.
     """
 
-    db_path: Path = DEFAULT_DB_PATH
+    db_path: StoreLocation = field(default=DEFAULT_DB_PATH, repr=False)
+    pool: PoolSettings = field(default_factory=PoolSettings)
     write_token: str | None = field(default=None, repr=False)
     read_token_required: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -90,28 +100,43 @@ class ApiSettings:
         return problems
 
     @property
+    def store_label(self) -> str:
+        """The store to print: the file, or the URL without its password."""
+        return redact(self.db_path)
+
+    @property
     def signer(self) -> str:
         """The ``signed_by`` identity of contracts this server seals ("" when it has no key)."""
         if self.signing_key is None:
             return ""
         return f"nomo-api:{key_id(self.signing_key.verify_key)}"
 
-    def with_db(self, db_path: Path) -> ApiSettings:
-        """The same settings with another store file."""
+    def with_db(self, db_path: StoreLocation) -> ApiSettings:
+        """The same settings with another store (a file or a URL)."""
         return replace(self, db_path=db_path)
 
 
 def settings_from_env(
     environ: Mapping[str, str] | None = None,
     *,
-    db_path: Path | None = None,
+    db_path: StoreLocation | None = None,
     read_token_required: bool | None = None,
 ) -> ApiSettings:
-    """Settings from ``environ`` (default ``os.environ``); explicit arguments win over it."""
+    """Settings from ``environ`` (default ``os.environ``); explicit arguments win over it.
+
+    The store is ``db_path``, else NOMO_API_DB (the server's own), else NOMO_DB
+    (shared with ``nomo contract``), else ``nomo.db``.
+    """
     env = os.environ if environ is None else environ
     token = env.get(ENV_TOKEN)
+    named = env.get(ENV_DB_PATH) or env.get(ENV_DB)
+    try:
+        pool = PoolSettings.from_env(env)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     return ApiSettings(
-        db_path=db_path or Path(env.get(ENV_DB_PATH) or DEFAULT_DB_PATH),
+        db_path=db_path or (store_location(named) if named else DEFAULT_DB_PATH),
+        pool=pool,
         write_token=token,
         read_token_required=bool(read_token_required) or _env_flag(env, ENV_READ_TOKEN_REQUIRED),
         max_body_bytes=_env_int(env, ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),

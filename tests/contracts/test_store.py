@@ -1,4 +1,8 @@
-"""ContractStore: version rules, history, persistence, and concurrent writers."""
+"""ContractStore: version rules, history, persistence, and concurrent writers.
+
+Every test with ``store`` runs on each backend (memory, SQLite, PostgreSQL);
+the ones across processes on each durable one (SQLite, PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,16 @@ from nacl.signing import SigningKey
 
 from nomotic_dsl import BehavioralContract, ContractStore
 from nomotic_dsl.runtime.contracts import VersionConflict
+from nomotic_dsl.runtime.contracts.backend import StoreLocation
 from tests.contracts.helpers import full_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ContractStore]:
-    yield ContractStore() if request.param == "memory" else ContractStore(tmp_path / "c.db")
+@pytest.fixture
+def store(store_location: StoreLocation | None) -> Iterator[ContractStore]:
+    with ContractStore(store_location) as opened:
+        yield opened
 
 
 def contract(version: int, agent: str = "agent-1", **fields: object) -> BehavioralContract:
@@ -133,10 +139,13 @@ def _run_python(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_persists_across_processes(tmp_path: Path, signing_key: SigningKey) -> None:
-    db = tmp_path / "contracts.db"
+def test_persists_across_processes(
+    durable_location: StoreLocation, signing_key: SigningKey
+) -> None:
+    db = durable_location
     sealed = full_contract().seal(signing_key, "ops")
-    ContractStore(db).store(sealed)
+    with ContractStore(db) as first:
+        first.store(sealed)
     result = _run_python(f"""
         from nacl.signing import SigningKey
         from nomotic_dsl import ContractStore
@@ -148,17 +157,18 @@ def test_persists_across_processes(tmp_path: Path, signing_key: SigningKey) -> N
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == sealed.contract_id
-    reopened = ContractStore(db)
-    assert [c.version for c in reopened.get_history("support-bot")] == [2, 3]
-    assert reopened.get_version("support-bot", 2) == sealed
+    with ContractStore(db) as reopened:
+        assert [c.version for c in reopened.get_history("support-bot")] == [2, 3]
+        assert reopened.get_version("support-bot", 2) == sealed
 
 
 WRITER = """
 import os, sys, time
 from nomotic_dsl import BehavioralContract, ContractStore
 store = ContractStore(sys.argv[1])
-open(sys.argv[1] + "." + sys.argv[2] + ".ready", "w").close()
-while not os.path.exists(sys.argv[1] + ".go"):  # start both writers together
+signals = sys.argv[4]
+open(os.path.join(signals, sys.argv[2] + ".ready"), "w").close()
+while not os.path.exists(os.path.join(signals, "go")):  # start both writers together
     time.sleep(0.005)
 for _ in range(int(sys.argv[3])):
     store.store_next(
@@ -169,12 +179,16 @@ for _ in range(int(sys.argv[3])):
 """
 
 
-def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "race.db"
-    ContractStore(db)
+def test_two_processes_writing_at_once_lose_nothing(
+    durable_location: StoreLocation, tmp_path: Path
+) -> None:
+    db = durable_location
+    ContractStore(db).close()
+    signals = tmp_path / "signals"
+    signals.mkdir()
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(db), name, "25"],
+            [sys.executable, "-c", WRITER, str(db), name, "25", str(signals)],
             cwd=ROOT,
             stderr=subprocess.PIPE,
             text=True,
@@ -182,14 +196,15 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         for name in ("writer-a", "writer-b")
     ]
     deadline = time.monotonic() + 60
-    while not all(Path(f"{db}.{name}.ready").exists() for name in ("writer-a", "writer-b")):
+    while not all((signals / f"{name}.ready").exists() for name in ("writer-a", "writer-b")):
         assert time.monotonic() < deadline, "the writers did not start"
         time.sleep(0.01)
-    Path(f"{db}.go").touch()
+    (signals / "go").touch()
     for writer in writers:
         _, stderr = writer.communicate(timeout=120)
         assert writer.returncode == 0, stderr
-    history = ContractStore(db).get_history("shared-agent")
+    with ContractStore(db) as reopened:
+        history = reopened.get_history("shared-agent")
     assert [c.version for c in history] == list(range(1, 51))
     writers_seen = [c.certificate_id for c in history]
     assert writers_seen.count("writer-a") == 25 and writers_seen.count("writer-b") == 25

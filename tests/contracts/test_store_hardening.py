@@ -4,14 +4,14 @@ The active contract is read with one indexed query whatever the history's
 length; concurrent writers are group-committed (no lost or duplicated
 version, a failing step undoes only itself); idempotency keys make a retried
 write store nothing; agent ids follow the one rule of ``nomotic_dsl.ir.agent_id``.
-Both backends (memory and SQLite) are held to the same behaviour.
+Every backend (memory, SQLite, PostgreSQL) is held to the same behaviour.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ import pytest
 from nomotic_dsl.ir import BehavioralContract, ContractError
 from nomotic_dsl.ir.agent_id import AgentIdError, check_agent_id, normalize_agent_id
 from nomotic_dsl.runtime.contracts import store as store_module
+from nomotic_dsl.runtime.contracts.backend import StoreLocation
 from nomotic_dsl.runtime.contracts.store import (
     ContractStore,
     IdempotencyClaim,
@@ -30,10 +31,18 @@ from nomotic_dsl.runtime.contracts.store import (
 StoreFactory = Callable[[], ContractStore]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    path = tmp_path / "store.sqlite3"
-    return (lambda: ContractStore()) if request.param == "memory" else (lambda: ContractStore(path))
+@pytest.fixture
+def make_store(store_location: StoreLocation | None) -> Iterator[StoreFactory]:
+    """Stores on the test's backend (each call opens it again); all closed afterwards."""
+    opened: list[ContractStore] = []
+
+    def make() -> ContractStore:
+        opened.append(ContractStore(store_location))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
 
 
 def contract(version: int, agent: str = "agent-1", **fields: object) -> BehavioralContract:
@@ -117,15 +126,16 @@ def test_a_retried_write_with_its_key_stores_nothing(make_store: StoreFactory) -
     assert store.find_idempotent("never-used") is None
 
 
-def test_idempotency_keys_survive_reopening_and_fail_with_their_write(tmp_path: Path) -> None:
-    path = tmp_path / "keys.sqlite3"
-    store = ContractStore(path)
-    store.store(contract(5), idempotency=IdempotencyClaim("k", "f"))
-    with pytest.raises(VersionConflict):
-        store.store(contract(5), idempotency=IdempotencyClaim("k2", "f"))
-    reopened = ContractStore(path)
-    assert reopened.find_idempotent("k") is not None
-    assert reopened.find_idempotent("k2") is None  # the refused write stored no key
+def test_idempotency_keys_survive_reopening_and_fail_with_their_write(
+    durable_location: StoreLocation,
+) -> None:
+    with ContractStore(durable_location) as store:
+        store.store(contract(5), idempotency=IdempotencyClaim("k", "f"))
+        with pytest.raises(VersionConflict):
+            store.store(contract(5), idempotency=IdempotencyClaim("k2", "f"))
+    with ContractStore(durable_location) as reopened:
+        assert reopened.find_idempotent("k") is not None
+        assert reopened.find_idempotent("k2") is None  # the refused write stored no key
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "caf\u00e9", "tab\t"])

@@ -8,12 +8,12 @@ import pytest
 from api_helpers import ClientFactory
 
 OPERATIONS = {
-    ("post", "/v1/contracts"): {"201", "401", "409", "413", "422"},
-    ("get", "/v1/contracts/{agent_id}"): {"200", "404", "422"},
-    ("get", "/v1/contracts/{agent_id}/history"): {"200", "404", "422"},
-    ("get", "/v1/contracts/{agent_id}/diff"): {"200", "404", "422"},
+    ("post", "/v1/contracts"): {"201", "401", "409", "413", "422", "503"},
+    ("get", "/v1/contracts/{agent_id}"): {"200", "404", "422", "503"},
+    ("get", "/v1/contracts/{agent_id}/history"): {"200", "404", "422", "503"},
+    ("get", "/v1/contracts/{agent_id}/diff"): {"200", "404", "422", "503"},
     ("post", "/v1/check"): {"200", "413", "422"},
-    ("post", "/v1/evaluate"): {"200", "404", "413", "422"},
+    ("post", "/v1/evaluate"): {"200", "404", "413", "422", "503"},
     ("post", "/v1/observations"): {"200", "401", "409", "413", "422"},
     ("get", "/v1/agents/{agent_id}/provenance"): {"200", "404", "409", "422"},
 }

@@ -1,4 +1,4 @@
-"""ContractStore: every version of every agent's contract, in memory or in SQLite.
+"""ContractStore: every version of every agent's contract, in memory, SQLite or PostgreSQL.
 
 Input: BehavioralContract values. Output: the same values read back (equal,
 seals intact), by agent and version. Stage: persistence between contract
@@ -21,9 +21,17 @@ does. A later write with the same key and fingerprint stores nothing and
 returns that version (``StoredWrite.replayed``); the same key with another
 fingerprint raises ``IdempotencyConflict``. Keys never expire.
 
-The SQL lives in ``_SqliteBackend`` and ``_SqliteTransaction`` alone; the store
+The SQL lives in the backends alone (``_SqliteBackend`` and
+``_SqliteTransaction`` here, the PostgreSQL ones in ``postgres.py``); the store
 logic above them talks to a backend only through ``_Backend`` and
-``_Transaction``, so another database can stand behind the same interface.
+``_Transaction``, so every rule above holds for every database. A backend's
+``latest()`` serialises the writers of that agent until its transaction ends
+(SQLite: the file's write lock; PostgreSQL: a per-agent advisory lock).
+
+``ContractStore(location)``: None is memory, a ``postgresql://`` URL is
+PostgreSQL (``pip install 'nomotic-dsl[postgres]'``), anything else an SQLite
+file. A database that cannot be reached raises ``StoreUnavailable``, whose
+message never holds a password.
 
 Concurrency (SQLite): WAL journal, ``synchronous=FULL`` (a commit is on disk
 before it returns). Writers in one process never poll SQLite's busy handler
@@ -37,7 +45,6 @@ its own connection, so a read costs one indexed query.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -47,8 +54,32 @@ from pathlib import Path
 from typing import Protocol, TypeVar, cast
 
 from nomotic_dsl.ir.agent_id import AgentIdError, check_agent_id, normalize_agent_id
-from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.ir.contract import MAX_VERSION, BehavioralContract
+from nomotic_dsl.runtime.contracts.backend import (
+    IdempotentWrite,
+    PoolSettings,
+    StoreLocation,
+    StoreSchemaError,
+    StoreUnavailable,
+    VersionConflict,
+    is_database_url,
+    redact,
+)
+from nomotic_dsl.runtime.contracts.backend import decode_contract as _decode
+from nomotic_dsl.runtime.contracts.backend import encode_contract as _encode
+
+__all__ = [
+    "ContractStore",
+    "IdempotencyClaim",
+    "IdempotencyConflict",
+    "IdempotentWrite",
+    "PoolSettings",
+    "StoreSchemaError",
+    "StoreUnavailable",
+    "StoredWrite",
+    "VersionConflict",
+    "check_idempotency_key",
+]
 
 # How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 30_000
@@ -56,19 +87,6 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 ContractBuilder = Callable[[int], BehavioralContract]
 Result = TypeVar("Result")
-
-
-class VersionConflict(ValueError):
-    """A contract whose version is not greater than the agent's latest stored version."""
-
-    def __init__(self, agent_id: str, version: int, latest: int) -> None:
-        self.agent_id = agent_id
-        self.version = version
-        self.latest = latest
-        super().__init__(
-            f"agent {agent_id!r}: version {version} must be greater than the latest "
-            f"stored version {latest}"
-        )
 
 
 class IdempotencyConflict(ValueError):
@@ -93,16 +111,6 @@ class IdempotencyClaim:
 
     def __post_init__(self) -> None:
         check_idempotency_key(self.key)
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotentWrite:
-    """What a stored idempotency key records: its request's digest and the version it made."""
-
-    key: str
-    fingerprint: str
-    agent_id: str
-    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,15 @@ class _Backend(Protocol):
     """Where contracts live: atomic write steps and the reads the store offers."""
 
     path: Path | None
+    location: str  # where, to print: never a password
+
+    def connect(self) -> None:
+        """Be ready now (connect, create or migrate the schema); a no-op when already ready."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the backend may not be used afterwards."""
+        ...
 
     def run(self, step: Callable[[_Transaction], Result]) -> Result:
         """Run ``step`` atomically: all its writes, or (when it raises) none of them."""
@@ -159,15 +176,49 @@ class _Backend(Protocol):
 
 
 class ContractStore:
-    """Versioned contracts per agent; ``ContractStore()`` in memory, ``ContractStore(path)`` in SQLite."""
+    """Versioned contracts per agent: in memory, in an SQLite file, or in PostgreSQL.
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self._backend: _Backend = _MemoryBackend() if path is None else _SqliteBackend(Path(path))
+    ``ContractStore()`` is in memory, ``ContractStore(path)`` an SQLite file,
+    ``ContractStore("postgresql://...")`` a PostgreSQL database (``pool``
+    sizes its connection pool). A PostgreSQL store connects and migrates its
+    schema when it is made, or with ``lazy=True`` at its first use (or
+    ``connect()``), so a server can start while its database is down.
+    """
+
+    def __init__(
+        self,
+        location: StoreLocation | None = None,
+        *,
+        pool: PoolSettings | None = None,
+        lazy: bool = False,
+    ) -> None:
+        self._backend: _Backend = _open_backend(location, pool or PoolSettings())
+        if not lazy:
+            self._backend.connect()
 
     @property
     def path(self) -> Path | None:
-        """The SQLite file, or None for an in-memory store."""
+        """The SQLite file, or None for a store in memory or in PostgreSQL."""
         return self._backend.path
+
+    @property
+    def location(self) -> str:
+        """Where the contracts are, fit to print: "memory", the file, or the URL without password."""
+        return self._backend.location
+
+    def connect(self) -> None:
+        """Reach the database now (PostgreSQL: connect and migrate); StoreUnavailable if it cannot."""
+        self._backend.connect()
+
+    def close(self) -> None:
+        """Release the store's connections (the PostgreSQL pool); it is not used afterwards."""
+        self._backend.close()
+
+    def __enter__(self) -> ContractStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def store(
         self, contract: BehavioralContract, *, idempotency: IdempotencyClaim | None = None
@@ -290,6 +341,21 @@ class ContractStore:
         return self._backend.agents()
 
 
+def _open_backend(location: StoreLocation | None, pool: PoolSettings) -> _Backend:
+    if location is None:
+        return _MemoryBackend()
+    if not is_database_url(location):
+        return _SqliteBackend(Path(location))
+    try:
+        from nomotic_dsl.runtime.contracts.postgres import PostgresBackend
+    except ImportError as exc:
+        raise StoreUnavailable(
+            f"contract store {redact(location)}: PostgreSQL support is not installed "
+            f"({exc.name or 'psycopg'} is missing): pip install 'nomotic-dsl[postgres]'"
+        ) from None
+    return PostgresBackend(str(location), pool)
+
+
 def _lookup_key(agent_id: str) -> str | None:
     try:
         return normalize_agent_id(agent_id)
@@ -313,12 +379,19 @@ class _MemoryBackend:
     """Dicts behind a lock: the same rules as SQLite, for one process."""
 
     path: Path | None = None
+    location = "memory"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._versions: dict[str, dict[int, BehavioralContract]] = {}
         self._latest: dict[str, int] = {}
         self._keys: dict[str, IdempotentWrite] = {}
+
+    def connect(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
     def run(self, step: Callable[[_Transaction], Result]) -> Result:
         with self._lock:
@@ -441,15 +514,12 @@ def _write_lock_for(path: Path) -> threading.Lock:
         return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
-class StoreSchemaError(sqlite3.DatabaseError):
-    """A store file written by a newer version of this package."""
-
-
 class _SqliteBackend:
     """One row per version; writes serialised per file, then ``BEGIN IMMEDIATE``; WAL journal."""
 
     def __init__(self, path: Path) -> None:
         self.path: Path | None = path
+        self.location = str(path)
         self._file = path
         self._local = threading.local()
         self._write_lock = _write_lock_for(path)
@@ -474,6 +544,15 @@ class _SqliteBackend:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+
+    def connect(self) -> None:
+        pass  # the file is opened, and its schema upgraded, when the backend is made
+
+    def close(self) -> None:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:  # this thread's; other threads' close when they end
+            connection.close()
+            self._local.connection = None
 
     def _connection(self) -> sqlite3.Connection:
         # One connection per thread: safe to share the store between threads,
@@ -626,11 +705,3 @@ class _SqliteTransaction:
 def _find_key(connection: sqlite3.Connection, key: str) -> IdempotentWrite | None:
     row = connection.execute(_SELECT_KEY, (key,)).fetchone()
     return None if row is None else IdempotentWrite(key, row[0], row[1], int(row[2]))
-
-
-def _encode(contract: BehavioralContract) -> str:
-    return canonical_json(contract.to_dict()).decode("utf-8")
-
-
-def _decode(body: str) -> BehavioralContract:
-    return BehavioralContract.from_dict(json.loads(body))
