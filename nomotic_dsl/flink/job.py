@@ -227,3 +227,13 @@ def _kafka_sink(sink: KafkaOutput) -> object:
     else:
         builder = builder.set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE)
     return builder.build()
+
+
+def submit(spec: JobSpec, placement: Placement, *, detach: bool = False) -> str | None:
+    """Build the job and run it: wait for it to end, or (``detach``) return its job id at once."""
+    env = environment(spec, placement)
+    attach_sink(decided_stream(env, spec), spec)
+    if detach:
+        return str(env.execute_async(spec.name).get_job_id())
+    env.execute(spec.name)
+    return None
