@@ -20,11 +20,12 @@ count and every agent's state are taken at the same point of the stream.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyflink.common import Configuration, Duration, Encoder, Types, WatermarkStrategy
+from pyflink.common import Configuration, Duration, Encoder, JobClient, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.file_system import (
@@ -69,7 +70,11 @@ class Placement:
     local mini-cluster, or the cluster ``flink run`` submits to);
     ``restore_from``: a savepoint or retained checkpoint to start from;
     ``checkpoint_dir``: where checkpoints go (retained on cancellation);
-    ``restart_attempts``: restarts after a failure (0: fail at once).
+    ``restart_attempts``: restarts after a failure (0: fail at once);
+    ``workers``: on a local mini-cluster, ``process`` runs each task's Python
+    in its own worker process (``python``), as a cluster does, so tasks run
+    in parallel; ``loopback`` runs them all in this process (one interpreter
+    lock: no parallelism, but no worker start-up either).
     """
 
     python: str = sys.executable
@@ -77,6 +82,7 @@ class Placement:
     restore_from: str | None = None
     checkpoint_dir: str | None = None
     restart_attempts: int = 0
+    workers: str = "process"
 
 
 def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironment:
@@ -102,6 +108,9 @@ def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironme
         config.set_string("rest.port", port)
     # The Python workers keep this many agents' states decoded between records.
     config.set_string("python.state.cache-size", str(spec.live_agents))
+    # PyFlink reads this when the job starts (its own switch, used by its test tools):
+    # without it, a local mini-cluster runs every Python task inside this process.
+    os.environ["_python_worker_execution_mode"] = placement.workers  # noqa: SIM112 (its name)
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_python_executable(placement.python)
     env.set_parallelism(spec.parallelism)
@@ -237,3 +246,22 @@ def submit(spec: JobSpec, placement: Placement, *, detach: bool = False) -> str 
         return str(env.execute_async(spec.name).get_job_id())
     env.execute(spec.name)
     return None
+
+
+def stop_with_savepoint(job: JobClient, directory: str, timeout_seconds: float = 120) -> str:
+    """Stop a running job with a savepoint in ``directory``; the savepoint's path.
+
+    (PyFlink 2.3's ``JobClient.stop_with_savepoint`` calls a Java signature
+    Flink 2 no longer has; this calls the one it has.)
+    """
+    from pyflink.java_gateway import get_gateway
+
+    formats = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType
+    future = job._j_job_client.stopWithSavepoint(False, directory, formats.DEFAULT)
+    return str(future.get(int(timeout_seconds * 1000), _milliseconds()))
+
+
+def _milliseconds() -> object:
+    from pyflink.java_gateway import get_gateway
+
+    return get_gateway().jvm.java.util.concurrent.TimeUnit.MILLISECONDS

@@ -1,0 +1,290 @@
+"""The Flink engine's parts that need no Flink: staging, per-key state in a task, order, collation.
+
+Every test here drives the very functions the job's tasks and its client
+run (``records``, ``keeper``, ``ordering``, ``collate``) with keyed state
+held in a dict, on a trace with every awkward kind of line, and compares
+with ``nomo run --engine local`` byte for byte. The Flink jobs themselves
+are in ``test_jobs.py``. Also the command-line checks that stop a run before
+any job starts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nomotic_dsl.cli.main import cli
+from nomotic_dsl.compiler.seal import assemble_bundle
+from nomotic_dsl.flink import cli as flink_cli
+from nomotic_dsl.flink import local as flink_local
+from nomotic_dsl.flink.collate import collate
+from nomotic_dsl.flink.keeper import AgentKeeper, TaskRefused, task_runtime
+from nomotic_dsl.flink.ordering import Closer, Decided, OrderError, Reorder
+from nomotic_dsl.flink.records import RecordError, from_payload, from_staged, raw_record
+from nomotic_dsl.flink.spec import (
+    CollectOutput,
+    FileInput,
+    JobOptionError,
+    JobSpec,
+    flink_config,
+    job_spec,
+    verify_for_job,
+)
+from nomotic_dsl.flink.staging import StagedTrace, stage_trace
+from nomotic_dsl.runtime.fleet import FleetConfig
+from nomotic_dsl.runtime.fleet.routing import Routing
+from tests.bundle.conftest import make_contents
+from tests.flink.helpers import FLEET_POLICY, Fleet, awkward_trace, local_log, make_fleet
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
+    return make_fleet(tmp_path_factory.mktemp("fleet"))
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("trace") / "awkward.jsonl"
+    path.write_bytes(awkward_trace())
+    return path
+
+
+@pytest.fixture(scope="module")
+def local(fleet: Fleet, trace: Path) -> list[bytes]:
+    done = local_log(fleet, trace)
+    assert done.returncode == 1, done.stderr
+    return done.stdout.splitlines()
+
+
+def staged_spec(fleet: Fleet, trace: Path, folder: Path) -> tuple[StagedTrace, JobSpec]:
+    verified = verify_for_job(fleet.bundle, [fleet.pub])
+    routing = Routing.of(verified.agents, not verified.agents)
+    with trace.open("rb") as stream:
+        staged = stage_trace(stream, folder / "trace.staged", routing)
+    spec = job_spec(
+        verified,
+        FleetConfig(),
+        FileInput((str(staged.path),), staged=True),
+        CollectOutput(),
+        live_agents=2,
+    )
+    return staged, spec
+
+
+def test_staged_lines_carry_every_line_as_the_local_engine_reads_it(
+    fleet: Fleet, trace: Path, local: list[bytes], tmp_path: Path
+) -> None:
+    staged, _spec = staged_spec(fleet, trace, tmp_path)
+    records = [from_staged(text) for text in staged.path.read_text("utf-8").splitlines()]
+    decided = [json.loads(line) for line in local[:-1]]
+    assert [r.line for r in records] == [d["line"] for d in decided] == list(staged.decisions)
+    assert [r.agent_id for r in records] == [d["agent_id"] for d in decided]
+    assert staged.lines == json.loads(local[-1])["line"] == len(trace.read_bytes().split(b"\n"))
+    assert b"\r" in b"".join(r.data or b"" for r in records)  # CRLF and the lone CR kept
+    assert all("\r" not in text for text in staged.path.read_text("utf-8").splitlines())
+    for record in records:
+        assert from_payload(record.line, record.key, record.payload()) == record
+
+
+def test_raw_lines_and_bad_records() -> None:
+    routing = Routing.of(["a", "b"])
+    assert raw_record(3, b"  \t", routing) is None
+    long = raw_record(4, b"{" + b" " * (1024 * 1024), routing)
+    assert long is not None and long.data is None and "longer than" in (long.problem or "")
+    named = raw_record(5, b'{"agent_id": "b"}', routing)
+    assert named is not None and named.key == "b" and named.data == b'{"agent_id": "b"}'
+    for bad in ("1\tk", "x\tk\t=AA==", "0\tk\t=AA==", "1\tk\t?x", "1\tk\t=not base64!"):
+        with pytest.raises(RecordError):
+            from_staged(bad)
+
+
+def keeper_run(spec: JobSpec, staged: StagedTrace, live_agents: int) -> tuple[list[bytes], int]:
+    """The staged trace through one AgentKeeper, keyed state in a dict, end record by Closer."""
+    keeper = AgentKeeper(task_runtime(spec), live_agents)
+    state: dict[str, str] = {}
+    closer = Closer()
+    out = []
+    for text in staged.path.read_text("utf-8").splitlines():
+        record = from_staged(text)
+        outcome = keeper.decide(record, state.get(record.key))
+        state[record.key] = outcome.state
+        closer.add(outcome.decision, outcome.unmeasured)
+        out.append(json.dumps(outcome.decision, separators=(",", ":"), ensure_ascii=False))
+    out.append(json.dumps(closer.end(spec.digest, staged.lines), separators=(",", ":")))
+    return [line.encode() for line in out], keeper.imports
+
+
+@pytest.mark.parametrize("live_agents", [1, 3, 1000])
+def test_a_task_with_state_per_key_writes_the_local_log(
+    fleet: Fleet, trace: Path, local: list[bytes], tmp_path: Path, live_agents: int
+) -> None:
+    staged, spec = staged_spec(fleet, trace, tmp_path)
+    decided, imports = keeper_run(spec, staged, live_agents)
+    assert decided == local
+    # An agent evicted from the live set comes back from its stored text (imported).
+    expected = {1: (300, 752), 3: (1, 300), 1000: (0, 0)}[live_agents]
+    assert expected[0] <= imports <= expected[1]
+
+
+def test_a_task_refuses_a_bad_bundle_before_its_code_runs(
+    fleet: Fleet, trace: Path, tmp_path: Path
+) -> None:
+    _staged, spec = staged_spec(fleet, trace, tmp_path)
+    marker = tmp_path / "imported.marker"
+    signed = assemble_bundle(make_contents(marker), fleet.key)
+    # Signed by a key the client never trusted, or by the right key but altered.
+    for data in (
+        assemble_bundle(make_contents(marker), fleet.stranger),
+        signed[:-40] + signed[-39:] + b"x",
+    ):
+        with pytest.raises(TaskRefused, match="refused in a Flink task before any of its code ran"):
+            task_runtime(replace(spec, bundle=data))
+    assert not marker.exists()
+    # The marker does work: a bundle that passes is loaded, and its code runs.
+    with pytest.raises(TaskRefused, match=r"not the .* the client verified"):
+        task_runtime(replace(spec, bundle=signed))
+    assert marker.read_text() == "imported\n"
+
+
+def test_a_task_refuses_bad_stored_state_and_a_record_keyed_elsewhere(
+    fleet: Fleet, trace: Path, tmp_path: Path
+) -> None:
+    staged, spec = staged_spec(fleet, trace, tmp_path)
+    keeper = AgentKeeper(task_runtime(spec), 10)
+    first = from_staged(staged.path.read_text("utf-8").splitlines()[0])
+    with pytest.raises(TaskRefused, match="stored state of agent 'support-bot' is not valid"):
+        keeper.decide(first, '{"format": "something else"}')
+    with pytest.raises(TaskRefused, match="keyed to agent 'elsewhere'"):
+        keeper.decide(replace(first, key="elsewhere"), None)
+
+
+def test_decisions_come_back_in_trace_order_whatever_the_interleaving() -> None:
+    expected = [2, 3, 5, 8, 9]
+    arrivals = [5, 2, 9, 3, 8]
+    order = Reorder(expected)
+    released = [item.line for line in arrivals for item in order.push(Decided(line, "{}"))]
+    order.finish()
+    assert released == expected
+    with pytest.raises(OrderError, match="twice"):
+        twice = Reorder([1, 2])
+        list(twice.push(Decided(2, "")))
+        list(twice.push(Decided(2, "")))
+    with pytest.raises(OrderError, match="not due"):
+        list(Reorder([1, 2]).push(Decided(0, "")))
+    missing = Reorder([1, 2])
+    list(missing.push(Decided(1, "")))
+    with pytest.raises(OrderError, match="no decision for trace line 2"):
+        missing.finish()
+
+
+def test_collating_part_files_gives_the_local_log(
+    fleet: Fleet, local: list[bytes], tmp_path: Path
+) -> None:
+    """Two tasks' part files (agents split between them, each task's in order) -> the log."""
+    rng = random.Random(7)
+    tasks: dict[str, list[bytes]] = {}
+    owner: dict[object, str] = {}
+    for line in local[:-1]:
+        agent = json.loads(line)["agent_id"]
+        task = owner.setdefault(agent, rng.choice(["9e1f-aa", "0c2d-bb"]))
+        tasks.setdefault(task, []).append(line)
+    for task, lines in tasks.items():
+        half = len(lines) // 2
+        for part, chunk in enumerate((lines[:half], lines[half:])):
+            name = tmp_path / "out" / f"decisions-{task}-{part}.jsonl"
+            name.parent.mkdir(exist_ok=True)
+            name.write_bytes(b"".join(line + b"\n" for line in chunk))
+    (tmp_path / "out" / ".decisions-x-2.jsonl.inprogress.1").write_text("ignored")
+    digest = json.loads(local[-1])["bundle"]
+    last = json.loads(local[-1])["line"]
+    assert [t.encode() for t in collate([tmp_path / "out"], digest, last)] == local
+    (tmp_path / "out" / "decisions-0c2d-bb-7.jsonl").write_bytes(local[0] + b"\n")
+    with pytest.raises(OrderError, match="decided twice"):
+        list(collate([tmp_path / "out"], digest, last))
+
+
+def test_options_that_depend_on_the_whole_fleet_are_refused() -> None:
+    assert flink_config(FleetConfig(session_idle_seconds=30))["session_idle_seconds"] == 30
+    for config in (FleetConfig(agent_idle_seconds=60), FleetConfig(max_agents=3)):
+        with pytest.raises(JobOptionError, match="each Flink task sees only its own agents"):
+            flink_config(config)
+
+
+def test_nomo_run_engine_flink_stops_before_any_job(
+    fleet: Fleet, trace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_job(*args: object) -> None:
+        raise AssertionError("a Flink job was started")
+
+    monkeypatch.setattr(flink_local, "collect", no_job)
+    runner = CliRunner()
+    base = ["run", str(fleet.bundle), "--trust", str(fleet.pub), "--trace", str(trace)]
+    data = fleet.bundle.read_bytes()
+    tampered = tmp_path / "tampered.nomob"
+    tampered.write_bytes(data[:-40] + bytes([data[-40] ^ 1]) + data[-39:])
+    refused = runner.invoke(cli, ["run", str(tampered), *base[2:], "--engine", "flink"])
+    assert refused.exit_code == 1 and "refused" in refused.output, refused.output
+    misuse = {
+        "--follow": ["--follow"],
+        "--checkpoint": ["--checkpoint", str(tmp_path / "c.json")],
+        "--agent-idle": ["--agent-idle", "60"],
+        "--max-agents": ["--max-agents", "2"],
+    }
+    for name, extra in misuse.items():
+        result = runner.invoke(cli, [*base, "--engine", "flink", *extra])
+        assert result.exit_code == 2 and name in result.output, (name, result.output)
+        assert "Traceback" not in result.output
+    policy = tmp_path / "p.nomo"
+    policy.write_bytes(FLEET_POLICY.read_bytes())
+    source = runner.invoke(cli, ["run", str(policy), *base[2:], "--engine", "flink"])
+    assert source.exit_code == 2 and "runs a sealed bundle" in source.output, source.output
+    alone = runner.invoke(cli, [*base, "--parallelism", "2"])
+    assert alone.exit_code == 2 and "--parallelism needs --engine flink" in alone.output
+    monkeypatch.setattr("nomotic_dsl.flink.available", lambda: False)
+    missing = runner.invoke(cli, [*base, "--engine", "flink"])
+    assert missing.exit_code == 2 and "pip install 'nomotic-dsl[flink]'" in missing.output
+
+
+def test_the_cluster_command_checks_its_options(fleet: Fleet, trace: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["run", "--bundle", str(fleet.bundle), "--trust", str(fleet.pub)]
+    cases = [
+        ([], "give either --trace"),
+        (["--trace", str(trace)], "give either --output"),
+        (["--kafka-topic", "t", "--output", "o"], "--kafka-topic needs --kafka-servers and --jar"),
+        (["--trace", str(trace), "--kafka-output-topic", "t"], "needs --kafka-servers"),
+    ]
+    for extra, message in cases:
+        result = runner.invoke(flink_cli.main, [*base, *extra])
+        assert result.exit_code == 2 and message in result.output, (extra, result.output)
+    gone = runner.invoke(flink_cli.main, [*base, "--trace", str(tmp_path / "no"), "--output", "o"])
+    assert gone.exit_code == 1 and "no such file" in gone.output
+    staged = runner.invoke(
+        flink_cli.main,
+        [
+            "stage",
+            str(trace),
+            "--bundle",
+            str(fleet.bundle),
+            "--trust",
+            str(fleet.pub),
+            "-o",
+            str(tmp_path / "t.staged"),
+            "--after",
+            "0",
+        ],
+    )
+    assert staged.exit_code == 0 and "observations, lines 1-" in staged.output, staged.output
+    not_folder = runner.invoke(
+        flink_cli.main,
+        ["collate", str(trace), "--bundle", str(fleet.bundle), "--trust", str(fleet.pub)],
+    )
+    assert not_folder.exit_code == 1 and "not a folder" in not_folder.output
+    with io.BytesIO(b"") as empty:
+        assert len(stage_trace(empty, tmp_path / "e.staged", Routing.of([])).decisions) == 0
