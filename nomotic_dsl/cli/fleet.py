@@ -669,13 +669,17 @@ def _run_flink(
     import tempfile
 
     from nomotic_dsl.flink import INSTALL_HINT, available
-
-    if not available():
-        _misuse(INSTALL_HINT)
     from nomotic_dsl.flink.client import JobFailed
     from nomotic_dsl.flink.local import BundleChecks as FlinkChecks
     from nomotic_dsl.flink.local import prepare
-    from nomotic_dsl.flink.spec import JobOptionError
+    from nomotic_dsl.flink.spec import JobOptionError, flink_config
+
+    try:
+        flink_config(config)
+    except JobOptionError as exc:
+        _misuse(str(exc))
+    if not available():
+        _misuse(INSTALL_HINT)
 
     as_json = output_format == "json"
     report = RunReport("<stdin>" if trace == "-" else trace)
@@ -698,6 +702,7 @@ def _run_flink(
         except BundleError as exc:
             _problem(f"{target}: refused: {exc}", as_json)
         try:
+            run.run()
             for _text, record in run.decisions():
                 _emit(report, output_format, out, record)
         except JobFailed as exc:

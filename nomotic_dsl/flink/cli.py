@@ -131,6 +131,14 @@ def main() -> None:
     show_default=True,
     help="Restarts from the last checkpoint after a failure.",
 )
+@click.option(
+    "--workers",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="process: each task's Python in a worker process (parallel); thread: inside the "
+    "task manager's JVM (cheaper state access, one interpreter lock per JVM).",
+)
 @click.option("--detach", is_flag=True, help="Print the job id and return once submitted.")
 @click.option(
     "--live-agents",
@@ -184,22 +192,22 @@ def run_command(**options: Any) -> None:
 
 
 def _submit(spec: Any, options: dict[str, Any]) -> None:
-    from py4j.protocol import Py4JError
-
-    from nomotic_dsl.flink.client import failure_reason
-    from nomotic_dsl.flink.job import Placement, submit
+    from nomotic_dsl.flink.client import JobFailed, run_job
+    from nomotic_dsl.flink.job import Placement
 
     placement = Placement(
         python=options["python"],
         jobmanager=options["jobmanager"],
         restore_from=options["restore_from"],
         checkpoint_dir=options["checkpoint_dir"],
+        retain=options["checkpoint_dir"] is not None,
         restart_attempts=options["restart_attempts"],
+        workers=options["workers"],
     )
     try:
-        job_id = submit(spec, placement, detach=options["detach"])
-    except Py4JError as exc:
-        fail_input(f"the Flink job failed: {failure_reason(str(exc))}")
+        job_id = run_job(spec, placement, detach=options["detach"])
+    except JobFailed as exc:
+        fail_input(f"the Flink job failed: {exc}")
     if job_id is not None:
         click.echo(f"submitted job {job_id}")
 

@@ -1,20 +1,21 @@
-"""Running the job and reading its decisions back: the client side of ``--engine flink``.
+"""Running a job and reporting its failure in one line: the client side of the Flink engine.
 
-Input: a ``JobSpec`` whose bundle the client verified, a staged trace (or
-the source the spec names), where to run. Output: the decisions in trace
-order as the job finishes them (``Decided``), or ``JobFailed`` with a
-one-line reason (a task that refused the bundle, a job that could not
-start). Stage: Flink shell, client side.
+Input: a ``JobSpec`` whose bundle the client verified and where the job runs
+(``job.Placement``). Output: the finished job (or, detached, its id), or
+``JobFailed`` with a one-line reason: a task that refused the bundle, a job
+that could not start, a checkpoint that failed. Stage: Flink shell, client
+side.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from nomotic_dsl.flink.ordering import Decided, OrderError, Reorder
 from nomotic_dsl.flink.spec import JobSpec
-from nomotic_dsl.flink.staging import StagedTrace
+
+if TYPE_CHECKING:
+    from nomotic_dsl.flink.job import Placement
 
 _REFUSED = re.compile(r"TaskRefused: ([^\n]*)")
 _CAUSE = re.compile(r"Caused by: ([^\n]*)")
@@ -36,25 +37,13 @@ def failure_reason(text: str) -> str:
     return lines[0] if lines else "the Flink job failed"
 
 
-def collect(spec: JobSpec, staged: StagedTrace, python: str | None = None) -> Iterator[Decided]:
-    """Run ``spec`` on a local mini-cluster; its decisions in trace order, as they complete."""
+def run_job(spec: JobSpec, placement: Placement, *, detach: bool = False) -> str | None:
+    """``job.submit``, with a failed job as ``JobFailed``."""
     from py4j.protocol import Py4JError
 
-    from nomotic_dsl.flink.job import Placement, decided_stream, environment
+    from nomotic_dsl.flink.job import submit
 
-    placement = Placement() if python is None else Placement(python=python)
-    reorder = Reorder(staged.decisions)
     try:
-        env = environment(spec, placement)
-        decided = decided_stream(env, spec)
-        with decided.execute_and_collect(spec.name) as results:
-            for line, text, unmeasured in results:
-                yield from reorder.push(Decided.of(int(line), str(text), str(unmeasured)))
+        return submit(spec, placement, detach=detach)
     except Py4JError as exc:
         raise JobFailed(failure_reason(str(exc))) from None
-    except OrderError as exc:
-        raise JobFailed(str(exc)) from None
-    try:
-        reorder.finish()
-    except OrderError as exc:
-        raise JobFailed(str(exc)) from None

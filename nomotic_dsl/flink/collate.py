@@ -14,15 +14,13 @@ line decided twice or out of order is refused (``OrderError``).
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from nomotic_dsl.flink.ordering import Closer, OrderError
+from nomotic_dsl.flink.ordering import Closer, OrderError, in_trace_order
 from nomotic_dsl.runtime.fleet.decision import encode_record
 
 # What the job's file sink names a finished part file (job.file_sink).
@@ -58,18 +56,19 @@ def _task_lines(files: Iterable[Path]) -> Iterator[tuple[int, str]]:
                 yield int(line), text
 
 
+def decisions(
+    folders: Sequence[str | os.PathLike[str]], expected: Iterable[int] | None = None
+) -> Iterator[tuple[int, str]]:
+    """Every ``(trace line, decision line)`` in the folders, in trace order (see ``ordering``)."""
+    return in_trace_order((_task_lines(files) for files in part_files(folders)), expected)
+
+
 def collate(
     folders: Sequence[str | os.PathLike[str]], digest: str, last_line: int | None = None
 ) -> Iterator[str]:
     """Every decision line in trace order, then the end record's line."""
     closer = Closer()
-    previous = 0
-    merged = heapq.merge(*(_task_lines(files) for files in part_files(folders)))
-    for line, text in merged:
-        if line <= previous:
-            raise OrderError(f"trace line {line} was decided twice, or out of order")
-        previous = line
-        record: dict[str, Any] = json.loads(text)
-        closer.add(record)
+    for _line, text in decisions(folders):
+        closer.add(json.loads(text))
         yield text
     yield encode_record(closer.end(digest, last_line)).decode("utf-8")

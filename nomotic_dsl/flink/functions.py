@@ -2,8 +2,8 @@
 
 Input: text lines from Flink's file source or Kafka (raw JSON Lines, or a
 staged trace), then job records keyed by agent. Output: job records
-``(line, key, payload)``, then decided tuples ``(line, decision JSON,
-unmeasured JSON)``. Stage: Flink shell, task side. Each is a thin wrapper:
+``(line, key, payload)``, then decisions, each as its log line (the exact
+bytes the local engine writes). Stage: Flink shell, task side. Each is a thin wrapper:
 the work is in ``records`` (line forms) and ``keeper`` (verification and
 per-agent state), which need no pyflink.
 
@@ -19,7 +19,6 @@ per-agent state), which need no pyflink.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,9 +31,9 @@ from nomotic_dsl.flink.records import from_payload, from_staged, raw_record
 from nomotic_dsl.flink.spec import JobSpec
 from nomotic_dsl.runtime.fleet.decision import encode_record
 
-# (trace line, chain key, payload) and (trace line, decision, unmeasured invariants).
+# (trace line, chain key, payload); a decision is its log line.
 RECORD = Types.TUPLE([Types.LONG(), Types.STRING(), Types.STRING()])
-DECIDED = Types.TUPLE([Types.LONG(), Types.STRING(), Types.STRING()])
+DECISION = Types.STRING()
 AGENT_STATE = "nomotic_dsl.agent"
 LINE_STATE = "nomotic_dsl.line"
 
@@ -90,12 +89,8 @@ class Governor(KeyedProcessFunction):
         self.keeper = AgentKeeper(task_runtime(self.spec), self.spec.live_agents)
         self.state = runtime_context.get_state(ValueStateDescriptor(AGENT_STATE, Types.STRING()))
 
-    def process_element(self, value: Any, ctx: Any) -> Iterator[tuple[int, str, str]]:
+    def process_element(self, value: Any, ctx: Any) -> Iterator[str]:
         record = from_payload(int(value[0]), str(value[1]), str(value[2]))
         outcome = self.keeper.decide(record, self.state.value())
         self.state.update(outcome.state)
-        yield (
-            record.line,
-            encode_record(outcome.decision).decode("utf-8"),
-            json.dumps(list(outcome.unmeasured)),
-        )
+        yield encode_record(outcome.decision).decode("utf-8")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from pyflink.datastream.connectors.file_system import (
 )
 
 from nomotic_dsl.flink.functions import (
-    DECIDED,
+    DECISION,
     RECORD,
     ByAgent,
     Governor,
@@ -47,7 +48,6 @@ from nomotic_dsl.flink.functions import (
     StagedLines,
 )
 from nomotic_dsl.flink.spec import (
-    CollectOutput,
     FileInput,
     FileOutput,
     JobSpec,
@@ -69,18 +69,25 @@ class Placement:
     ``jobmanager``: ``host:port`` of a cluster's REST endpoint (None: a
     local mini-cluster, or the cluster ``flink run`` submits to);
     ``restore_from``: a savepoint or retained checkpoint to start from;
-    ``checkpoint_dir``: where checkpoints go (retained on cancellation);
+    ``checkpoint_dir``: where checkpoints go (a URI or a path; without it,
+    the cluster's configuration decides, and a mini-cluster keeps them in
+    the job manager's memory, which holds only a few megabytes of state);
+    ``retain``: keep the last checkpoint when the job is cancelled;
     ``restart_attempts``: restarts after a failure (0: fail at once);
-    ``workers``: on a local mini-cluster, ``process`` runs each task's Python
-    in its own worker process (``python``), as a cluster does, so tasks run
-    in parallel; ``loopback`` runs them all in this process (one interpreter
-    lock: no parallelism, but no worker start-up either).
+    ``workers``: ``process`` runs each task's Python in a worker process
+    (``python``) beside the task manager, so tasks run in parallel; state is
+    reached through the task manager at a round trip per access. ``thread``
+    runs it inside the task manager's JVM (PyFlink's embedded interpreter):
+    much cheaper state access, but one interpreter lock per JVM, so tasks of
+    one task manager do not run Python at the same time (on a cluster, give
+    each task manager one slot per JVM).
     """
 
     python: str = sys.executable
     jobmanager: str | None = None
     restore_from: str | None = None
     checkpoint_dir: str | None = None
+    retain: bool = False
     restart_attempts: int = 0
     workers: str = "process"
 
@@ -97,7 +104,12 @@ def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironme
     if placement.restore_from is not None:
         config.set_string("execution.state-recovery.path", placement.restore_from)
     if placement.checkpoint_dir is not None:
-        config.set_string("execution.checkpointing.dir", placement.checkpoint_dir)
+        directory = placement.checkpoint_dir
+        if "://" not in directory:
+            directory = Path(directory).resolve().as_uri()
+        config.set_string("execution.checkpointing.storage", "filesystem")
+        config.set_string("execution.checkpointing.dir", directory)
+    if placement.retain:
         config.set_string(
             "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION"
         )
@@ -108,9 +120,9 @@ def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironme
         config.set_string("rest.port", port)
     # The Python workers keep this many agents' states decoded between records.
     config.set_string("python.state.cache-size", str(spec.live_agents))
-    # PyFlink reads this when the job starts (its own switch, used by its test tools):
-    # without it, a local mini-cluster runs every Python task inside this process.
-    os.environ["_python_worker_execution_mode"] = placement.workers  # noqa: SIM112 (its name)
+    if placement.workers == "thread":
+        config.set_string("python.execution-mode", "thread")
+    _worker_environment()
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_python_executable(placement.python)
     env.set_parallelism(spec.parallelism)
@@ -120,12 +132,33 @@ def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironme
     return env
 
 
+def _worker_environment() -> None:
+    """What the Python side of the tasks needs from this process's environment.
+
+    PyFlink reads ``_python_worker_execution_mode`` when a job starts (its own
+    switch, used by its test tools): without ``process``, a local
+    mini-cluster runs every Python task inside this process, under its one
+    interpreter lock. ``PYTHONPATH`` (read by the JVM when it starts, and by
+    the interpreter it embeds in thread mode, which does not read the
+    virtualenv's ``.pth`` files) names this interpreter's packages and this
+    package's folder.
+    """
+    os.environ["_python_worker_execution_mode"] = "process"  # noqa: SIM112 (PyFlink's name)
+    import nomotic_dsl
+
+    wanted = [sysconfig.get_paths()["purelib"], str(Path(nomotic_dsl.__file__).parents[1])]
+    present = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    missing = [entry for entry in wanted if entry not in present]
+    if missing:
+        os.environ["PYTHONPATH"] = os.pathsep.join([*present, *missing])
+
+
 def decided_stream(env: StreamExecutionEnvironment, spec: JobSpec) -> DataStream:
-    """Source to governor: the stream of ``(line, decision, unmeasured)`` tuples."""
+    """Source to governor: the stream of decisions, each its log line."""
     return (
         records(env, spec)
         .key_by(ByAgent(), key_type=Types.STRING())
-        .process(Governor(spec), output_type=DECIDED)
+        .process(Governor(spec), output_type=DECISION)
         .uid("nomotic-governor")
         .name("govern each agent")
     )
@@ -186,17 +219,14 @@ def _kafka_lines(env: StreamExecutionEnvironment, source: KafkaInput) -> DataStr
 
 
 def attach_sink(decided: DataStream, spec: JobSpec) -> None:
-    """Send the decisions where the spec says (``CollectOutput``: the caller collects them)."""
+    """Send the decisions where the spec says."""
     sink = spec.sink
-    if isinstance(sink, CollectOutput):
-        return
-    text = decided.map(lambda item: item[1], output_type=Types.STRING()).uid("nomotic-text")
     if isinstance(sink, PrintOutput):
-        text.print().name("print decisions")
+        decided.print().name("print decisions")
     elif isinstance(sink, FileOutput):
-        text.sink_to(file_sink(sink.directory)).uid("nomotic-file-sink").name("decision files")
+        decided.sink_to(file_sink(sink.directory)).uid("nomotic-file-sink").name("decision files")
     elif isinstance(sink, KafkaOutput):
-        text.sink_to(_kafka_sink(sink)).uid("nomotic-kafka-sink").name("kafka decisions")
+        decided.sink_to(_kafka_sink(sink)).uid("nomotic-kafka-sink").name("kafka decisions")
 
 
 def file_sink(directory: str) -> FileSink:

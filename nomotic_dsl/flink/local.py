@@ -8,8 +8,12 @@ as the local engine writes them. Stage: Flink shell behind the CLI.
 Order of events: the bundle is verified in this process (signatures,
 digests, anti-rollback state) before anything of Flink starts; a refused
 bundle raises ``BundleError`` and no job exists. Then the trace is staged
-(``staging``), the job runs, and every task verifies the bundle again in
-``open()`` before loading its code.
+(``staging``), the job runs to its end with a file sink in the work
+directory (committed at its checkpoints; every task verifies the bundle
+again in ``open()`` before loading its code), and the tasks' part files
+are merged back into trace order, each staged line checked to have exactly
+one decision. Decisions come out once the job has finished: reading them
+while it runs would cost a call into the JVM per decision.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from nomotic_dsl.flink.client import collect
-from nomotic_dsl.flink.ordering import Closer
+from nomotic_dsl.flink.client import JobFailed, run_job
+from nomotic_dsl.flink.collate import decisions
+from nomotic_dsl.flink.ordering import Closer, OrderError
 from nomotic_dsl.flink.spec import (
-    CollectOutput,
     FileInput,
+    FileOutput,
     JobSpec,
     flink_config,
     job_spec,
@@ -51,14 +56,35 @@ class LocalRun:
 
     spec: JobSpec
     staged: StagedTrace
+    workdir: Path
+    workers: str = "process"
     closer: Closer = field(default_factory=Closer)
 
+    @property
+    def output(self) -> Path:
+        """The folder the job's file sink writes."""
+        return self.workdir / "decisions"
+
+    def run(self) -> None:
+        """Run the job to its end; JobFailed (one line) when it fails."""
+        from nomotic_dsl.flink.job import Placement
+
+        placement = Placement(
+            checkpoint_dir=str(self.workdir / "checkpoints"), workers=self.workers
+        )
+        run_job(self.spec, placement)
+
     def decisions(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """``(log line, record)`` of every decision, in trace order; JobFailed when the job fails."""
-        for decided in collect(self.spec, self.staged):
-            record = json.loads(decided.text)
-            self.closer.add(record, decided.unmeasured)
-            yield decided.text, record
+        """``(log line, record)`` of every decision, in trace order; JobFailed when one is amiss."""
+        try:
+            for _line, text in decisions([self.output], self.staged.decisions):
+                record = json.loads(text)
+                self.closer.add(record)
+                yield text, record
+        except (OrderError, OSError, ValueError) as exc:
+            raise JobFailed(
+                f"the job's decisions in {self.output} are not complete: {exc}"
+            ) from None
 
     def end(self) -> dict[str, Any]:
         """The end record, once every decision was read."""
@@ -98,7 +124,7 @@ def prepare(
         verified,
         config,
         FileInput((str(staged_path.resolve()),), staged=True),
-        CollectOutput(),
+        FileOutput(str((workdir / "decisions").resolve())),
         parallelism=parallelism,
     )
-    return LocalRun(spec, staged)
+    return LocalRun(spec, staged, workdir)

@@ -88,13 +88,8 @@ class PrintOutput:
     """Decisions printed by the task managers (their stdout)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CollectOutput:
-    """Decisions sent back to the client (``nomo run --engine flink``)."""
-
-
 Source = FileInput | KafkaInput
-Sink = FileOutput | KafkaOutput | PrintOutput | CollectOutput
+Sink = FileOutput | KafkaOutput | PrintOutput
 
 
 @dataclass(frozen=True, slots=True)

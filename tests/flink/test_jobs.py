@@ -5,9 +5,9 @@ each checking several things):
 
 1. ``nomo run --engine flink --parallelism 2`` on the awkward trace: the
    local engine's log byte for byte, and its exit code;
-2. ``python -m nomotic_dsl.flink run`` at parallelism 1 on the raw fleet
-   trace (Flink's text reader, the sequencer, the file sink), collated: the
-   local log byte for byte;
+2. ``python -m nomotic_dsl.flink run --workers thread`` at parallelism 1 on
+   the raw fleet trace (Flink's text reader, the sequencer, the file sink,
+   Python inside the JVM), collated: the local log byte for byte;
 3. and 4. a job stopped with a savepoint halfway through the trace, and a
    job restored from that savepoint at parallelism 2 (rescaled) reading the
    rest: the two outputs together are the uninterrupted run's;
@@ -29,7 +29,7 @@ import pytest
 pytest.importorskip("pyflink", reason="the flink extra is not installed (pip install '.[flink]')")
 
 from nomotic_dsl.compiler.seal import assemble_bundle
-from nomotic_dsl.flink.client import JobFailed, collect
+from nomotic_dsl.flink.client import JobFailed, run_job
 from nomotic_dsl.flink.collate import collate, part_files
 from nomotic_dsl.flink.job import (
     Placement,
@@ -39,7 +39,6 @@ from nomotic_dsl.flink.job import (
     stop_with_savepoint,
 )
 from nomotic_dsl.flink.spec import (
-    CollectOutput,
     FileInput,
     FileOutput,
     JobSpec,
@@ -207,10 +206,14 @@ def test_a_task_given_a_bundle_that_fails_verification_fails_before_its_code_run
     routing = Routing.of(verified.agents, not verified.agents)
     staged = stage_trace(FLEET_TRACE.open("rb"), tmp_path / "t.staged", routing)
     spec: JobSpec = job_spec(
-        verified, FleetConfig(), FileInput((str(staged.path),), staged=True), CollectOutput()
+        verified,
+        FleetConfig(),
+        FileInput((str(staged.path),), staged=True),
+        FileOutput(str(tmp_path / "decisions")),
     )
     marker = tmp_path / "evaluator-ran.marker"
     hostile = assemble_bundle(make_contents(marker, agent="support-bot"), fleet.stranger)
     with pytest.raises(JobFailed, match="refused in a Flink task before any of its code ran"):
-        list(collect(replace(spec, bundle=hostile), staged))
+        run_job(replace(spec, bundle=hostile), Placement())
     assert not marker.exists()
+    assert not list((tmp_path / "decisions").glob("decisions-*"))

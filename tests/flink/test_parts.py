@@ -25,11 +25,11 @@ from nomotic_dsl.flink import cli as flink_cli
 from nomotic_dsl.flink import local as flink_local
 from nomotic_dsl.flink.collate import collate
 from nomotic_dsl.flink.keeper import AgentKeeper, TaskRefused, task_runtime
-from nomotic_dsl.flink.ordering import Closer, Decided, OrderError, Reorder
+from nomotic_dsl.flink.ordering import Closer, OrderError, in_trace_order
 from nomotic_dsl.flink.records import RecordError, from_payload, from_staged, raw_record
 from nomotic_dsl.flink.spec import (
-    CollectOutput,
     FileInput,
+    FileOutput,
     JobOptionError,
     JobSpec,
     flink_config,
@@ -71,7 +71,7 @@ def staged_spec(fleet: Fleet, trace: Path, folder: Path) -> tuple[StagedTrace, J
         verified,
         FleetConfig(),
         FileInput((str(staged.path),), staged=True),
-        CollectOutput(),
+        FileOutput(str(folder / "decisions")),
         live_agents=2,
     )
     return staged, spec
@@ -105,7 +105,11 @@ def test_raw_lines_and_bad_records() -> None:
 
 
 def keeper_run(spec: JobSpec, staged: StagedTrace, live_agents: int) -> tuple[list[bytes], int]:
-    """The staged trace through one AgentKeeper, keyed state in a dict, end record by Closer."""
+    """The staged trace through one AgentKeeper, keyed state in a dict, end record by Closer.
+
+    Also checks, after every decision, that what the Closer reads off the
+    decisions as unmeasured is what the runtime holds.
+    """
     keeper = AgentKeeper(task_runtime(spec), live_agents)
     state: dict[str, str] = {}
     closer = Closer()
@@ -114,7 +118,8 @@ def keeper_run(spec: JobSpec, staged: StagedTrace, live_agents: int) -> tuple[li
         record = from_staged(text)
         outcome = keeper.decide(record, state.get(record.key))
         state[record.key] = outcome.state
-        closer.add(outcome.decision, outcome.unmeasured)
+        closer.add(outcome.decision)
+        assert closer.unmeasured().get(record.agent_id, []) == list(outcome.unmeasured)
         out.append(json.dumps(outcome.decision, separators=(",", ":"), ensure_ascii=False))
     out.append(json.dumps(closer.end(spec.digest, staged.lines), separators=(",", ":")))
     return [line.encode() for line in out], keeper.imports
@@ -164,23 +169,18 @@ def test_a_task_refuses_bad_stored_state_and_a_record_keyed_elsewhere(
         keeper.decide(replace(first, key="elsewhere"), None)
 
 
-def test_decisions_come_back_in_trace_order_whatever_the_interleaving() -> None:
-    expected = [2, 3, 5, 8, 9]
-    arrivals = [5, 2, 9, 3, 8]
-    order = Reorder(expected)
-    released = [item.line for line in arrivals for item in order.push(Decided(line, "{}"))]
-    order.finish()
-    assert released == expected
-    with pytest.raises(OrderError, match="twice"):
-        twice = Reorder([1, 2])
-        list(twice.push(Decided(2, "")))
-        list(twice.push(Decided(2, "")))
-    with pytest.raises(OrderError, match="not due"):
-        list(Reorder([1, 2]).push(Decided(0, "")))
-    missing = Reorder([1, 2])
-    list(missing.push(Decided(1, "")))
-    with pytest.raises(OrderError, match="no decision for trace line 2"):
-        missing.finish()
+def test_tasks_streams_merge_into_trace_order_each_line_once() -> None:
+    tasks = [iter([(2, "a"), (5, "b"), (9, "c")]), iter([(3, "d"), (8, "e")])]
+    assert [line for line, _ in in_trace_order(tasks, [2, 3, 5, 8, 9])] == [2, 3, 5, 8, 9]
+    cases = [
+        ([[(2, "")], [(2, "")]], None, "decided twice"),
+        ([[(1, ""), (3, "")]], [1, 2, 3], "decided trace line 3 where trace line 2 was due"),
+        ([[(1, "")]], [1, 2], "no decision for trace line 2"),
+        ([[(1, ""), (2, "")]], [1], "where no more was due"),
+    ]
+    for streams, expected, message in cases:
+        with pytest.raises(OrderError, match=message):
+            list(in_trace_order([iter(stream) for stream in streams], expected))
 
 
 def test_collating_part_files_gives_the_local_log(
@@ -222,7 +222,7 @@ def test_nomo_run_engine_flink_stops_before_any_job(
     def no_job(*args: object) -> None:
         raise AssertionError("a Flink job was started")
 
-    monkeypatch.setattr(flink_local, "collect", no_job)
+    monkeypatch.setattr(flink_local, "run_job", no_job)
     runner = CliRunner()
     base = ["run", str(fleet.bundle), "--trust", str(fleet.pub), "--trace", str(trace)]
     data = fleet.bundle.read_bytes()
