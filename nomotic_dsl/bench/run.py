@@ -455,7 +455,7 @@ def main(
     parser.add_argument(
         "--flink",
         action="store_true",
-        help="also the Flink engine against the local one (starts two Flink jobs; the flink extra)",
+        help="also the Flink engine against the local one (starts three Flink jobs; the flink extra)",
     )
     if offer_load:
         parser.add_argument(

@@ -26,7 +26,7 @@ import click
 @click.option(
     "--flink",
     is_flag=True,
-    help="Also the Flink engine against the local one (two Flink jobs; the flink extra).",
+    help="Also the Flink engine against the local one (three Flink jobs; the flink extra).",
 )
 def bench_command(quick: bool, output: Path, flink: bool) -> None:
     """Measure generated evaluators, monitors, nomo run, compiling and bundle loading, each

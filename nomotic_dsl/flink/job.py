@@ -94,6 +94,7 @@ class Placement:
 
 def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironment:
     """An execution environment configured for ``spec``."""
+    _worker_environment()  # before anything starts PyFlink's JVM
     config = Configuration()
     if placement.restart_attempts > 0:
         config.set_string("restart-strategy.type", "fixed-delay")
@@ -122,7 +123,6 @@ def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironme
     config.set_string("python.state.cache-size", str(spec.live_agents))
     if placement.workers == "thread":
         config.set_string("python.execution-mode", "thread")
-    _worker_environment()
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_python_executable(placement.python)
     env.set_parallelism(spec.parallelism)
