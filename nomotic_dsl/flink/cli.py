@@ -106,6 +106,11 @@ def main() -> None:
 @click.option("--kafka-exactly-once", is_flag=True, help="Transactional Kafka writes.")
 @click.option("--parallelism", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
+    "--max-parallelism",
+    type=click.IntRange(min=1, max=32768),
+    help="The most tasks a savepoint of this job can be restored to (fixed at its first start).",
+)
+@click.option(
     "--checkpoint-interval",
     "checkpoint_ms",
     type=click.IntRange(min=10),
@@ -180,6 +185,7 @@ def run_command(**options: Any) -> None:
             source,
             sink,
             parallelism=options["parallelism"],
+            max_parallelism=options["max_parallelism"],
             checkpoint_ms=options["checkpoint_ms"],
             live_agents=options["live_agents"],
             jars=tuple(str(jar) for jar in options["jars"]),

@@ -126,6 +126,8 @@ def environment(spec: JobSpec, placement: Placement) -> StreamExecutionEnvironme
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_python_executable(placement.python)
     env.set_parallelism(spec.parallelism)
+    if spec.max_parallelism is not None:
+        env.set_max_parallelism(spec.max_parallelism)
     env.enable_checkpointing(spec.checkpoint_ms)
     if spec.jars:
         env.add_jars(*(Path(jar).resolve().as_uri() for jar in spec.jars))

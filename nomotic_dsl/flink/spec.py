@@ -105,6 +105,8 @@ class JobSpec:
     source: Source
     sink: Sink
     parallelism: int = 1
+    # How many tasks a savepoint of this job can ever be restored to (Flink's key groups).
+    max_parallelism: int | None = None
     checkpoint_ms: int = DEFAULT_CHECKPOINT_MS
     live_agents: int = DEFAULT_LIVE_AGENTS
     name: str = "nomotic_dsl fleet runtime"
