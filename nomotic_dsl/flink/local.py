@@ -12,7 +12,7 @@ bundle raises ``BundleError`` and no job exists. Then the trace is staged
 directory (committed at its checkpoints; every task verifies the bundle
 again in ``open()`` before loading its code), and the tasks' part files
 are merged back into trace order, each staged line checked to have exactly
-one decision. Decisions come out once the job has finished: reading them
+one decision before any is written. Decisions come out once the job has finished: reading them
 while it runs would cost a call into the JVM per decision.
 """
 
@@ -66,25 +66,29 @@ class LocalRun:
         return self.workdir / "decisions"
 
     def run(self) -> None:
-        """Run the job to its end; JobFailed (one line) when it fails."""
+        """Run the job to its end, then check its output; JobFailed (one line) when amiss."""
         from nomotic_dsl.flink.job import Placement
 
         placement = Placement(
             checkpoint_dir=str(self.workdir / "checkpoints"), workers=self.workers
         )
         run_job(self.spec, placement)
+        self.check()
+
+    def check(self) -> None:
+        """JobFailed unless every staged line has exactly one decision in the output."""
+        try:
+            for _item in decisions([self.output], self.staged.decisions):
+                pass
+        except (OrderError, OSError, ValueError) as exc:
+            raise JobFailed(f"the job's decisions are not complete: {exc}") from None
 
     def decisions(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """``(log line, record)`` of every decision, in trace order; JobFailed when one is amiss."""
-        try:
-            for _line, text in decisions([self.output], self.staged.decisions):
-                record = json.loads(text)
-                self.closer.add(record)
-                yield text, record
-        except (OrderError, OSError, ValueError) as exc:
-            raise JobFailed(
-                f"the job's decisions in {self.output} are not complete: {exc}"
-            ) from None
+        """``(log line, record)`` of every decision, in trace order (``check`` passed)."""
+        for _line, text in decisions([self.output], self.staged.decisions):
+            record = json.loads(text)
+            self.closer.add(record)
+            yield text, record
 
     def end(self) -> dict[str, Any]:
         """The end record, once every decision was read."""

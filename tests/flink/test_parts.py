@@ -37,6 +37,7 @@ from nomotic_dsl.flink.spec import (
     verify_for_job,
 )
 from nomotic_dsl.flink.staging import StagedTrace, stage_trace
+from nomotic_dsl.runtime.bundle.keys import verify_key_to_text
 from nomotic_dsl.runtime.fleet import FleetConfig
 from nomotic_dsl.runtime.fleet.routing import Routing
 from tests.bundle.conftest import make_contents
@@ -265,6 +266,24 @@ def test_the_cluster_command_checks_its_options(fleet: Fleet, trace: Path, tmp_p
         assert result.exit_code == 2 and message in result.output, (extra, result.output)
     gone = runner.invoke(flink_cli.main, [*base, "--trace", str(tmp_path / "no"), "--output", "o"])
     assert gone.exit_code == 1 and "no such file" in gone.output
+    stranger = tmp_path / "stranger.pub"
+    stranger.write_text(verify_key_to_text(fleet.stranger.verify_key), encoding="ascii")
+    refused = runner.invoke(
+        flink_cli.main,
+        [
+            "run",
+            "--bundle",
+            str(fleet.bundle),
+            "--trust",
+            str(stranger),
+            "--trace",
+            str(trace),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert refused.exit_code == 1 and "refused: no signature from a trusted key" in refused.output
+    assert not (tmp_path / "out").exists()
     staged = runner.invoke(
         flink_cli.main,
         [
@@ -288,3 +307,69 @@ def test_the_cluster_command_checks_its_options(fleet: Fleet, trace: Path, tmp_p
     assert not_folder.exit_code == 1 and "not a folder" in not_folder.output
     with io.BytesIO(b"") as empty:
         assert len(stage_trace(empty, tmp_path / "e.staged", Routing.of([])).decisions) == 0
+
+
+def _decide_without_flink(self: flink_local.LocalRun) -> None:
+    """``LocalRun.run`` with one task and no Flink: the keeper writes the part file."""
+    keeper = AgentKeeper(task_runtime(self.spec), 10)
+    state: dict[str, str] = {}
+    self.output.mkdir(parents=True)
+    with (self.output / "decisions-0a1b-0.jsonl").open("w", encoding="utf-8") as out:
+        for text in self.staged.path.read_text("utf-8").splitlines():
+            record = from_staged(text)
+            outcome = keeper.decide(record, state.get(record.key))
+            state[record.key] = outcome.state
+            out.write(json.dumps(outcome.decision, separators=(",", ":"), ensure_ascii=False))
+            out.write("\n")
+
+
+@pytest.mark.parametrize(
+    "extra", [["--format", "text"], ["--format", "json"], ["--require-measured"]]
+)
+def test_every_output_format_of_the_flink_client_is_the_local_engines(
+    fleet: Fleet, trace: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str]
+) -> None:
+    """The client side of ``--engine flink`` (merge, end record, summary, exit code), no job."""
+    monkeypatch.setattr(flink_local.LocalRun, "run", _decide_without_flink)
+    runner = CliRunner()
+    base = ["run", str(fleet.bundle), "--trust", str(fleet.pub), "--trace", str(trace), *extra]
+    local = runner.invoke(cli, base)
+    flink = runner.invoke(cli, [*base, "--engine", "flink"])
+    assert flink.output == local.output and flink.exit_code == local.exit_code == 1
+    if extra == ["--format", "text"]:
+        assert "751 observations from 6 agents: 3 violations" in local.output
+
+
+def test_a_job_that_left_a_decision_out_is_reported(
+    fleet: Fleet, trace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lose_one(self: flink_local.LocalRun) -> None:
+        _decide_without_flink(self)
+        self.check()
+        part = self.output / "decisions-0a1b-0.jsonl"
+        lines = part.read_text("utf-8").splitlines(keepends=True)
+        part.write_text("".join(lines[:10] + lines[11:]), encoding="utf-8")
+        self.check()
+
+    monkeypatch.setattr(flink_local.LocalRun, "run", lose_one)
+    base = ["run", str(fleet.bundle), "--trust", str(fleet.pub), "--trace", str(trace)]
+    result = CliRunner().invoke(cli, [*base, "--engine", "flink", "--format", "jsonl"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "the job's decisions are not complete: the job decided trace line 14 where trace " in (
+        result.stderr
+    )
+
+
+def test_the_benchmark_section_says_why_it_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nomotic_dsl.bench import flink as bench_flink
+
+    monkeypatch.setattr("nomotic_dsl.flink.available", lambda: False)
+    report = bench_flink.run_flink(bench_flink.QUICK)
+    assert report == {"skipped": "the Flink engine needs PyFlink: pip install 'nomotic-dsl[flink]'"}
+    assert bench_flink.flink_rows(report)[0][1] == "skipped"
+    guess = bench_flink.estimate(
+        1000.0, 1500.0, 3000.0, {"front_end_s": 2**-17, "state_bytes_per_agent": 4000.0}
+    )
+    assert guess["measured_scaling_efficiency_2_tasks"] == 0.75
+    assert guess["process_task_slots"] == 1250 and guess["process_machines_of_16_cores"] == 84
+    assert guess["thread_task_managers"] == 371 and guess["input_partitions"] == 8

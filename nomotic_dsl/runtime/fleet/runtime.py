@@ -21,6 +21,12 @@ an agent idle for twice as long (by the fleet's clock, the latest timestamp
 seen) is released from memory. What stays per agent is its chain head: agent
 id, decision count, last receipt, provenance counts, last timestamp (about
 300 bytes). ``max_agents`` bounds how many agent ids are held at all.
+
+One agent at a time: ``export_agent`` / ``import_agent`` / ``release_agent``
+move a single chain (with its evaluation) in and out, in the same form as
+its entry in ``export_state``, for engines that keep each agent's state apart
+(the Flink job keeps it in Flink keyed state); ``routing`` names the chain a
+line's decision joins before anything is evaluated.
 """
 
 from __future__ import annotations
