@@ -373,3 +373,24 @@ def test_the_benchmark_section_says_why_it_is_skipped(monkeypatch: pytest.Monkey
     assert guess["measured_scaling_efficiency_2_tasks"] == 0.75
     assert guess["process_task_slots"] == 1250 and guess["process_machines_of_16_cores"] == 84
     assert guess["thread_task_managers"] == 371 and guess["input_partitions"] == 8
+
+
+def test_the_flink_client_reads_standard_input_like_the_local_engine(
+    fleet: Fleet, trace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flink_local.LocalRun, "run", _decide_without_flink)
+    runner = CliRunner()
+    base = [
+        "run",
+        str(fleet.bundle),
+        "--trust",
+        str(fleet.pub),
+        "--trace",
+        "-",
+        "--format",
+        "jsonl",
+    ]
+    local = runner.invoke(cli, base, input=trace.read_bytes())
+    flink = runner.invoke(cli, [*base, "--engine", "flink"], input=trace.read_bytes())
+    assert flink.stdout_bytes == local.stdout_bytes and flink.exit_code == local.exit_code == 1
+    assert len(local.stdout_bytes.splitlines()) == 752
