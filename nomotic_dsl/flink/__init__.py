@@ -10,9 +10,10 @@ Stage: a shell over ``nomotic_dsl.runtime.fleet``, like the CLI.
 Modules: ``spec`` (what a job is made of; client-side verification),
 ``records`` (job records and the staged trace format), ``staging`` (reading
 a trace as the local engine does), ``keeper`` (what each task runs: bundle
-verification and one agent's state at a time), ``ordering`` (trace order and
-the end record, client side), ``functions`` and ``job`` (the pyflink parts),
-``client`` (run and collect), ``cli`` (``python -m nomotic_dsl.flink``).
+verification and one agent's state at a time), ``ordering`` and ``collate``
+(trace order, the end record, client side), ``functions`` and ``job`` (the
+pyflink parts), ``client`` (running a job), ``local`` (``nomo run --engine
+flink``), ``cli`` (``python -m nomotic_dsl.flink``).
 Everything but ``functions``, ``job`` and ``cli``'s job commands works
 without pyflink installed (``pip install 'nomotic-dsl[flink]'``).
 """

@@ -58,7 +58,11 @@ def task_runtime(spec: JobSpec) -> FleetRuntime:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one record did: the decision, the state text to store, what stays unmeasured."""
+    """What one record did: the decision, the state text to store, what stays unmeasured.
+
+    (The job writes only the decision; ``unmeasured`` is the runtime's own
+    view, which the tests compare with what the client reads off decisions.)
+    """
 
     decision: dict[str, Any]
     state: str

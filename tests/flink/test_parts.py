@@ -224,6 +224,7 @@ def test_nomo_run_engine_flink_stops_before_any_job(
         raise AssertionError("a Flink job was started")
 
     monkeypatch.setattr(flink_local, "run_job", no_job)
+    monkeypatch.setattr("nomotic_dsl.flink.available", lambda: True)  # no job needs it here
     runner = CliRunner()
     base = ["run", str(fleet.bundle), "--trust", str(fleet.pub), "--trace", str(trace)]
     data = fleet.bundle.read_bytes()
@@ -252,7 +253,10 @@ def test_nomo_run_engine_flink_stops_before_any_job(
     assert missing.exit_code == 2 and "pip install 'nomotic-dsl[flink]'" in missing.output
 
 
-def test_the_cluster_command_checks_its_options(fleet: Fleet, trace: Path, tmp_path: Path) -> None:
+def test_the_cluster_command_checks_its_options(
+    fleet: Fleet, trace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flink_cli, "available", lambda: True)  # every case stops before a job
     runner = CliRunner()
     base = ["run", "--bundle", str(fleet.bundle), "--trust", str(fleet.pub)]
     cases = [
@@ -331,6 +335,7 @@ def test_every_output_format_of_the_flink_client_is_the_local_engines(
 ) -> None:
     """The client side of ``--engine flink`` (merge, end record, summary, exit code), no job."""
     monkeypatch.setattr(flink_local.LocalRun, "run", _decide_without_flink)
+    monkeypatch.setattr("nomotic_dsl.flink.available", lambda: True)  # no job needs it here
     runner = CliRunner()
     base = ["run", str(fleet.bundle), "--trust", str(fleet.pub), "--trace", str(trace), *extra]
     local = runner.invoke(cli, base)
@@ -352,6 +357,7 @@ def test_a_job_that_left_a_decision_out_is_reported(
         self.check()
 
     monkeypatch.setattr(flink_local.LocalRun, "run", lose_one)
+    monkeypatch.setattr("nomotic_dsl.flink.available", lambda: True)
     base = ["run", str(fleet.bundle), "--trust", str(fleet.pub), "--trace", str(trace)]
     result = CliRunner().invoke(cli, [*base, "--engine", "flink", "--format", "jsonl"])
     assert result.exit_code == 1 and result.stdout == ""
@@ -379,6 +385,7 @@ def test_the_flink_client_reads_standard_input_like_the_local_engine(
     fleet: Fleet, trace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(flink_local.LocalRun, "run", _decide_without_flink)
+    monkeypatch.setattr("nomotic_dsl.flink.available", lambda: True)  # no job needs it here
     runner = CliRunner()
     base = [
         "run",
