@@ -36,6 +36,9 @@ from nomotic_dsl.bench.checker import checker_rows, checker_scale
 from nomotic_dsl.bench.fleet import FULL as FLEET_FULL
 from nomotic_dsl.bench.fleet import QUICK as FLEET_QUICK
 from nomotic_dsl.bench.fleet import run_fleet
+from nomotic_dsl.bench.flink import FULL as FLINK_FULL
+from nomotic_dsl.bench.flink import QUICK as FLINK_QUICK
+from nomotic_dsl.bench.flink import flink_rows, run_flink
 from nomotic_dsl.bench.targets import (
     Target,
     compile_many,
@@ -449,6 +452,11 @@ def main(
     parser.add_argument(
         "--output", type=Path, default=default_output, help="where to write the JSON report"
     )
+    parser.add_argument(
+        "--flink",
+        action="store_true",
+        help="also the Flink engine against the local one (starts three Flink jobs; the flink extra)",
+    )
     if offer_load:
         parser.add_argument(
             "--load",
@@ -464,7 +472,11 @@ def main(
         "machine": platform.machine(),
         **run(sizes),
     }
+    if args.flink:
+        report["flink"] = run_flink(FLINK_QUICK if args.quick else FLINK_FULL)
     print(table(report))
+    if args.flink:
+        print("\n" + _layout([("flink engine", "figure", "note"), *flink_rows(report["flink"])]))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nwrote {args.output}", file=sys.stderr)

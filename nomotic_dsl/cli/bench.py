@@ -23,13 +23,20 @@ import click
     show_default=True,
     help="Where to write the JSON report.",
 )
-def bench_command(quick: bool, output: Path) -> None:
+@click.option(
+    "--flink",
+    is_flag=True,
+    help="Also the Flink engine against the local one (three Flink jobs; the flink extra).",
+)
+def bench_command(quick: bool, output: Path, flink: bool) -> None:
     """Measure generated evaluators, monitors, nomo run, compiling and bundle loading, each
     beside its hand-written floor, and print the ratios (see docs/benchmarks.md).
     """
     from nomotic_dsl.bench.run import main
 
-    main([*(["--quick"] if quick else []), "--output", str(output)])
+    main(
+        [*(["--quick"] if quick else []), *(["--flink"] if flink else []), "--output", str(output)]
+    )
 
 
 def register(group: click.Group) -> None:

@@ -362,6 +362,19 @@ def _stoppable(reader: TraceReader) -> Iterator[None]:
     is_flag=True,
     help="Exit 1 when an invariant is not measured at the end of the trace (for any agent).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "flink"]),
+    default="local",
+    show_default=True,
+    help="local: this process; flink: a PyFlink job on a local mini-cluster, agents in keyed "
+    "state (the flink extra), with the same decisions.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1),
+    help="With --engine flink: how many tasks govern agents at once (default 1).",
+)
 def run_command(
     target: Path,
     trace: str,
@@ -383,6 +396,8 @@ def run_command(
     session_idle: float | None,
     max_agents: int | None,
     require_measured: bool,
+    engine: str,
+    parallelism: int | None,
 ) -> None:
     """Govern TRACE's agents with a bundle's contracts (or a .nomo file or folder, compiled here).
 
@@ -415,6 +430,30 @@ def run_command(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     checks = BundleChecks(state_path, init_state, expect_agent, expect_name)
+    if engine == "flink":
+        _check_flink_options(
+            target,
+            trusted,
+            {
+                "--follow": follow,
+                "--checkpoint": checkpoint_path,
+                "--checkpoint-every": checkpoint_every,
+                "--resume": resume_path,
+            },
+        )
+        _run_flink(
+            target,
+            trusted,
+            checks,
+            config,
+            trace,
+            output_format,
+            parallelism or 1,
+            require_measured,
+        )
+        return
+    if parallelism is not None:
+        raise click.UsageError("--parallelism needs --engine flink")
     runtime = build_runtime(target, trusted, checks, config, as_json)
     start_line = start_observations = 0
     document = None
@@ -509,7 +548,7 @@ class _Run:
                         record = self.runtime.reject(item.problem or "unreadable line", item.number)
                     else:
                         record = self.runtime.process_line(item.data, item.number)
-                    self._emit(out, record)
+                    _emit(self.report, self.output_format, out, record)
                     self.observations += 1
                     if self.progress is not None:
                         self.progress(self.observations)
@@ -520,39 +559,17 @@ class _Run:
         if self.progress is not None:
             click.echo("", err=True)
         end = self.runtime.end_record(max(self.reader.line, start_line))
-        if self.output_format == "jsonl":
-            out.write(encode_record(end).decode("utf-8") + "\n")
-            out.flush()
+        _write_end(self.output_format, out, end)
         self._checkpoint()
-        unmeasured = self.runtime.unmeasured()
-        if self.output_format == "json":
-            print_json(self.report.to_dict(end, unmeasured))
-        elif self.output_format == "text":
-            click.echo(self.report.summary(unmeasured))
-        if problem is not None:
-            _problem(f"{self.report.trace_name}: {problem}")
-        if self.report.observations == 0:
-            after = f" after line {start_line}" if start_line else ""
-            click.echo(
-                f"error: {self.report.trace_name} holds no observations{after}: "
-                "nothing was checked",
-                err=True,
-            )
-            sys.exit(1)
-        if require_measured and unmeasured:
-            click.echo("error: some invariants were not measured (--require-measured)", err=True)
-            sys.exit(1)
-        if self.report.found:
-            sys.exit(1)
-
-    def _emit(self, out: Any, record: dict[str, Any]) -> None:
-        lines = self.report.add(record)
-        if self.output_format == "jsonl":
-            out.write(encode_record(record).decode("utf-8") + "\n")
-            out.flush()
-        elif self.output_format == "text" and lines:
-            out.write("\n".join(lines) + "\n")
-            out.flush()
+        _conclude(
+            self.report,
+            self.output_format,
+            end,
+            self.runtime.unmeasured(),
+            problem=problem,
+            start_line=start_line,
+            require_measured=require_measured,
+        )
 
     def _checkpoint(self) -> None:
         if self.checkpoint_path is None:
@@ -567,6 +584,132 @@ class _Run:
             write_checkpoint(self.checkpoint_path, document)
         except CheckpointError as exc:
             _problem(str(exc), self.output_format == "json")
+
+
+def _emit(report: RunReport, output_format: str, out: Any, record: dict[str, Any]) -> None:
+    lines = report.add(record)
+    if output_format == "jsonl":
+        out.write(encode_record(record).decode("utf-8") + "\n")
+        out.flush()
+    elif output_format == "text" and lines:
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+
+
+def _write_end(output_format: str, out: Any, end: dict[str, Any]) -> None:
+    if output_format == "jsonl":
+        out.write(encode_record(end).decode("utf-8") + "\n")
+        out.flush()
+
+
+def _conclude(
+    report: RunReport,
+    output_format: str,
+    end: dict[str, Any],
+    unmeasured: dict[str | None, list[str]],
+    *,
+    problem: str | None = None,
+    start_line: int = 0,
+    require_measured: bool = False,
+) -> None:
+    """The summary (text or JSON), then the exit code of what the run found."""
+    if output_format == "json":
+        print_json(report.to_dict(end, unmeasured))
+    elif output_format == "text":
+        click.echo(report.summary(unmeasured))
+    if problem is not None:
+        _problem(f"{report.trace_name}: {problem}")
+    if report.observations == 0:
+        after = f" after line {start_line}" if start_line else ""
+        click.echo(
+            f"error: {report.trace_name} holds no observations{after}: nothing was checked",
+            err=True,
+        )
+        sys.exit(1)
+    if require_measured and unmeasured:
+        click.echo("error: some invariants were not measured (--require-measured)", err=True)
+        sys.exit(1)
+    if report.found:
+        sys.exit(1)
+
+
+# --- nomo run --engine flink ------------------------------------------------------------
+
+
+def _check_flink_options(
+    target: Path, trusted: Sequence[Path], local_only: dict[str, object]
+) -> None:
+    given = [name for name, value in local_only.items() if value]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)} cannot be used with --engine flink: the Flink job checkpoints "
+            "its own state (python -m nomotic_dsl.flink run takes streams, checkpoints and "
+            "savepoints)"
+        )
+    if target.is_dir() or target.suffix == ".nomo":
+        raise click.UsageError(
+            "--engine flink runs a sealed bundle (nomo build), which every Flink task verifies "
+            "before it runs the bundle's code; build one from the policy first"
+        )
+    if not trusted:
+        raise click.UsageError("running a bundle needs --trust PUBLIC_KEY_FILE")
+
+
+def _run_flink(
+    target: Path,
+    trusted: Sequence[Path],
+    checks: BundleChecks,
+    config: FleetConfig,
+    trace: str,
+    output_format: str,
+    parallelism: int,
+    require_measured: bool,
+) -> None:
+    """``nomo run --engine flink``: the same decisions, from a PyFlink job (see docs/scale.md)."""
+    import tempfile
+
+    from nomotic_dsl.flink import INSTALL_HINT, available
+    from nomotic_dsl.flink.client import JobFailed
+    from nomotic_dsl.flink.local import BundleChecks as FlinkChecks
+    from nomotic_dsl.flink.local import prepare
+    from nomotic_dsl.flink.spec import JobOptionError, flink_config
+
+    try:
+        flink_config(config)
+    except JobOptionError as exc:
+        _misuse(str(exc))
+    if not available():
+        _misuse(INSTALL_HINT)
+
+    as_json = output_format == "json"
+    report = RunReport("<stdin>" if trace == "-" else trace)
+    out = sys.stdout
+    stream = _open_trace(trace, as_json)
+    with tempfile.TemporaryDirectory(prefix="nomo-flink-") as work:
+        try:
+            with stream:
+                run = prepare(
+                    target,
+                    list(trusted),
+                    FlinkChecks(checks.state_path, checks.init_state, checks.agent, checks.name),
+                    config,
+                    stream,
+                    Path(work),
+                    parallelism,
+                )
+        except JobOptionError as exc:
+            _misuse(str(exc))
+        except BundleError as exc:
+            _problem(f"{target}: refused: {exc}", as_json)
+        try:
+            run.run()
+            for _text, record in run.decisions():
+                _emit(report, output_format, out, record)
+        except JobFailed as exc:
+            _problem(f"the Flink job failed: {exc}", as_json)
+    end = run.end()
+    _write_end(output_format, out, end)
+    _conclude(report, output_format, end, run.unmeasured(), require_measured=require_measured)
 
 
 # --- nomo log verify ---------------------------------------------------------------------

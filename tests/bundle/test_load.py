@@ -14,7 +14,7 @@ from nacl.signing import SigningKey
 
 from nomotic_dsl.compiler.seal import assemble_bundle
 from nomotic_dsl.ir.canonical import canonical_json
-from nomotic_dsl.runtime.bundle import BundleError, load_bundle
+from nomotic_dsl.runtime.bundle import BundleError, load_bundle, load_bundle_bytes
 from nomotic_dsl.runtime.bundle import evaluator as evaluator_module
 from nomotic_dsl.runtime.bundle.archive import entry_info, read_archive
 from nomotic_dsl.runtime.bundle.rollback import RollbackState
@@ -91,6 +91,25 @@ def test_an_untrusted_key_is_refused_and_nothing_runs(
     with pytest.raises(BundleError, match="no signature from a trusted key"):
         load_bundle(path, [new_key.verify_key])
     assert not marker.exists()
+
+
+def test_bundle_bytes_load_like_the_file_and_refusal_runs_nothing(
+    write_bundle: Callable[..., Path], old_key: SigningKey, new_key: SigningKey, marker: Path
+) -> None:
+    path = write_bundle(make_contents(marker))
+    data = path.read_bytes()
+    with pytest.raises(BundleError, match="no signature from a trusted key"):
+        load_bundle_bytes(data, [bytes(new_key.verify_key)])
+    middle = len(data) // 2
+    tampered = data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :]
+    with pytest.raises(BundleError):
+        load_bundle_bytes(tampered, [old_key.verify_key])
+    with pytest.raises(BundleError, match="not the expected"):
+        load_bundle_bytes(data, [old_key.verify_key], expect_name="another")
+    assert not marker.exists()
+    loaded = load_bundle_bytes(data, [bytes(old_key.verify_key)], now=NOW)
+    assert marker.read_text() == "imported\n"
+    assert loaded.digest == load_bundle(path, [old_key.verify_key]).digest
 
 
 def raw_archive(members: dict[str, bytes]) -> bytes:

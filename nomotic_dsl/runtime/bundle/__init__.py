@@ -14,6 +14,18 @@ the CLI). Running bundles over traces is the fleet runtime's
 """
 
 from nomotic_dsl.runtime.bundle.errors import BundleError, KeyFileError
-from nomotic_dsl.runtime.bundle.loader import LoadedBundle, load_bundle, verify_bundle
+from nomotic_dsl.runtime.bundle.loader import (
+    LoadedBundle,
+    load_bundle,
+    load_bundle_bytes,
+    verify_bundle,
+)
 
-__all__ = ["BundleError", "KeyFileError", "LoadedBundle", "load_bundle", "verify_bundle"]
+__all__ = [
+    "BundleError",
+    "KeyFileError",
+    "LoadedBundle",
+    "load_bundle",
+    "load_bundle_bytes",
+    "verify_bundle",
+]

@@ -253,6 +253,33 @@ def load_bundle(
     verified = verify_bundle(
         path, trusted_keys, now=now, expect_agent=expect_agent, expect_name=expect_name
     )
+    return load_verified(verified, rollback_state_from(rollback, create=initialise_rollback))
+
+
+def load_bundle_bytes(
+    data: bytes,
+    trusted_keys: TrustSource | Iterable[TrustSource],
+    *,
+    now: float | None = None,
+    expect_agent: str | None = None,
+    expect_name: str | None = None,
+) -> LoadedBundle:
+    """``load_bundle`` for bundle bytes already in memory (a job shipped to workers).
+
+    The same checks in the same order (structure, digests, signatures against
+    ``trusted_keys``, compatibility, validity, expected agent and name), then
+    each module is loaded; BundleError, and nothing run, on failure. No
+    anti-rollback state: that is the caller's, checked where the bytes came from.
+    """
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError(f"the bundle is {len(data)} bytes, more than a bundle may be")
+    verified = verify_bundle_bytes(data, trusted_keys_from(trusted_keys), now=now)
+    check_expected(verified.manifest, expect_agent=expect_agent, expect_name=expect_name)
+    return load_verified(verified, None)
+
+
+def load_verified(verified: VerifiedBundle, state: RollbackState | None) -> LoadedBundle:
+    """Load the modules of a verified bundle, checking and recording ``state`` around it."""
     contracts = [
         contract_from(policy.contract, policy.member(CONTRACT_NAME)) for policy in verified.policies
     ]
@@ -262,7 +289,6 @@ def load_bundle(
                 f"{policy.member(SPECS_NAME)} differs from the invariants of "
                 f"{policy.member(CONTRACT_NAME)}"
             )
-    state = rollback_state_from(rollback, create=initialise_rollback)
     if state is not None:
         state.check(verified.manifest)
     policies = tuple(

@@ -21,6 +21,12 @@ an agent idle for twice as long (by the fleet's clock, the latest timestamp
 seen) is released from memory. What stays per agent is its chain head: agent
 id, decision count, last receipt, provenance counts, last timestamp (about
 300 bytes). ``max_agents`` bounds how many agent ids are held at all.
+
+One agent at a time: ``export_agent`` / ``import_agent`` / ``release_agent``
+move a single chain (with its evaluation) in and out, in the same form as
+its entry in ``export_state``, for engines that keep each agent's state apart
+(the Flink job keeps it in Flink keyed state); ``routing`` names the chain a
+line's decision joins before anything is evaluated.
 """
 
 from __future__ import annotations
@@ -43,11 +49,14 @@ from nomotic_dsl.runtime.fleet.observation import (
     parse_line,
 )
 from nomotic_dsl.runtime.fleet.policy import Policy, make_policy
+from nomotic_dsl.runtime.fleet.routing import Routing
 from nomotic_dsl.runtime.governance.records import NOT_MEASURED, RESULT_STATES, result_state
 from nomotic_dsl.runtime.interpreter.state import StateError
 
 FLEET_STATE_FORMAT = "nomotic_dsl.fleet_state"
 FLEET_STATE_VERSION = 1
+AGENT_STATE_FORMAT = "nomotic_dsl.fleet_agent_state"
+AGENT_STATE_VERSION = 1
 COUNT_FIELDS: tuple[str, ...] = (
     "decisions",
     *RESULT_STATES,
@@ -144,6 +153,7 @@ class FleetRuntime:
                 "together with contracts"
             )
         self.digest = digest or fleet_digest(policy.bundle for policy in policies)
+        self.routing = Routing.of(self._by_agent, governs_all=self._any is not None)
         self._chains: dict[str | None, Chain] = {}
         # Chains holding an evaluation, least recently observed first.
         self._held: OrderedDict[str | None, None] = OrderedDict()
@@ -306,20 +316,16 @@ class FleetRuntime:
 
     def _route(self, agent_id: str | None) -> tuple[Policy | None, str | None, str | None]:
         """(policy or None, the decision's agent id, the problem when there is no policy)."""
+        key = self.routing.key(agent_id)
+        policy = self._any if key is None else self._by_agent.get(key) or self._any
+        if policy is not None:
+            return policy, key, None
         if agent_id is not None:
-            found = self._by_agent.get(agent_id) or self._any
-            if found is not None:
-                return found, agent_id, None
             return (
                 None,
                 agent_id,
-                (f"no contract for agent {agent_id!r} (contracts: {', '.join(self.agents)})"),
+                f"no contract for agent {agent_id!r} (contracts: {', '.join(self.agents)})",
             )
-        if self._any is not None:
-            return self._any, None, None
-        if len(self._by_agent) == 1:
-            (only,) = self._by_agent.values()
-            return only, only.agent_id, None
         return (
             None,
             None,
@@ -490,6 +496,50 @@ class FleetRuntime:
         restored = _StateReader(self, state).read()
         self._chains, self._held, self.line, self.decisions, self.clock = restored
 
+    # --- one agent's state (engines that keep state per agent, such as the Flink job) -------
+
+    def export_agent(self, agent_id: str | None) -> dict[str, Any] | None:
+        """One chain (and its evaluation) as JSON-clean data; None for an agent never seen.
+
+        The chain is exactly the entry ``export_state`` lists for it, inside an
+        envelope naming the runtime's digest and options, so it can be kept
+        apart from every other agent's (per-key state) and read back by
+        ``import_agent`` of an identical runtime.
+        """
+        chain = self._chains.get(agent_id)
+        if chain is None:
+            return None
+        return {
+            "format": AGENT_STATE_FORMAT,
+            "version": AGENT_STATE_VERSION,
+            "digest": self.digest,
+            "config": self.config.decision_fields(),
+            "chain": chain.export(),
+        }
+
+    def import_agent(self, state: Any) -> None:
+        """Hold the chain ``export_agent`` gave, in place of what this runtime has for that agent.
+
+        StateMismatch when it belongs to other bundles or options, StateError
+        naming the field when it is malformed; nothing changes unless it is
+        valid. The agent becomes the most recently observed one held. The
+        runtime's own counters (``line``, ``decisions``, ``clock``) are not
+        touched: an engine that holds agents one at a time keeps those itself.
+        """
+        chain = _StateReader(self, state).read_agent()
+        key = chain.agent_id
+        self._chains[key] = chain
+        self._held.pop(key, None)
+        if chain.evaluation is not None:
+            self._held[key] = None
+
+    def release_agent(self, agent_id: str | None) -> dict[str, Any] | None:
+        """``export_agent``, then forget the agent (its chain and evaluation) entirely."""
+        state = self.export_agent(agent_id)
+        self._chains.pop(agent_id, None)
+        self._held.pop(agent_id, None)
+        return state
+
 
 class _StateReader:
     """Reads and checks a fleet state against a runtime, building nothing until it all fits."""
@@ -524,22 +574,7 @@ class _StateReader:
             raise StateMismatch(
                 f"the state was saved with bundle {state['digest']!r}, not {runtime.digest!r}"
             )
-        saved = state["config"]
-        current = runtime.config.decision_fields()
-        if saved != current:
-            differs = sorted(
-                name
-                for name in current
-                if not isinstance(saved, Mapping) or saved.get(name) != current[name]
-            )
-            raise StateMismatch(
-                "the state was saved with other runtime options: "
-                + ", ".join(
-                    f"{name} {saved.get(name) if isinstance(saved, Mapping) else None!r} "
-                    f"(now {current[name]!r})"
-                    for name in differs
-                )
-            )
+        self._check_config(state["config"])
         line = _whole(state["line"], "state.line")
         decisions = _whole(state["decisions"], "state.decisions")
         clock = _optional_number(state["clock"], "state.clock")
@@ -576,6 +611,42 @@ class _StateReader:
         if len(held) != sum(1 for chain in chains.values() if chain.evaluation is not None):
             raise StateError("state.held: must list every chain that holds an evaluation")
         return chains, held, line, decisions, clock
+
+    def read_agent(self) -> Chain:
+        """The chain of an ``export_agent`` envelope, checked against the runtime."""
+        state = self.state
+        keys = {"format", "version", "digest", "config", "chain"}
+        if not isinstance(state, Mapping) or set(state) != keys:
+            raise StateError(f"agent state: expected exactly {', '.join(sorted(keys))}")
+        if state["format"] != AGENT_STATE_FORMAT or state["version"] != AGENT_STATE_VERSION:
+            raise StateError(
+                f"agent state: not a {AGENT_STATE_FORMAT} version {AGENT_STATE_VERSION} state"
+            )
+        if state["digest"] != self.runtime.digest:
+            raise StateMismatch(
+                f"the agent state was saved with bundle {state['digest']!r}, "
+                f"not {self.runtime.digest!r}"
+            )
+        self._check_config(state["config"])
+        return self._chain(state["chain"], "agent state.chain")
+
+    def _check_config(self, saved: Any) -> None:
+        current = self.runtime.config.decision_fields()
+        if saved == current:
+            return
+        differs = sorted(
+            name
+            for name in current
+            if not isinstance(saved, Mapping) or saved.get(name) != current[name]
+        )
+        raise StateMismatch(
+            "the state was saved with other runtime options: "
+            + ", ".join(
+                f"{name} {saved.get(name) if isinstance(saved, Mapping) else None!r} "
+                f"(now {current[name]!r})"
+                for name in differs
+            )
+        )
 
     def _chain(self, raw: Any, where: str) -> Chain:
         keys = {
