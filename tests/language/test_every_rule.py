@@ -118,6 +118,14 @@ def test_a_rule_using_a_broken_constant_is_an_error_at_the_rule() -> None:
         assert any("has no value: its declaration has a problem" in m for m in messages)
 
 
+def test_one_invariant_written_twice_is_an_error_even_when_both_read_the_same() -> None:
+    # Found by Hypothesis: the second of two identical declarations vanished.
+    text = 'contract "x" {\n  invariant a: temporal 6-0 < 0\n  invariant a: temporal 6-0 < 0\n}\n'
+    assert account_for_every_rule(text) == (1, 1)
+    codes = [d.code for d in compile_source(text).diagnostics if d.is_error]
+    assert codes == ["NMO207"]
+
+
 def test_a_clean_program_gives_one_spec_per_rule() -> None:
     text = (
         "ratio write/read < 0.3 over 100 actions\n"

@@ -415,7 +415,11 @@ def _distribution(
 
 
 def _unique(rules: list[CheckedRule], reporter: Reporter) -> tuple[tuple[CheckedRule, ...], bool]:
-    """Drop exact repeats (a pack used twice); two different rules with one name is an error."""
+    """Drop repeats of one declaration (a pack used twice); two declarations of a name are an error.
+
+    Two declarations are two places in the sources, even when they read the
+    same: an author who writes one invariant twice is told so.
+    """
     by_name: dict[str, CheckedRule] = {}
     out: list[CheckedRule] = []
     ok = True
@@ -427,7 +431,11 @@ def _unique(rules: list[CheckedRule], reporter: Reporter) -> tuple[tuple[Checked
         if first is None:
             by_name[rule.name] = rule
             out.append(rule)
-        elif first.facts != rule.facts or first.source != rule.source:
+        elif (
+            first.facts != rule.facts
+            or first.source != rule.source
+            or first.facts.span != rule.facts.span
+        ):
             reporter(rule.source)(
                 "NMO207",
                 rule.facts.span,
