@@ -85,9 +85,12 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(bundle: Path, pub: Path, trace: Path, *options: str) -> tuple[bytes, bytes]:
-    checkpoint = trace.with_suffix(".checkpoint")
-    args = ["run", str(bundle), "--trust", str(pub), "--trace", str(trace), *options]
-    done = CliRunner().invoke(cli, [*args, "--checkpoint", str(checkpoint)])
+    """Run in the trace's folder, naming it by its file name: text output names the trace."""
+    checkpoint = bundle.with_suffix(".checkpoint")
+    args = ["run", str(bundle), "--trust", str(pub), "--trace", trace.name, *options]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(trace.parent)
+        done = CliRunner().invoke(cli, [*args, "--checkpoint", str(checkpoint)])
     assert done.exit_code in (0, 1), done.output
     return done.stdout_bytes, checkpoint.read_bytes()
 
