@@ -173,15 +173,17 @@ class RunReport:
         self.agents.add(agent)
         line = record["line"]
         who = "" if agent is None else f"{agent}  "
-        when = "-" if record["timestamp"] is None else format_time(record["timestamp"])
         if record["error"] is not None:
             self.error_count += 1
             self._keep(self.errors, {"line": line, "agent_id": agent, "error": record["error"]})
             return [f"{self.trace_name}:{line}: {who}error: {record['error']}"]
         lines: list[str] = []
+        # The time, for the lines and items kept (most decisions need neither).
+        when = "-" if record["timestamp"] is None else None
         for change in record["changed"]:
             if change["to"] != "violated":
                 continue
+            when = when or format_time(record["timestamp"])
             self.violation_count += 1
             self._keep(
                 self.violations,
@@ -196,6 +198,7 @@ class RunReport:
             )
             lines.append(f"{when}  line {line}  {who}{change['invariant']}: {change['detail']}")
         if record["scope"] is not None:
+            when = when or format_time(record["timestamp"])
             self.scope_count += 1
             self._keep(self.scope, {"line": line, "agent_id": agent, "outside": record["scope"]})
             outside = ", ".join(f"{kind} {name!r}" for kind, name in record["scope"].items())
@@ -204,6 +207,7 @@ class RunReport:
         for entry in record["drift_exceedances"]:
             self.exceedances += 1
             if entry["distribution"] not in before:
+                when = when or format_time(record["timestamp"])
                 lines.append(
                     f"{when}  line {line}  {who}drift: {entry['distribution']} "
                     f"{entry['score']:.3g} is above its threshold {entry['threshold']:g}"
@@ -521,8 +525,7 @@ class _Run:
             click.echo("", err=True)
         end = self.runtime.end_record(max(self.reader.line, start_line))
         if self.output_format == "jsonl":
-            out.write(encode_record(end).decode("utf-8") + "\n")
-            out.flush()
+            _write_line(out, encode_record(end))
         self._checkpoint()
         unmeasured = self.runtime.unmeasured()
         if self.output_format == "json":
@@ -548,8 +551,9 @@ class _Run:
     def _emit(self, out: Any, record: dict[str, Any]) -> None:
         lines = self.report.add(record)
         if self.output_format == "jsonl":
-            out.write(encode_record(record).decode("utf-8") + "\n")
-            out.flush()
+            # The runtime made the record's line with it (encode_record's bytes).
+            encoded = self.runtime.last_encoded
+            _write_line(out, encode_record(record) if encoded is None else encoded)
         elif self.output_format == "text" and lines:
             out.write("\n".join(lines) + "\n")
             out.flush()
@@ -567,6 +571,21 @@ class _Run:
             write_checkpoint(self.checkpoint_path, document)
         except CheckpointError as exc:
             _problem(str(exc), self.output_format == "json")
+
+
+def _write_line(out: Any, line: bytes) -> None:
+    """Write one line of bytes to a text stream and flush it.
+
+    Straight to the stream's byte buffer when it has one: with --format jsonl
+    nothing else writes to standard output, so no text waits in front of it.
+    """
+    binary = getattr(out, "buffer", None)
+    if binary is None:
+        out.write(line.decode("utf-8") + "\n")
+        out.flush()
+    else:
+        binary.write(line + b"\n")
+        binary.flush()
 
 
 # --- nomo log verify ---------------------------------------------------------------------
