@@ -79,11 +79,11 @@ def parse_item(data: Any) -> TraceItem:
     """A decoded JSON value as a trace item; TraceLineError naming the bad field."""
     if not isinstance(data, Mapping):
         raise TraceLineError(f"observation: expected an object, got {_kind(data)}")
-    known = _readable(data)
     agent_id = data.get("agent_id")
     if agent_id is not None:
         problem = agent_id_problem(agent_id)
         if problem:
+            known = _readable(data)
             raise TraceLineError(f"observation.agent_id: {problem}", **{**known, "agent_id": None})
     fields = {key: value for key, value in data.items() if key not in FLEET_KEYS}
     try:
@@ -94,7 +94,8 @@ def parse_item(data: Any) -> TraceItem:
         if "unknown field" in message:
             message = message.replace("expected some of ", "expected some of agent_id, drift, ")
         raise TraceLineError(
-            message if message.startswith("observation") else f"observation.{message}", **known
+            message if message.startswith("observation") else f"observation.{message}",
+            **_readable(data),
         ) from None
     return TraceItem(agent_id, observation, drift)
 
@@ -136,11 +137,13 @@ def _readable(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the key {key!r} appears more than once")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears more than once")
+            seen.add(key)
     return out
 
 
