@@ -27,6 +27,7 @@ from nomotic_dsl.compiler.codegen import generate_module
 from nomotic_dsl.compiler.generate import bundle_contents
 from nomotic_dsl.compiler.pipeline import build_bundle, compile_file, compile_source
 from nomotic_dsl.runtime.bundle.keys import verify_key_to_text
+from tests.codegen.test_generated_quality import CASES
 from tests.conftest import GoldenCheck
 from tests.fleet.helpers import FLEET_POLICY
 
@@ -141,6 +142,9 @@ def test_generated_module_text(golden: GoldenCheck) -> None:
             source = member.evaluator_source.encode("utf-8")
             name = f"{policy.parent.name}/{member.agent_id}"
             lines.append(f"{name}: sha256 {_digest(source)}, {len(source)} bytes")
+    for case, specs in sorted(CASES.items()):
+        data = generate_module(specs, module_name=case, source_digest="0").source.encode("utf-8")
+        lines.append(f"{case}: sha256 {_digest(data)}, {len(data)} bytes")
     many = compile_source(nomo_text(2_000), "bench.nomo")
     assert many.ok
     source = generate_module(many.invariants, module_name="bench", source_digest="0").source
