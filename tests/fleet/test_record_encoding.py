@@ -213,3 +213,48 @@ def test_nan_in_a_decision_fails_as_before() -> None:
     }
     made = _outcome(lambda f: decision_entry(**f, previous="0" * 64), base)
     assert made[0] == "ValueError" and "not JSON compliant" in made[1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(values, min_size=16, max_size=16), previous)
+def test_any_decision_shaped_record_encodes_and_chains_as_json_dumps(
+    items: list[Any], previous: str
+) -> None:
+    record = dict(zip(DECISION_FIELDS, items, strict=True))
+    assert _outcome(encode_record, record) == _outcome(
+        lambda r: _reference_compact(r).encode("utf-8"), record
+    )
+    body = {key: value for key, value in record.items() if key != "receipt"}
+    assert _outcome(lambda r: receipt_of(previous, r), record) == _outcome(
+        lambda b: hashlib.sha256(
+            bytes.fromhex(previous) + _reference_canonical(b).encode("utf-8")
+        ).hexdigest(),
+        body,
+    )
+
+
+def test_equal_values_of_other_types_are_never_written_alike() -> None:
+    # 1, 1.0, True, -0.0 and 0.0 compare equal in places; each keeps its own text.
+    for value in (1, 1.0, True, -0.0, 0.0, Whole(1), Real(1.0), "1", None, 10**30):
+        fields = {
+            "line": 1,
+            "agent_id": "a",
+            "session_id": None,
+            "timestamp": value if isinstance(value, float) else 1.0,
+            "seq": 1,
+            "bundle": "0" * 64,
+            "contract": {"id": "c", "version": value},
+            "counts": {"satisfied": value, "violated": 0},
+            "drift": {"action": value, "target": 0.5},
+            "changed": [{"invariant": "i", "from": None, "to": value, "detail": "d"}],
+        }
+        made = _outcome(lambda f: decision_entry(**f, previous="0" * 64), fields)
+        full = {
+            "violated": [],
+            "drift_source": None,
+            "drift_exceedances": [],
+            "scope": None,
+            "error": None,
+            **fields,
+        }
+        assert made == _outcome(lambda f: _reference_entry(f, "0" * 64), full)
