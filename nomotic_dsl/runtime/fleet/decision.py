@@ -170,11 +170,13 @@ def decision_entry(
         "bundle": bundle,
         "contract": None if contract is None else dict(contract),
         "violated": list(violated),
-        "changed": [dict(entry) for entry in changed],
+        "changed": [dict(entry) for entry in changed] if changed else [],
         "counts": None if counts is None else dict(counts),
         "drift": {} if drift is None else dict(drift),
         "drift_source": drift_source,
-        "drift_exceedances": [dict(entry) for entry in drift_exceedances],
+        "drift_exceedances": [dict(entry) for entry in drift_exceedances]
+        if drift_exceedances
+        else [],
         "scope": None if scope is None else dict(scope),
         "error": error,
     }
