@@ -173,15 +173,17 @@ class RunReport:
         self.agents.add(agent)
         line = record["line"]
         who = "" if agent is None else f"{agent}  "
-        when = "-" if record["timestamp"] is None else format_time(record["timestamp"])
         if record["error"] is not None:
             self.error_count += 1
             self._keep(self.errors, {"line": line, "agent_id": agent, "error": record["error"]})
             return [f"{self.trace_name}:{line}: {who}error: {record['error']}"]
         lines: list[str] = []
+        # The time, for the lines and items kept (most decisions need neither).
+        when = "-" if record["timestamp"] is None else None
         for change in record["changed"]:
             if change["to"] != "violated":
                 continue
+            when = when or format_time(record["timestamp"])
             self.violation_count += 1
             self._keep(
                 self.violations,
@@ -196,6 +198,7 @@ class RunReport:
             )
             lines.append(f"{when}  line {line}  {who}{change['invariant']}: {change['detail']}")
         if record["scope"] is not None:
+            when = when or format_time(record["timestamp"])
             self.scope_count += 1
             self._keep(self.scope, {"line": line, "agent_id": agent, "outside": record["scope"]})
             outside = ", ".join(f"{kind} {name!r}" for kind, name in record["scope"].items())
@@ -204,6 +207,7 @@ class RunReport:
         for entry in record["drift_exceedances"]:
             self.exceedances += 1
             if entry["distribution"] not in before:
+                when = when or format_time(record["timestamp"])
                 lines.append(
                     f"{when}  line {line}  {who}drift: {entry['distribution']} "
                     f"{entry['score']:.3g} is above its threshold {entry['threshold']:g}"
@@ -548,7 +552,9 @@ class _Run:
                         record = self.runtime.reject(item.problem or "unreadable line", item.number)
                     else:
                         record = self.runtime.process_line(item.data, item.number)
-                    _emit(self.report, self.output_format, out, record)
+                    # The runtime made the record's line with it (encode_record's bytes).
+                    encoded = self.runtime.last_encoded
+                    _emit(self.report, self.output_format, out, record, encoded)
                     self.observations += 1
                     if self.progress is not None:
                         self.progress(self.observations)
@@ -586,11 +592,17 @@ class _Run:
             _problem(str(exc), self.output_format == "json")
 
 
-def _emit(report: RunReport, output_format: str, out: Any, record: dict[str, Any]) -> None:
+def _emit(
+    report: RunReport,
+    output_format: str,
+    out: Any,
+    record: dict[str, Any],
+    encoded: bytes | None = None,
+) -> None:
+    """Count ``record`` in the report and write it; ``encoded`` is its line when already made."""
     lines = report.add(record)
     if output_format == "jsonl":
-        out.write(encode_record(record).decode("utf-8") + "\n")
-        out.flush()
+        _write_line(out, encode_record(record) if encoded is None else encoded)
     elif output_format == "text" and lines:
         out.write("\n".join(lines) + "\n")
         out.flush()
@@ -598,8 +610,7 @@ def _emit(report: RunReport, output_format: str, out: Any, record: dict[str, Any
 
 def _write_end(output_format: str, out: Any, end: dict[str, Any]) -> None:
     if output_format == "jsonl":
-        out.write(encode_record(end).decode("utf-8") + "\n")
-        out.flush()
+        _write_line(out, encode_record(end))
 
 
 def _conclude(
@@ -710,6 +721,21 @@ def _run_flink(
     end = run.end()
     _write_end(output_format, out, end)
     _conclude(report, output_format, end, run.unmeasured(), require_measured=require_measured)
+
+
+def _write_line(out: Any, line: bytes) -> None:
+    """Write one line of bytes to a text stream and flush it.
+
+    Straight to the stream's byte buffer when it has one: with --format jsonl
+    nothing else writes to standard output, so no text waits in front of it.
+    """
+    binary = getattr(out, "buffer", None)
+    if binary is None:
+        out.write(line.decode("utf-8") + "\n")
+        out.flush()
+    else:
+        binary.write(line + b"\n")
+        binary.flush()
 
 
 # --- nomo log verify ---------------------------------------------------------------------

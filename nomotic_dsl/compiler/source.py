@@ -49,7 +49,11 @@ class SourceFile:
     def line_starts(self) -> tuple[int, ...]:
         """Offsets at which each line begins."""
         starts = [0]
-        starts.extend(index + 1 for index, char in enumerate(self.text) if char == "\n")
+        find = self.text.find
+        index = find("\n")
+        while index >= 0:
+            starts.append(index + 1)
+            index = find("\n", index + 1)
         return tuple(starts)
 
     @cached_property

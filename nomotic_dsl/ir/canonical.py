@@ -2,20 +2,69 @@
 
 UTF-8, keys sorted, no insignificant whitespace, floats in Python's shortest
 round-trip form, and no NaN or infinity (which JSON cannot carry).
+
+Both forms here (canonical, and compact in insertion order) are exactly what
+``json.dumps`` writes with the documented options: they call the same C
+encoder ``json.dumps`` builds on every call, built once, without its check
+for circular references. Whenever that encoder raises (a circular or
+non-JSON value, NaN), ``json.dumps`` itself runs, so errors are its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+from collections.abc import Callable
 from typing import Any
+
+_DEFAULT = json.JSONEncoder().default
+
+
+def _c_encoder(sort_keys: bool) -> Callable[[Any, int], Any] | None:
+    """json.dumps' C encoder for compact output, or None where the C accelerator is missing."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return None
+    encode: Callable[[Any, int], Any] = make(
+        None, _DEFAULT, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, False
+    )
+    return encode
+
+
+_CANONICAL = _c_encoder(sort_keys=True)
+_COMPACT = _c_encoder(sort_keys=False)
+
+
+def canonical_text(value: Any) -> str:
+    """The canonical form as text (``canonical_json`` before UTF-8 encoding)."""
+    if _CANONICAL is not None:
+        try:
+            return "".join(_CANONICAL(value, 0))
+        except Exception:
+            return _dumps(value, sort_keys=True)  # raises json.dumps' own error
+    return _dumps(value, sort_keys=True)
+
+
+def compact_text(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)``."""
+    if _COMPACT is not None:
+        try:
+            return "".join(_COMPACT(value, 0))
+        except Exception:
+            return _dumps(value, sort_keys=False)  # raises json.dumps' own error
+    return _dumps(value, sort_keys=False)
+
+
+def _dumps(value: Any, *, sort_keys: bool) -> str:
+    return json.dumps(
+        value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def canonical_json(value: Any) -> bytes:
     """Serialise a JSON-clean value to its canonical bytes."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return canonical_text(value).encode("utf-8")
 
 
 def canonical_digest(value: Any) -> str:

@@ -76,7 +76,11 @@ def build_module_view(
     position = {spec.invariant_id: index for index, spec in enumerate(by_id)}
     hour_rules = _hour_rules(by_id)
     windows = _windows(by_id, hour_rules)
-    invariants = tuple(_invariant(i, spec, windows, hour_rules) for i, spec in enumerate(by_id))
+    # A term's attribute is the same in every window that reads it.
+    term_attrs = {term.term: term.attr for window in windows.values() for term in window.terms}
+    invariants = tuple(
+        _invariant(i, spec, windows, hour_rules, term_attrs) for i, spec in enumerate(by_id)
+    )
     spec_dicts = tuple(spec.to_dict() for spec in by_id)
     view = ModuleView(
         module_name=module_name,
@@ -186,10 +190,11 @@ def _invariant(
     spec: InvariantSpec,
     windows: Mapping[WindowKey, WindowView],
     hour_rules: Mapping[str, HourRuleView],
+    term_attrs: Mapping[str, str],
 ) -> InvariantView:
     key = _window_key(spec)
     window = windows[key] if key is not None else None
-    measure, counts, field, keys, member = _measurement(spec, window, hour_rules)
+    measure, counts, field, keys, member = _measurement(spec, window, hour_rules, term_attrs)
     return InvariantView(
         index=index,
         invariant_id=spec.invariant_id,
@@ -210,7 +215,10 @@ def _invariant(
 
 
 def _measurement(
-    spec: InvariantSpec, window: WindowView | None, hour_rules: Mapping[str, HourRuleView]
+    spec: InvariantSpec,
+    window: WindowView | None,
+    hour_rules: Mapping[str, HourRuleView],
+    term_attrs: Mapping[str, str],
 ) -> tuple[str, str, str, tuple[str, ...], str]:
     """(template macro, counts attribute, snapshot field, keys, window member) for a spec."""
     by_target = spec.metric in ("target_max", "target_count", "distinct_targets")
@@ -229,8 +237,8 @@ def _measurement(
             return "every_term", "", "semantic_drift", (), "all_terms"
         case "semantic":
             assert window is not None, "semantic invariants read a window"
-            attr = next(term.attr for term in window.terms if term.term == spec.metric)
-            return "semantic", "", "semantic_drift", (spec.metric,), attr
+            # The window's own term (a dict lookup: a scan of its terms is quadratic).
+            return "semantic", "", "semantic_drift", (spec.metric,), term_attrs[spec.metric]
         case "temporal":
             return "temporal", "", "", (), hour_rules[spec.metric].attr
         case "rate" if spec.metric == RATE_GROWTH:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from nomotic_dsl.compiler.codegen.filters import pyident, pyrepr
+from nomotic_dsl.compiler.codegen.filters import code_lines, pyident, pyrepr
 
 
 def make_environment() -> Environment:
-    """The code generator's environment, with the ``pyrepr`` and ``pyident`` filters."""
+    """The code generator's environment, with the ``pyrepr``, ``pyident`` and ``code_lines`` filters."""
     environment = Environment(
         loader=PackageLoader("nomotic_dsl.compiler.codegen", "templates"),
         undefined=StrictUndefined,
@@ -25,4 +25,5 @@ def make_environment() -> Environment:
     )
     environment.filters["pyrepr"] = pyrepr
     environment.filters["pyident"] = pyident
+    environment.filters["code_lines"] = code_lines
     return environment

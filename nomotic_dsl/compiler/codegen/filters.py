@@ -13,11 +13,14 @@ from __future__ import annotations
 import keyword
 import math
 import re
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 # Long enough to recognise an invariant in a traceback, short enough for a line.
 _MAX_NAME_PART = 40
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+_PREFIX = re.compile(r"[a-z][a-z0-9]*")
 
 
 class UnsafeValueError(TypeError):
@@ -26,6 +29,11 @@ class UnsafeValueError(TypeError):
 
 def pyrepr(value: Any) -> str:
     """The Python literal for a checked safe value; UnsafeValueError for anything else."""
+    plain = _PLAIN.get(value.__class__)  # the common cases first, as the checks below treat them
+    if plain is not None:
+        return plain(value)
+    if value.__class__ is dict:
+        return "{" + ", ".join([f"{_literal(k)}: {_literal(v)}" for k, v in value.items()]) + "}"
     if value is None or isinstance(value, bool | str):
         return repr(value)
     if isinstance(value, int):
@@ -48,15 +56,47 @@ def _float_literal(value: float) -> str:
     return repr(float(value))
 
 
+# Exact types whose literal is their repr (a float's after the finiteness check).
+_PLAIN: dict[type, Callable[[Any], str]] = {
+    str: repr,
+    int: repr,
+    bool: repr,
+    type(None): repr,
+    float: _float_literal,
+}
+
+
+def _literal(value: Any) -> str:
+    plain = _PLAIN.get(value.__class__)
+    return plain(value) if plain is not None else pyrepr(value)
+
+
+def code_lines(lines: Iterable[Any]) -> str:
+    """Lines of code laid out one per line, each ended by a newline."""
+    return "".join([f"{line}\n" if line.__class__ is str else f"{line!s}\n" for line in lines])
+
+
 def pyident(name: str, index: int, prefix: str = "inv") -> str:
     """A safe identifier for the ``index``-th policy name: ``inv_3_write_ratio``.
 
     The index makes it unique; the sanitised name (ASCII letters and digits
     only) is for readers of tracebacks and carries no meaning.
     """
+    if name.__class__ is str and index.__class__ is int and prefix.__class__ is str:
+        return _cached_ident(name, index, prefix)
+    return _ident(name, index, prefix)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cached_ident(name: str, index: int, prefix: str) -> str:
+    # Each invariant's name is asked for several times while its module is generated.
+    return _ident(name, index, prefix)
+
+
+def _ident(name: Any, index: Any, prefix: Any) -> str:
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
         raise UnsafeValueError(f"identifier index must be a whole number, not {index!r}")
-    if not re.fullmatch(r"[a-z][a-z0-9]*", prefix):
+    if not _PREFIX.fullmatch(prefix):
         raise UnsafeValueError(f"identifier prefix {prefix!r} must be lowercase letters and digits")
     words = _NOT_WORD.sub("_", str(name).lower()).strip("_")[:_MAX_NAME_PART].rstrip("_")
     ident = f"_{prefix}_{index}_{words}" if words else f"_{prefix}_{index}"

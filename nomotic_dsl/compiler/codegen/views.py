@@ -30,7 +30,10 @@ class Fragment:
 
     def extend(self, other: Fragment, indent: str = "") -> None:
         """Append another fragment's lines, indented by ``indent``."""
-        self.lines.extend(indent + line if line else line for line in other.lines)
+        if indent:
+            self.lines.extend([indent + line if line else line for line in other.lines])
+        else:
+            self.lines.extend(other.lines)
         self.names |= other.names
 
 

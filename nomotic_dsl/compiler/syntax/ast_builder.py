@@ -146,6 +146,14 @@ class AstBuilder:
         children: list[Any] = []
         start = end = None
         for child in tree.children:
+            if child.__class__ is Token:  # the usual child, as the Token branch below treats it
+                first = child.start_pos
+                if first is not None:
+                    start = first if start is None else start
+                    end = child.end_pos
+                if keep or child.type not in SYNTAX_ONLY:
+                    children.append(child)
+                continue
             if isinstance(child, Tree):
                 value, first, last = self._walk(child)
             elif isinstance(child, Token):

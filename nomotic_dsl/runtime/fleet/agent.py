@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.fleet.config import FleetConfig
 from nomotic_dsl.runtime.fleet.drift import DriftWindow
 from nomotic_dsl.runtime.fleet.policy import Policy
@@ -28,7 +29,6 @@ from nomotic_dsl.runtime.governance.drift import overall_drift
 from nomotic_dsl.runtime.governance.records import (
     RESULT_STATES,
     DriftExceedance,
-    exceedances,
     result_state,
 )
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
@@ -56,13 +56,23 @@ class Step:
     @property
     def violated(self) -> tuple[str, ...]:
         """Ids of the invariants violated after this observation, sorted."""
-        return tuple(sorted(r.invariant_id for r in self.results if r.status == "violated"))
+        return tuple(sorted([r.invariant_id for r in self.results if r.status == "violated"]))
 
 
 class AgentEvaluation:
     """The evaluation state of one agent under one policy."""
 
-    __slots__ = ("_min_drift", "_weights", "drift", "last_timestamp", "monitor", "policy", "states")
+    __slots__ = (
+        "_counts",
+        "_min_drift",
+        "_thresholds",
+        "_weights",
+        "drift",
+        "last_timestamp",
+        "monitor",
+        "policy",
+        "states",
+    )
 
     def __init__(self, policy: Policy, config: FleetConfig) -> None:
         self.policy = policy
@@ -77,6 +87,13 @@ class AgentEvaluation:
         self.last_timestamp: float | None = None
         self._weights = config.drift_weights
         self._min_drift = config.min_drift_observations
+        # The last states counted and their counts (shared by steps that leave them as they were).
+        self._counts: tuple[tuple[str, ...], Mapping[str, int]] | None = None
+        # (distribution, threshold) in the standard order, as ``exceedances`` reads them.
+        thresholds = policy.thresholds
+        self._thresholds = tuple(
+            (name, thresholds[name]) for name in DRIFT_DISTRIBUTIONS if name in thresholds
+        )
 
     def check(self, observation: Observation) -> None:
         """Refuse an observation earlier than the agent's last (nothing changes)."""
@@ -104,28 +121,44 @@ class AgentEvaluation:
                 self.drift.scores(self._weights, self._min_drift) if self.drift is not None else {}
             )
             source = DRIFT_COMPUTED
-        self.monitor.set_drift(scores or None)
-        results = tuple(self.monitor.observe(observation))
+        monitor = self.monitor
+        monitor.set_drift(scores or None)
+        results = tuple(monitor.observe(observation))
         self.last_timestamp = observation.timestamp
-        states = tuple(result_state(result) for result in results)
+        states = tuple([result_state(result) for result in results])
         before = self.states
-        changed = tuple(
-            (result.invariant_id, None if before is None else before[index], state)
-            for index, (result, state) in enumerate(zip(results, states, strict=True))
-            if before is None or before[index] != state
-        )
+        if before is not None and before == states:
+            changed: tuple[tuple[str, str | None, str], ...] = ()
+        else:
+            changed = tuple(
+                (result.invariant_id, None if before is None else before[index], state)
+                for index, (result, state) in enumerate(zip(results, states, strict=True))
+                if before is None or before[index] != state
+            )
         self.states = states
-        counts = {name: 0 for name in RESULT_STATES}
-        for state in states:
-            counts[state] += 1
+        held = self._counts
+        if held is not None and held[0] == states:
+            counts = held[1]
+        else:
+            tally = dict.fromkeys(RESULT_STATES, 0)
+            for state in states:
+                tally[state] += 1
+            counts = MappingProxyType(tally)
+            self._counts = (states, counts)
         return Step(
             results=results,
             drift=MappingProxyType(scores),
             drift_source=source,
-            exceedances=exceedances(scores, self.policy.thresholds),
+            exceedances=tuple(
+                [
+                    DriftExceedance(distribution=name, score=scores[name], threshold=threshold)
+                    for name, threshold in self._thresholds
+                    if name in scores and scores[name] > threshold
+                ]
+            ),
             scope=self.policy.scope.outside(observation.action_type, observation.target),
             changed=changed,
-            counts=MappingProxyType(counts),
+            counts=counts,
         )
 
     def export(self) -> dict[str, Any]:

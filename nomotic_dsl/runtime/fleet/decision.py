@@ -13,16 +13,20 @@ agents in parallel (issue 15's Flink job, keyed by agent) produces the very
 same receipts; the log's global order is covered by ``line`` (strictly
 increasing in a log written in trace order) and its completeness by the end
 record, whose ``heads`` digest covers every chain's last receipt and length.
+
+Each record is serialised twice, no more: its canonical bytes (for the
+receipt) and its line, the compact form of the same record without receipt
+with the receipt appended as the last field (``decision_entry``), which is
+``encode_record`` of the finished record byte for byte.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from nomotic_dsl.ir.canonical import canonical_json
+from nomotic_dsl.ir.canonical import canonical_json, compact_text
 
 DECISION_FIELDS: tuple[str, ...] = (
     "line",
@@ -51,14 +55,16 @@ def encode_record(record: Mapping[str, Any]) -> bytes:
     A log is written in this form and ``nomo log verify`` requires it, so even
     a change that keeps the JSON value (spacing, key order) is found.
     """
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
-        "utf-8"
-    )
+    return compact_text(record).encode("utf-8")
 
 
 def receipt_of(previous: str, record: Mapping[str, Any]) -> str:
     """The receipt of ``record`` (its ``receipt`` field ignored), chained to ``previous``."""
     body = {key: value for key, value in record.items() if key != "receipt"}
+    return _chained(previous, body)
+
+
+def _chained(previous: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + canonical_json(body)).hexdigest()
 
 
@@ -114,6 +120,47 @@ def decision_record(
     previous: str,
 ) -> dict[str, Any]:
     """A decision record in field order, with its receipt chained to ``previous``."""
+    record, _line = decision_entry(
+        line=line,
+        agent_id=agent_id,
+        session_id=session_id,
+        timestamp=timestamp,
+        seq=seq,
+        bundle=bundle,
+        contract=contract,
+        violated=violated,
+        changed=changed,
+        counts=counts,
+        drift=drift,
+        drift_source=drift_source,
+        drift_exceedances=drift_exceedances,
+        scope=scope,
+        error=error,
+        previous=previous,
+    )
+    return record
+
+
+def decision_entry(
+    *,
+    line: int,
+    agent_id: str | None,
+    session_id: str | None,
+    timestamp: float | None,
+    seq: int,
+    bundle: str,
+    contract: Mapping[str, Any] | None,
+    violated: Sequence[str] = (),
+    changed: Sequence[Mapping[str, Any]] = (),
+    counts: Mapping[str, int] | None = None,
+    drift: Mapping[str, float] | None = None,
+    drift_source: str | None = None,
+    drift_exceedances: Sequence[Mapping[str, Any]] = (),
+    scope: Mapping[str, str] | None = None,
+    error: str | None = None,
+    previous: str,
+) -> tuple[dict[str, Any], bytes]:
+    """A decision record, as ``decision_record`` makes it, and its line (``encode_record``)."""
     record: dict[str, Any] = {
         "line": line,
         "agent_id": agent_id,
@@ -123,13 +170,19 @@ def decision_record(
         "bundle": bundle,
         "contract": None if contract is None else dict(contract),
         "violated": list(violated),
-        "changed": [dict(entry) for entry in changed],
+        "changed": [dict(entry) for entry in changed] if changed else [],
         "counts": None if counts is None else dict(counts),
         "drift": {} if drift is None else dict(drift),
         "drift_source": drift_source,
-        "drift_exceedances": [dict(entry) for entry in drift_exceedances],
+        "drift_exceedances": [dict(entry) for entry in drift_exceedances]
+        if drift_exceedances
+        else [],
         "scope": None if scope is None else dict(scope),
         "error": error,
     }
-    record["receipt"] = receipt_of(previous, record)
-    return record
+    receipt = _chained(previous, record)
+    # The compact body ends with "}": the receipt joins it as the last field. A receipt
+    # is 64 hex digits, which JSON writes as they are.
+    text = compact_text(record)[:-1] + ',"receipt":"' + receipt + '"}'
+    record["receipt"] = receipt
+    return record, text.encode("utf-8")

@@ -7,10 +7,13 @@ for bit to ``governance.drift.window_drift`` of the agent's last
 
 The window keeps, per action, only what drift reads (action, target, outcome,
 local hour, anchored fidelities) and running counts of each, so an
-observation costs O(1) to add and to evict, and scoring costs one pass over
-the names present (at most the window's size plus the contract's expected
-names, and 24 hours). The mean fidelity is an exact sum (``ScaledSum``), so
-adding and evicting never drifts from a recomputation.
+observation costs O(1) to add and to evict. Each divergence keeps its
+Jensen-Shannon terms per name (``_Divergence``): while the number of counted
+actions stays the same (a full window), scoring recomputes only the terms of
+the names whose count changed, then sums every term with ``math.fsum``, which
+rounds the exact sum once and so gives the same bits in any order: equal to
+``js_of_shares`` over the whole window. The mean fidelity is an exact sum
+(``ScaledSum``), so adding and evicting never drifts from a recomputation.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 from nomotic_dsl.runtime.fleet.policy import DriftBaseline
 from nomotic_dsl.runtime.governance.drift import (
+    HOURS_PER_DAY,
     active_hours_distribution,
-    js_of_shares,
     normalise,
-    overall_drift,
     semantic_fidelities,
     semantic_score,
 )
@@ -38,18 +41,109 @@ Entry = tuple[str, str, str | None, int | None, tuple[float, ...]]
 DRIFT_STATE_FORMAT = "nomotic_dsl.drift_window"
 DRIFT_STATE_VERSION = 1
 _COUNTED = ("action", "target", "outcome")
+# Changes kept between two scores before every term is recomputed instead.
+_CHANGED_LIMIT = 256
+_HOUR_NAMES = tuple(str(hour) for hour in range(HOURS_PER_DAY))
+_Weighing = tuple[Mapping[str, float], tuple[str, ...], tuple[str, ...], tuple[float, ...], float]
+
+
+class _Divergence:
+    """Running counts of names and their Jensen-Shannon divergence from fixed expected shares.
+
+    ``score()`` equals ``js_of_shares(normalise(counts), expected)``: the same
+    two terms per name of the union, summed exactly. The terms are kept per
+    name with the count they were computed from, for the total they were
+    computed at; a name whose count changed is recomputed, all of them when
+    the total changed (or after ``forget``).
+    """
+
+    __slots__ = ("_changed", "_score", "_scored", "_terms", "_terms_total", "counts", "expected")
+
+    def __init__(self, expected: Mapping[str, float]) -> None:
+        self.expected = expected
+        self.counts: Counter[str] = Counter()
+        # name -> (term of the observed share, term of the expected share), and the count
+        # each was computed from, for _terms_total names counted.
+        self._terms: dict[str, tuple[float, float]] = {}
+        self._scored: dict[str, int] = {}
+        self._terms_total = 0
+        self._changed: list[str] = []
+        self._score = 0.0
+
+    def add(self, name: str) -> None:
+        self.counts[name] += 1
+        self._changed.append(name)
+
+    def remove(self, name: str) -> None:
+        _decrement(self.counts, name)
+        self._changed.append(name)
+
+    def forget(self) -> None:
+        """Drop the changes noted since the last score: the next one recomputes every term."""
+        self._changed.clear()
+        self._terms_total = 0
+
+    def score(self, total: int) -> float | None:
+        """The divergence of the ``total`` names counted; None when nothing is expected or counted."""
+        changed = self._changed
+        if not total or not self.expected:
+            self.forget()
+            return None
+        if total != self._terms_total:
+            self._rebuild(total)
+        elif changed:
+            counts, scored, terms = self.counts, self._scored, self._terms
+            moved = False
+            for name in changed:
+                count = counts.get(name, 0)
+                if scored.get(name, 0) == count:
+                    continue
+                moved = True
+                if count or name in self.expected:
+                    scored[name] = count
+                    terms[name] = self._term(name, count, total)
+                else:
+                    del scored[name], terms[name]
+            changed.clear()
+            if moved:
+                self._score = _js(terms)
+        return self._score
+
+    def _rebuild(self, total: int) -> None:
+        counts = self.counts
+        self._scored = {name: counts.get(name, 0) for name in counts.keys() | self.expected.keys()}
+        self._terms = {name: self._term(name, count, total) for name, count in self._scored.items()}
+        self._terms_total = total
+        self._changed.clear()
+        self._score = _js(self._terms)
+
+    def _term(self, name: str, count: int, total: int) -> tuple[float, float]:
+        # What js_of_shares computes for one name, from normalise's shares.
+        pi = count / float(total) if count else 0.0
+        qi = self.expected.get(name, 0.0)
+        mi = (pi + qi) / 2
+        return (
+            0.0 if pi == 0.0 else pi * math.log2(pi / mi),
+            0.0 if qi == 0.0 else qi * math.log2(qi / mi),
+        )
+
+
+def _js(terms: Mapping[str, tuple[float, float]]) -> float:
+    # fsum rounds the exact sum once: the order of the terms cannot change a bit.
+    return min(1.0, max(0.0, math.fsum(chain.from_iterable(terms.values())) / 2))
 
 
 class DriftWindow:
     """The last ``size`` actions of one agent, with the counts drift scores read."""
 
     __slots__ = (
-        "_counts_by_kind",
+        "_divergences",
         "_entries",
-        "_expected",
-        "_expected_hours",
         "_fidelity",
         "_hours",
+        "_outcomes",
+        "_overall",
+        "_unscored",
         "baseline",
         "seen",
         "size",
@@ -60,28 +154,30 @@ class DriftWindow:
         self.size = size
         self.seen = 0
         self._entries: deque[Entry] = deque()
-        self._hours: Counter[str] = Counter()
         self._fidelity = ScaledSum()
+        # How many entries have an outcome; pushes since the last score.
+        self._outcomes = 0
+        self._unscored = 0
+        # overall_drift's weights of the last names scored: (weights, score names, names
+        # weighed, their weights, the weights' sum).
+        self._overall: _Weighing | None = None
         # Normalised again, as js_divergence normalises both its arguments.
-        self._expected_hours = (
-            normalise(active_hours_distribution(baseline.active_hours))
+        self._hours = (
+            _Divergence(normalise(active_hours_distribution(baseline.active_hours)))
             if baseline.active_hours is not None
             else None
         )
-        # The expected shares, normalised once (what js_divergence would do on every call).
-        self._expected = tuple(normalise(baseline.expected.get(name) or {}) for name in _COUNTED)
-        # Counts per counted kind (action, target, outcome), in _COUNTED order.
-        self._counts_by_kind: tuple[Counter[str], Counter[str], Counter[str]] = (
-            Counter(),
-            Counter(),
-            Counter(),
+        # Per counted kind (action, target, outcome), in _COUNTED order, against the
+        # expected shares normalised once (what js_divergence would do on every call).
+        self._divergences = tuple(
+            _Divergence(normalise(baseline.expected.get(name) or {})) for name in _COUNTED
         )
 
     def push(self, observation: Observation) -> None:
         """Take the agent's next action, evicting the oldest once the window is full."""
         hour = (
             local_hour(observation.timestamp, self.baseline.zone)
-            if self._expected_hours is not None
+            if self._hours is not None
             else None
         )
         entry: Entry = (
@@ -89,33 +185,46 @@ class DriftWindow:
             observation.target,
             observation.outcome,
             hour,
-            semantic_fidelities(observation, self.baseline.terms),
+            semantic_fidelities(observation, self.baseline.terms) if observation.semantic else (),
         )
         self._add(entry)
         self.seen += 1
         if len(self._entries) > self.size:
             self._remove(self._entries.popleft())
+        self._unscored += 1
+        if self._unscored >= _CHANGED_LIMIT:
+            self._forget_changes()
+
+    def _forget_changes(self) -> None:
+        # Many pushes unscored (drift given by the caller, a restore): recompute all terms.
+        for divergence in self._divergences:
+            divergence.forget()
+        if self._hours is not None:
+            self._hours.forget()
+        self._unscored = 0
 
     def _add(self, entry: Entry) -> None:
         self._entries.append(entry)
-        actions, targets, outcomes = self._counts_by_kind
-        actions[entry[0]] += 1
-        targets[entry[1]] += 1
+        actions, targets, outcomes = self._divergences
+        actions.add(entry[0])
+        targets.add(entry[1])
         if entry[2] is not None:
-            outcomes[entry[2]] += 1
-        if entry[3] is not None:
-            self._hours[str(entry[3])] += 1
+            outcomes.add(entry[2])
+            self._outcomes += 1
+        if entry[3] is not None and self._hours is not None:
+            self._hours.add(_HOUR_NAMES[entry[3]])
         for value in entry[4]:
             self._fidelity.add(value)
 
     def _remove(self, entry: Entry) -> None:
-        actions, targets, outcomes = self._counts_by_kind
-        _decrement(actions, entry[0])
-        _decrement(targets, entry[1])
+        actions, targets, outcomes = self._divergences
+        actions.remove(entry[0])
+        targets.remove(entry[1])
         if entry[2] is not None:
-            _decrement(outcomes, entry[2])
-        if entry[3] is not None:
-            _decrement(self._hours, str(entry[3]))
+            outcomes.remove(entry[2])
+            self._outcomes -= 1
+        if entry[3] is not None and self._hours is not None:
+            self._hours.remove(_HOUR_NAMES[entry[3]])
         for value in entry[4]:
             self._fidelity.remove(value)
 
@@ -123,20 +232,40 @@ class DriftWindow:
         """The drift scores now; empty before ``min_observations`` actions were seen."""
         if self.seen < min_observations or not self._entries:
             return {}
+        self._unscored = 0
+        size = len(self._entries)
+        actions, targets, outcomes = self._divergences
         scores: dict[str, float] = {}
-        for name, counts, expected in zip(
-            _COUNTED, self._counts_by_kind, self._expected, strict=True
+        for name, score in (
+            ("action", actions.score(size)),
+            ("target", targets.score(size)),
+            ("outcome", outcomes.score(self._outcomes)),
+            ("temporal", None if self._hours is None else self._hours.score(size)),
         ):
-            if expected and counts:
-                scores[name] = js_of_shares(normalise(counts), expected)
-        if self._expected_hours is not None:
-            scores["temporal"] = js_of_shares(normalise(self._hours), self._expected_hours)
+            if score is not None:
+                scores[name] = score
         if self._fidelity.count:
             scores["semantic"] = semantic_score(self._fidelity.mean())
-        overall = overall_drift(scores, weights)
+        overall = self._overall_drift(scores, weights)
         if overall is not None:
             scores["overall"] = overall
         return scores
+
+    def _overall_drift(
+        self, scores: dict[str, float], weights: Mapping[str, float]
+    ) -> float | None:
+        """``overall_drift(scores, weights)``, the weights of the same names taken once."""
+        names = tuple(scores)
+        held = self._overall
+        if held is None or held[0] is not weights or held[1] != names:
+            used = {name: weights[name] for name in names if weights.get(name, 0.0) > 0}
+            held = (weights, names, tuple(used), tuple(used.values()), math.fsum(used.values()))
+            self._overall = held
+        _weights, _names, weighed, values, total = held
+        if total <= 0:
+            return None
+        products = [scores[name] * weight for name, weight in zip(weighed, values, strict=True)]
+        return min(1.0, max(0.0, math.fsum(products) / total))
 
     def export(self) -> dict[str, Any]:
         """The window as JSON-clean data: the actions it holds (what drift reads of each)."""
@@ -182,10 +311,9 @@ class DriftWindow:
             raise StateError(f"{where}.seen: {seen!r} does not fit the {len(entries)} actions held")
         window = cls(baseline, size)
         for index, raw in enumerate(entries):
-            window._add(
-                _entry(raw, window._expected_hours is not None, f"{where}.entries[{index}]")
-            )
+            window._add(_entry(raw, window._hours is not None, f"{where}.entries[{index}]"))
         window.seen = seen
+        window._forget_changes()
         return window
 
 

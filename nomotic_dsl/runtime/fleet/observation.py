@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -29,6 +30,7 @@ from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation, 
 MAX_LINE_BYTES = 1024 * 1024
 MAX_AGENT_ID_CHARS = 200
 FLEET_KEYS = frozenset({"agent_id", "drift"})
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
 
 class TraceLineError(ValueError):
@@ -79,13 +81,18 @@ def parse_item(data: Any) -> TraceItem:
     """A decoded JSON value as a trace item; TraceLineError naming the bad field."""
     if not isinstance(data, Mapping):
         raise TraceLineError(f"observation: expected an object, got {_kind(data)}")
-    known = _readable(data)
     agent_id = data.get("agent_id")
     if agent_id is not None:
         problem = agent_id_problem(agent_id)
         if problem:
+            known = _readable(data)
             raise TraceLineError(f"observation.agent_id: {problem}", **{**known, "agent_id": None})
-    fields = {key: value for key, value in data.items() if key not in FLEET_KEYS}
+    if data.__class__ is dict:  # the same dict as the comprehension below, made in C
+        fields = data.copy()
+        fields.pop("agent_id", None)
+        fields.pop("drift", None)
+    else:
+        fields = {key: value for key, value in data.items() if key not in FLEET_KEYS}
     try:
         observation = Observation.from_mapping(fields)
         drift = None if data.get("drift") is None else checked_drift(data["drift"])
@@ -94,7 +101,8 @@ def parse_item(data: Any) -> TraceItem:
         if "unknown field" in message:
             message = message.replace("expected some of ", "expected some of agent_id, drift, ")
         raise TraceLineError(
-            message if message.startswith("observation") else f"observation.{message}", **known
+            message if message.startswith("observation") else f"observation.{message}",
+            **_readable(data),
         ) from None
     return TraceItem(agent_id, observation, drift)
 
@@ -114,7 +122,7 @@ def agent_id_problem(agent_id: Any) -> str | None:
         return f"expected a non-empty string, got {agent_id!r}"
     if len(agent_id) > MAX_AGENT_ID_CHARS:
         return f"longer than {MAX_AGENT_ID_CHARS} characters"
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in agent_id):
+    if _CONTROL_CHARACTER.search(agent_id):
         return "contains a control character"
     return None
 
@@ -136,11 +144,13 @@ def _readable(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the key {key!r} appears more than once")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears more than once")
+            seen.add(key)
     return out
 
 

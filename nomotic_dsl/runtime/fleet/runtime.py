@@ -40,7 +40,7 @@ from typing import Any
 from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.runtime.fleet.agent import AgentEvaluation, Step
 from nomotic_dsl.runtime.fleet.config import FleetConfig
-from nomotic_dsl.runtime.fleet.decision import chain_sort_key, decision_record, end_record
+from nomotic_dsl.runtime.fleet.decision import chain_sort_key, decision_entry, end_record
 from nomotic_dsl.runtime.fleet.observation import (
     TraceItem,
     TraceLineError,
@@ -164,6 +164,8 @@ class FleetRuntime:
         # values), for replays that look closer than the decision record; None after an
         # error decision.
         self.last_step: Step | None = None
+        # The log line (``encode_record``) of the decision last returned, made with it.
+        self.last_encoded: bytes | None = None
 
     @classmethod
     def from_bundles(
@@ -395,8 +397,8 @@ class FleetRuntime:
     ) -> dict[str, Any]:
         self._advance(line)
         chain.seq += 1
-        by_id = {result.invariant_id: result for result in step.results}
-        record = decision_record(
+        by_id = {result.invariant_id: result for result in step.results} if step.changed else {}
+        record, self.last_encoded = decision_entry(
             line=line,
             agent_id=chain.agent_id,
             session_id=session_id,
@@ -418,7 +420,7 @@ class FleetRuntime:
         )
         chain.receipt = record["receipt"]
         chain.unmeasured = tuple(
-            result.invariant_id for result in step.results if result_state(result) == NOT_MEASURED
+            [result.invariant_id for result in step.results if result_state(result) == NOT_MEASURED]
         )
         counts = chain.counts
         counts["decisions"] += 1
@@ -452,7 +454,7 @@ class FleetRuntime:
                 chain = self._chain(None, None)
                 assert chain is not None  # the agent-less chain is never refused
         chain.seq += 1
-        record = decision_record(
+        record, self.last_encoded = decision_entry(
             line=line,
             agent_id=chain.agent_id,
             session_id=session_id,

@@ -66,11 +66,21 @@ class TraceReader:
         self.idle_seconds = idle_seconds
         self.max_line_bytes = max_line_bytes
         self.stop = stop or threading.Event()
-        self.position = START_POSITION
+        # The position digest (see ``position``) as bytes.
+        self._digest = bytes.fromhex(START_POSITION)
         self.line = 0
         self.consumed = 0
         # True while blocked reading input (a signal handler may then raise TraceInterrupted).
         self.reading = False
+
+    @property
+    def position(self) -> str:
+        """SHA-256 (hex) chained over every complete line consumed: H(previous || line)."""
+        return self._digest.hex()
+
+    @position.setter
+    def position(self, value: str) -> None:
+        self._digest = bytes.fromhex(value)
 
     def start_after(self, line: int, position: str) -> None:
         """Number the next line ``line + 1`` and chain the position from ``position``."""
@@ -107,14 +117,28 @@ class TraceReader:
         A line's bytes count as consumed (chained) only once it is complete, so
         a partial line left when following stops is read again on resume.
         """
+        first = self._read(self.max_line_bytes + 1)
+        if first is None:
+            return None
+        if first.endswith(b"\n") and len(first) <= self.max_line_bytes + 1:
+            # The whole line at once (the usual case).
+            self._digest = hashlib.sha256(self._digest + first).digest()
+            self.consumed += len(first)
+            return first[:-1], False
+        return self._assemble_line(first)
+
+    def _assemble_line(self, first: bytes) -> tuple[bytes, bool] | None:
+        """The rest of ``_next_physical_line``: a line read in parts, too long, or at the end."""
         kept: list[bytes] = []
         size = 0
         too_long = False
-        hasher = hashlib.sha256(bytes.fromhex(self.position))
+        hasher = hashlib.sha256(self._digest)
         taken = 0
         last_data = time.monotonic()
+        chunk: bytes | None = first
         while True:
-            chunk = self._read(_CHUNK if too_long else self.max_line_bytes + 1 - size)
+            if chunk is None:
+                chunk = self._read(_CHUNK if too_long else self.max_line_bytes + 1 - size)
             if chunk is None:
                 return None
             if chunk:
@@ -131,7 +155,9 @@ class TraceReader:
                         kept.append(body)
                 if ends:
                     break
+                chunk = None
                 continue
+            chunk = None
             # The end of the input, for now.
             if not self.follow:
                 if taken:
@@ -142,7 +168,7 @@ class TraceReader:
                 return None
             if self.stop.wait(self.poll_seconds):
                 return None
-        self.position = hasher.hexdigest()
+        self._digest = hasher.digest()
         self.consumed += taken
         return b"".join(kept), too_long
 
