@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from nomotic_dsl.http.auth import TokenCheck
 from nomotic_dsl.http.models import (
@@ -30,6 +30,7 @@ from nomotic_dsl.http.models import (
     HistoryBody,
 )
 from nomotic_dsl.http.service import ContractService
+from nomotic_dsl.ir import BehavioralContract
 from nomotic_dsl.runtime.contracts.store import MAX_IDEMPOTENCY_KEY_LENGTH
 
 AgentId = Annotated[
@@ -110,7 +111,7 @@ def contract_router(
                 "`Idempotent-Replayed: true`); the same key with another body is a 422.",
             ),
         ] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """Generate a contract (archetype prior, fields, spec dicts or .nomo source) and store it.
 
         The next version is allocated atomically unless the body names one; the
@@ -120,7 +121,7 @@ def contract_router(
         headers = {"Idempotent-Replayed": "true"} if written.replayed else None
         # The hot paths answer with the contract's own JSON form (the documented
         # ContractBody), skipping a second validation pass in a worker thread.
-        return JSONResponse(written.contract.to_dict(), status_code=201, headers=headers)
+        return _contract_response(written.contract, status_code=201, headers=headers)
 
     @router.get(
         "/contracts/{agent_id}",
@@ -135,9 +136,9 @@ def contract_router(
             int | None,
             Query(ge=1, le=MAX_VERSION, description="A stored version; absent: the active one."),
         ] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """The agent's active (latest) contract, or the version asked for."""
-        return JSONResponse(service.contract(agent_id, version).to_dict())
+        return _contract_response(service.contract(agent_id, version))
 
     @router.get(
         "/contracts/{agent_id}/history",
@@ -185,3 +186,15 @@ def contract_router(
         return service.evaluate(request)
 
     return router
+
+
+def _contract_response(
+    contract: BehavioralContract, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """The contract's JSON form as a response: the bytes ``JSONResponse(contract.to_dict())`` sends."""
+    return Response(
+        contract.plain_json(),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )

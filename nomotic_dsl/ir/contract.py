@@ -18,8 +18,14 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
-from nomotic_dsl.ir.canonical import canonical_digest, canonical_json
+from nomotic_dsl.ir.canonical import (
+    canonical_digest,
+    canonical_json,
+    canonical_text,
+    compact_text,
+)
 from nomotic_dsl.ir.frozen import (
+    copy_plain,
     distribution_problems,
     freeze,
     is_number,
@@ -90,8 +96,22 @@ def _empty_mapping() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
+class _PlainCache:
+    """A slot (not a dataclass field) for a contract's plain form, computed once.
+
+    A contract is immutable, so the JSON-clean dict of its fields never
+    changes: the id derivation, ``canonical_bytes``, the store's row body and
+    ``to_dict`` all start from this one thawed dict, which is never handed out
+    (``to_dict`` returns a fresh copy). It is not pickled or compared: the
+    dataclass's state and equality cover the fields alone.
+    """
+
+    __slots__ = ("_plain",)
+    _plain: dict[str, Any]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BehavioralContract:
+class BehavioralContract(_PlainCache):
     """An agent's expected behaviour: distributions, scope, trust, invariants, anchors, drift limits.
 
     Construct with keywords. ``contract_id`` defaults to a UUID derived from the
@@ -138,7 +158,7 @@ class BehavioralContract:
         if problems:
             raise ContractError(problems)
         if not self.contract_id:
-            object.__setattr__(self, "contract_id", self._derived_id())
+            self._set_derived_id(dict(self._plain_form()))
 
     def _check_identity(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -244,8 +264,22 @@ class BehavioralContract:
             if not isinstance(getattr(self, name), str)
         ]
 
-    def _derived_id(self) -> str:
-        return derive_contract_id(self.to_dict())
+    def _set_derived_id(self, plain: dict[str, Any]) -> None:
+        """Fill in the id derived from ``plain`` (this contract's fields) and cache ``plain``."""
+        plain["contract_id"] = ""
+        contract_id = derive_contract_id(plain)
+        plain["contract_id"] = contract_id
+        object.__setattr__(self, "contract_id", contract_id)
+        object.__setattr__(self, "_plain", plain)
+
+    def _plain_form(self) -> dict[str, Any]:
+        """The thawed fields, computed once per contract; callers must not change it."""
+        try:
+            return self._plain
+        except AttributeError:
+            plain = {name: thaw(getattr(self, name)) for name in CONTRACT_FIELDS}
+            object.__setattr__(self, "_plain", plain)
+            return plain
 
     def __hash__(self) -> int:
         # Mapping proxies are unhashable; the canonical form identifies the contract.
@@ -254,8 +288,8 @@ class BehavioralContract:
     # --- serialisation -------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-clean dict of every field, in the seed's order."""
-        return {f.name: thaw(getattr(self, f.name)) for f in fields(self)}
+        """Plain JSON-clean dict of every field, in the seed's order (a fresh copy each call)."""
+        return copy_plain(self._plain_form())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BehavioralContract:
@@ -273,8 +307,20 @@ class BehavioralContract:
 
     def canonical_bytes(self) -> bytes:
         """The signed message: canonical JSON of every field but signature and signed_by."""
-        content = {k: v for k, v in self.to_dict().items() if k not in SEAL_FIELDS}
+        content = {k: v for k, v in self._plain_form().items() if k not in SEAL_FIELDS}
         return canonical_json(content)
+
+    def plain_json(self) -> bytes:
+        """``to_dict()`` as compact JSON in field order, UTF-8: an HTTP response body.
+
+        Byte for byte ``json.dumps(self.to_dict(), ensure_ascii=False,
+        allow_nan=False, separators=(",", ":")).encode()``.
+        """
+        return compact_text(self._plain_form()).encode("utf-8")
+
+    def record_text(self) -> str:
+        """Canonical JSON text of every field, the seal included (a store's row body)."""
+        return canonical_text(self._plain_form())
 
     def invariant_specs(self) -> tuple[InvariantSpec, ...]:
         """The invariants as InvariantSpec objects, in contract order."""
@@ -289,6 +335,29 @@ class BehavioralContract:
         values.update(signature="", signed_by="")
         values.update(changes)
         return BehavioralContract.from_dict(values)
+
+    def with_version(self, version: int) -> BehavioralContract:
+        """This contract at ``version`` with its id derived again; otherwise field for field equal.
+
+        The same contract as ``dataclasses.replace(self, version=version,
+        contract_id="")``, without re-running the checks of the fields that do
+        not change (they passed when this contract was made): only the new
+        version is checked, with the same error.
+        """
+        if (
+            isinstance(version, bool)
+            or not isinstance(version, int)
+            or not 1 <= version <= MAX_VERSION
+        ):
+            return replace(self, version=version, contract_id="")  # raises the usual error
+        moved = object.__new__(type(self))
+        for name in CONTRACT_FIELDS:
+            object.__setattr__(moved, name, getattr(self, name))
+        object.__setattr__(moved, "version", version)
+        plain = dict(self._plain_form())
+        plain["version"] = version
+        moved._set_derived_id(plain)
+        return moved
 
     def seal(self, signing_key: SigningKey, signed_by: str) -> BehavioralContract:
         """A copy sealed with Ed25519 over ``canonical_bytes()``: hex signature, signer name."""

@@ -49,10 +49,23 @@ def freeze(value: Any) -> Any:
 
 def thaw(value: Any) -> Any:
     """The plain JSON value of a frozen one: dicts and lists again."""
+    kind = type(value)
+    if kind is str or kind is float or kind is int or value is None:
+        return value  # the common leaves, without the slower ABC checks below
     if isinstance(value, Mapping):
         return {key: thaw(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [thaw(item) for item in value]
+    return value
+
+
+def copy_plain(value: Any) -> Any:
+    """A fresh deep copy of a plain JSON value (dicts, lists and scalars, as ``thaw`` gives)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_plain(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_plain(item) for item in value]
     return value
 
 

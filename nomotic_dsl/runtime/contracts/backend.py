@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote, unquote
 
-from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.ir.contract import BehavioralContract
 
 StoreLocation = str | Path
@@ -173,7 +172,7 @@ def scrub(message: str, location: StoreLocation | None) -> str:
 
 def encode_contract(contract: BehavioralContract) -> str:
     """The row body: the contract's canonical JSON, signature included."""
-    return canonical_json(contract.to_dict()).decode("utf-8")
+    return contract.record_text()
 
 
 def decode_contract(body: str) -> BehavioralContract:
