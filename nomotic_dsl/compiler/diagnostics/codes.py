@@ -51,7 +51,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("NMO201", ERROR, "unknown metric for this invariant type"),
     ("NMO202", ERROR, "unknown comparison operator"),
     ("NMO203", ERROR, "unknown unit"),
-    ("NMO204", ERROR, "unknown constant"),
+    ("NMO204", ERROR, "unknown or unusable constant"),
     ("NMO205", ERROR, "import cannot be found or read"),
     ("NMO206", ERROR, "import cycle"),
     ("NMO207", ERROR, "duplicate name"),
