@@ -22,7 +22,7 @@ from nomotic_dsl.compiler.pipeline import compile_source
 from nomotic_dsl.ir.contract import BehavioralContract
 from nomotic_dsl.runtime import priors
 from nomotic_dsl.runtime.fleet import FleetConfig, FleetRuntime
-from nomotic_dsl.runtime.fleet.decision import decision_record
+from nomotic_dsl.runtime.fleet.decision import decision_entry
 from nomotic_dsl.runtime.fleet.policy import Scope
 from nomotic_dsl.runtime.governance.drift import overall_drift, window_drift
 from nomotic_dsl.runtime.governance.records import exceedances, result_state
@@ -172,7 +172,7 @@ def reference_decisions(
 
 def _error(common: dict[str, Any], contract: dict[str, Any] | None = None) -> dict[str, Any]:
     # The message is the runtime's own wording; equality is checked on everything else.
-    return decision_record(**common, contract=contract, error="?")
+    return decision_entry(**common, contract=contract, error="?")[0]
 
 
 def _step(
@@ -226,7 +226,7 @@ def _step(
         name: states.count(name)
         for name in ("satisfied", "approaching", "violated", "not_measured")
     }
-    return decision_record(
+    record, _line = decision_entry(
         **common,
         contract={"id": contract.contract_id, "version": contract.version},
         violated=sorted(r.invariant_id for r in results if r.status == "violated"),
@@ -239,6 +239,7 @@ def _step(
             observation.action_type, observation.target
         ),
     )
+    return record
 
 
 def without_error_text(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -100,47 +100,6 @@ def end_record(
     return record
 
 
-def decision_record(
-    *,
-    line: int,
-    agent_id: str | None,
-    session_id: str | None,
-    timestamp: float | None,
-    seq: int,
-    bundle: str,
-    contract: Mapping[str, Any] | None,
-    violated: Sequence[str] = (),
-    changed: Sequence[Mapping[str, Any]] = (),
-    counts: Mapping[str, int] | None = None,
-    drift: Mapping[str, float] | None = None,
-    drift_source: str | None = None,
-    drift_exceedances: Sequence[Mapping[str, Any]] = (),
-    scope: Mapping[str, str] | None = None,
-    error: str | None = None,
-    previous: str,
-) -> dict[str, Any]:
-    """A decision record in field order, with its receipt chained to ``previous``."""
-    record, _line = decision_entry(
-        line=line,
-        agent_id=agent_id,
-        session_id=session_id,
-        timestamp=timestamp,
-        seq=seq,
-        bundle=bundle,
-        contract=contract,
-        violated=violated,
-        changed=changed,
-        counts=counts,
-        drift=drift,
-        drift_source=drift_source,
-        drift_exceedances=drift_exceedances,
-        scope=scope,
-        error=error,
-        previous=previous,
-    )
-    return record
-
-
 def decision_entry(
     *,
     line: int,
@@ -160,7 +119,10 @@ def decision_entry(
     error: str | None = None,
     previous: str,
 ) -> tuple[dict[str, Any], bytes]:
-    """A decision record, as ``decision_record`` makes it, and its line (``encode_record``)."""
+    """A decision record in field order, its receipt chained to ``previous``, and its line.
+
+    The line is ``encode_record`` of the record, byte for byte.
+    """
     record: dict[str, Any] = {
         "line": line,
         "agent_id": agent_id,
