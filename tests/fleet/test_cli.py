@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -73,6 +74,15 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
     )
 
 
+def start_jsonl_run(
+    fleet: dict[str, Path], trace: str, *extra: str, **popen: Any
+) -> subprocess.Popen[Any]:
+    """A live ``nomo run`` of the fleet bundle on ``trace`` writing JSON Lines, pipes attached."""
+    command = [sys.executable, "-m", "nomotic_dsl", "run", str(fleet["bundle"])]
+    command += ["--trust", str(fleet["pub"]), "--trace", trace, "--format", "jsonl", *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
 def test_jsonl_decisions_verify_and_name_the_bundle(fleet: dict[str, Path], tmp_path: Path) -> None:
     trace = write(tmp_path / "t.jsonl", trace_of(30))
     done = run(
@@ -113,24 +123,7 @@ def test_jsonl_decisions_verify_and_name_the_bundle(fleet: dict[str, Path], tmp_
 
 
 def test_a_decision_is_written_before_the_input_ends(fleet: dict[str, Path]) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nomotic_dsl",
-            "run",
-            str(fleet["bundle"]),
-            "--trust",
-            str(fleet["pub"]),
-            "--trace",
-            "-",
-            "--format",
-            "jsonl",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_jsonl_run(fleet, "-", stdin=subprocess.PIPE)
     assert process.stdin is not None and process.stdout is not None
     try:
         process.stdin.write((observation(1_712_577_600.0, "beta") + "\n").encode())
@@ -282,27 +275,7 @@ def test_follow_reads_a_growing_file_and_stops_when_idle(
 ) -> None:
     trace = tmp_path / "live.jsonl"
     trace.write_text(observation(1_712_577_600.0, "gamma") + "\n")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nomotic_dsl",
-            "run",
-            str(fleet["bundle"]),
-            "--trust",
-            str(fleet["pub"]),
-            "--trace",
-            str(trace),
-            "--format",
-            "jsonl",
-            "--follow",
-            "--follow-idle",
-            "3",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_jsonl_run(fleet, str(trace), "--follow", "--follow-idle", "3", text=True)
     assert process.stdout is not None
     assert json.loads(process.stdout.readline())["line"] == 1
     with trace.open("a") as stream:
@@ -322,26 +295,8 @@ def test_sigint_stops_a_follow_run_with_an_end_record_and_checkpoint(
 ) -> None:
     trace = write(tmp_path / "live.jsonl", [observation(1_712_577_600.0, "gamma")])
     checkpoint = tmp_path / "cp.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nomotic_dsl",
-            "run",
-            str(fleet["bundle"]),
-            "--trust",
-            str(fleet["pub"]),
-            "--trace",
-            str(trace),
-            "--format",
-            "jsonl",
-            "--follow",
-            "--checkpoint",
-            str(checkpoint),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = start_jsonl_run(
+        fleet, str(trace), "--follow", "--checkpoint", str(checkpoint), text=True
     )
     assert process.stdout is not None
     assert json.loads(process.stdout.readline())["line"] == 1
