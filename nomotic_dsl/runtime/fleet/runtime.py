@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,12 +228,7 @@ class FleetRuntime:
 
     def process_line(self, text: str | bytes, line: int | None = None) -> dict[str, Any]:
         """Decide on one trace line (JSON text); a malformed line gets an error decision."""
-        number = self.next_line() if line is None else line
-        try:
-            item = parse_line(text)
-        except TraceLineError as exc:
-            return self._error(number, exc.agent_id, exc.session_id, exc.timestamp, str(exc))
-        return self.process(item, number)
+        return self._parse_and_process(parse_line, text, line)
 
     def reject(self, message: str, line: int | None = None) -> dict[str, Any]:
         """An error decision for a line that could not even be read (too long, say)."""
@@ -242,9 +237,15 @@ class FleetRuntime:
 
     def process_value(self, value: Any, line: int | None = None) -> dict[str, Any]:
         """Decide on one decoded JSON value (an observation object)."""
+        return self._parse_and_process(parse_item, value, line)
+
+    def _parse_and_process(
+        self, parse: Callable[[Any], TraceItem], data: Any, line: int | None
+    ) -> dict[str, Any]:
+        """``process`` of what ``parse`` reads from ``data``; what it refuses is an error decision."""
         number = self.next_line() if line is None else line
         try:
-            item = parse_item(value)
+            item = parse(data)
         except TraceLineError as exc:
             return self._error(number, exc.agent_id, exc.session_id, exc.timestamp, str(exc))
         return self.process(item, number)
