@@ -220,3 +220,49 @@ def test_running_a_bundle_loads_no_compiler_module(tmp_path: Path) -> None:
         if name.split(".")[0] in COMPILER_ONLY_LIBRARIES or name.startswith("nomotic_dsl.compiler")
     ]
     assert forbidden == []
+
+
+NOMO_RUN_SCRIPT = """
+import atexit, json, sys
+atexit.register(lambda: sys.stderr.write("MODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
+from nomotic_dsl.cli.main import main
+sys.argv = ["nomo", "run", *sys.argv[1:]]
+main()
+"""
+
+
+def test_nomo_run_of_a_bundle_imports_no_compiler_module(tmp_path: Path) -> None:
+    """``nomo run`` starts in the runtime's time: commands are imported when they run."""
+    from nacl.signing import SigningKey
+
+    from nomotic_dsl.compiler.pipeline import build_bundle
+    from nomotic_dsl.runtime.bundle.keys import verify_key_to_text
+
+    key = SigningKey(bytes(range(32)))
+    bundle, trust, trace = tmp_path / "support.nomob", tmp_path / "k.pub", tmp_path / "t.jsonl"
+    build_bundle(ROOT / "examples" / "customer_support" / "policy.nomo", key, bundle)
+    trust.write_text(verify_key_to_text(key.verify_key) + "\n", encoding="utf-8")
+    trace.write_text(
+        '{"timestamp": 1712577605.0, "action_type": "read", "target": "tickets"}\n',
+        encoding="utf-8",
+    )
+    arguments = [str(bundle), "--trust", str(trust), "--trace", str(trace), "--format", "jsonl"]
+    result = subprocess.run(
+        [sys.executable, "-c", NOMO_RUN_SCRIPT, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 2  # one decision and the end record
+    (listing,) = [line for line in result.stderr.splitlines() if line.startswith("MODULES ")]
+    loaded = json.loads(listing.removeprefix("MODULES "))
+    assert "nomotic_dsl.cli.fleet" in loaded
+    forbidden = [
+        name
+        for name in loaded
+        if name.split(".")[0] in (*COMPILER_ONLY_LIBRARIES, "fastapi", "pygls", "uvicorn")
+        or name.startswith(("nomotic_dsl.compiler", "nomotic_dsl.http", "nomotic_dsl.lsp"))
+    ]
+    assert forbidden == []

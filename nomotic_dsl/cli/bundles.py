@@ -16,6 +16,13 @@ from typing import Any
 
 import click
 
+from nomotic_dsl.cli.options import (
+    EXPECT_AGENT_OPTION,
+    EXPECT_NAME_OPTION,
+    INIT_STATE_OPTION,
+    STATE_OPTION,
+    TRUST_OPTION,
+)
 from nomotic_dsl.cli.output import (
     FORMAT_OPTION,
     INPUT_FILE,
@@ -54,45 +61,6 @@ class UnixTime(click.ParamType):
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp())
-
-
-TRUST_OPTION = click.option(
-    "--trust",
-    "trusted",
-    multiple=True,
-    type=_EXISTING_FILE,
-    help="Public key file (.pub) to trust; repeat to trust several keys.",
-)
-TRACE_OPTION = click.option(
-    "--trace",
-    "trace",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="JSON Lines, one observation per line (as `nomo run` reads).",
-)
-STATE_OPTION = click.option(
-    "--state",
-    "state_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Anti-rollback state file: the highest revision accepted per agent and bundle name "
-    "(a missing file is refused unless --init-state).",
-)
-INIT_STATE_OPTION = click.option(
-    "--init-state",
-    is_flag=True,
-    default=False,
-    help="First deployment only: a missing --state file counts as empty (run creates it).",
-)
-EXPECT_AGENT_OPTION = click.option(
-    "--expect-agent",
-    metavar="AGENT_ID",
-    help="Refuse a bundle whose manifest is not for this agent id.",
-)
-EXPECT_NAME_OPTION = click.option(
-    "--expect-name",
-    metavar="NAME",
-    help="Refuse a bundle whose manifest has another bundle name.",
-)
 
 
 @click.command("keygen")

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from nomotic_dsl.cli.bundles import TRACE_OPTION, TRUST_OPTION
+from nomotic_dsl.cli.options import TRACE_OPTION, TRUST_OPTION
 from nomotic_dsl.cli.output import fail_input, print_json
 from nomotic_dsl.compiler.diagnostics import render
 from nomotic_dsl.replay.diff import Change, Flip, VerdictDiff, diff_replays

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import click
 
-from nomotic_dsl.cli.bundles import (
+from nomotic_dsl.cli.options import (
     EXPECT_AGENT_OPTION,
     EXPECT_NAME_OPTION,
     INIT_STATE_OPTION,
@@ -31,10 +31,6 @@ from nomotic_dsl.cli.bundles import (
     TRUST_OPTION,
 )
 from nomotic_dsl.cli.output import FORMAT_OPTION, INPUT_FILE, INPUT_PATH, fail_input, print_json
-from nomotic_dsl.compiler.diagnostics import render
-from nomotic_dsl.compiler.evaluators import policies_of
-from nomotic_dsl.compiler.generate import bundle_contents
-from nomotic_dsl.compiler.pipeline import compile_path, folder_bundle_name
 from nomotic_dsl.runtime.bundle.errors import BundleError
 from nomotic_dsl.runtime.bundle.loader import load_bundle, verify_bundle
 from nomotic_dsl.runtime.bundle.verify import format_time
@@ -107,6 +103,12 @@ def build_runtime(
             raise click.UsageError(
                 "--state, --expect-agent and --expect-name apply to bundles, not .nomo files"
             )
+        # The compiler only for policy sources: a sealed bundle runs without importing it.
+        from nomotic_dsl.compiler.diagnostics import render
+        from nomotic_dsl.compiler.evaluators import policies_of
+        from nomotic_dsl.compiler.generate import bundle_contents
+        from nomotic_dsl.compiler.pipeline import compile_path, folder_bundle_name
+
         result = compile_path(target)
         if result.diagnostics:
             click.echo(render(result.diagnostics, "full", result.sources), err=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import click
 
-from nomotic_dsl.cli.bundles import TRACE_OPTION, TRUST_OPTION
 from nomotic_dsl.cli.diff import fleet_config, load_or_exit, runtime_options
+from nomotic_dsl.cli.options import TRACE_OPTION, TRUST_OPTION
 from nomotic_dsl.cli.output import fail_input
 from nomotic_dsl.replay.run import TraceFileError
 from nomotic_dsl.report.collect import ReportLimit, collect
