@@ -23,6 +23,7 @@ from nomotic_dsl.runtime.fleet.decision import (
     DECISION_FIELDS,
     decision_entry,
     encode_record,
+    legacy_receipt_of,
     receipt_of,
 )
 
@@ -176,8 +177,9 @@ def _reference_entry(fields: dict[str, Any], previous: str) -> tuple[dict[str, A
         "drift_exceedances": [dict(entry) for entry in fields["drift_exceedances"]],
         "scope": None if fields["scope"] is None else dict(fields["scope"]),
     }
+    # Receipt format 2: SHA-256 of the previous receipt and the line without its receipt.
     record["receipt"] = hashlib.sha256(
-        bytes.fromhex(previous) + _reference_canonical(record).encode("utf-8")
+        bytes.fromhex(previous) + _reference_compact(record).encode("utf-8")
     ).hexdigest()
     return record, _reference_compact(record).encode("utf-8")
 
@@ -224,6 +226,12 @@ def test_any_decision_shaped_record_encodes_and_chains_as_json_dumps(
     )
     body = {key: value for key, value in record.items() if key != "receipt"}
     assert _outcome(lambda r: receipt_of(previous, r), record) == _outcome(
+        lambda b: hashlib.sha256(
+            bytes.fromhex(previous) + _reference_compact(b).encode("utf-8")
+        ).hexdigest(),
+        body,
+    )
+    assert _outcome(lambda r: legacy_receipt_of(previous, r), record) == _outcome(
         lambda b: hashlib.sha256(
             bytes.fromhex(previous) + _reference_canonical(b).encode("utf-8")
         ).hexdigest(),

@@ -5,19 +5,24 @@ decision record, a JSON-clean dict whose ``receipt`` chains it to the agent's
 previous decision, and end records that close a log. Stage: runtime output;
 ``log`` verifies what this module writes.
 
-Receipts: ``receipt = SHA-256(previous receipt bytes || canonical bytes of the
-record without its receipt)``, hex. An agent's first decision chains from the
-bundle digest (``bundle``, the manifest's SHA-256). Chains are per agent (the
-decision's ``agent_id``, null included) so that an engine that processes
-agents in parallel (issue 15's Flink job, keyed by agent) produces the very
-same receipts; the log's global order is covered by ``line`` (strictly
-increasing in a log written in trace order) and its completeness by the end
-record, whose ``heads`` digest covers every chain's last receipt and length.
+Receipts: ``receipt = SHA-256(previous receipt bytes || the record's line
+without its receipt)``, hex, where the line without its receipt is the
+compact JSON of the record's other fields in field order: exactly the bytes
+the log holds, less the ``"receipt"`` member. An agent's first decision
+chains from the bundle digest (``bundle``, the manifest's SHA-256). Chains
+are per agent (the decision's ``agent_id``, null included) so that an
+engine that processes agents in parallel (issue 15's Flink job, keyed by
+agent) produces the very same receipts; the log's global order is covered
+by ``line`` (strictly increasing in a log written in trace order) and its
+completeness by the end record, whose ``heads`` digest covers every chain's
+last receipt and length.
 
-Each record is serialised twice, no more: its canonical bytes (for the
-receipt) and its line, the compact form of the same record without receipt
-with the receipt appended as the last field (``decision_entry``), which is
-``encode_record`` of the finished record byte for byte.
+Each record is serialised once: its compact body is hashed for the receipt,
+and the receipt joins the body as its last field to make the line
+(``decision_entry``), which is ``encode_record`` of the finished record
+byte for byte. Logs written before this form (receipt format 1) chained
+the record's canonical JSON (sorted keys) instead; ``legacy_receipt_of``
+computes those so that ``nomo log verify`` still checks such logs.
 """
 
 from __future__ import annotations
@@ -58,14 +63,35 @@ def encode_record(record: Mapping[str, Any]) -> bytes:
     return compact_text(record).encode("utf-8")
 
 
-def receipt_of(previous: str, record: Mapping[str, Any]) -> str:
-    """The receipt of ``record`` (its ``receipt`` field ignored), chained to ``previous``."""
+def receipt_of(
+    previous: str, record: Mapping[str, Any], fields: Sequence[str] = DECISION_FIELDS
+) -> str:
+    """The receipt of ``record`` (its ``receipt`` field ignored), chained to ``previous``.
+
+    ``fields`` is the record's field order (``END_FIELDS`` for an end record):
+    the receipt covers the compact body in that order, as the line holds it.
+    """
+    chained = bytes.fromhex(previous)
+    body = {key: record[key] for key in fields if key != "receipt"}
+    return _chained(chained, compact_text(body))
+
+
+def legacy_receipt_of(previous: str, record: Mapping[str, Any]) -> str:
+    """A receipt of format 1 (logs written before receipts covered the line): canonical JSON."""
     body = {key: value for key, value in record.items() if key != "receipt"}
-    return _chained(previous, body)
-
-
-def _chained(previous: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + canonical_json(body)).hexdigest()
+
+
+def _chained(previous: bytes, body: str) -> str:
+    return hashlib.sha256(previous + body.encode("utf-8")).hexdigest()
+
+
+def _with_receipt(body: str, receipt: str) -> bytes:
+    """The line: the compact body (which ends with ``}``) with the receipt as its last field.
+
+    A receipt is 64 hex digits, which JSON writes as they are.
+    """
+    return (body[:-1] + ',"receipt":"' + receipt + '"}').encode("utf-8")
 
 
 def chain_sort_key(agent_id: str | None) -> tuple[int, str]:
@@ -96,7 +122,7 @@ def end_record(
         "chains": len(heads),
         "heads": digest,
     }
-    record["receipt"] = receipt_of(digest, record)
+    record["receipt"] = _chained(bytes.fromhex(digest), compact_text(record))
     return record
 
 
@@ -142,9 +168,8 @@ def decision_entry(
         "scope": None if scope is None else dict(scope),
         "error": error,
     }
-    receipt = _chained(previous, record)
-    # The compact body ends with "}": the receipt joins it as the last field. A receipt
-    # is 64 hex digits, which JSON writes as they are.
-    text = compact_text(record)[:-1] + ',"receipt":"' + receipt + '"}'
+    chained = bytes.fromhex(previous)  # first: a bad previous receipt fails as it always did
+    body = compact_text(record)
+    receipt = _chained(chained, body)
     record["receipt"] = receipt
-    return record, text.encode("utf-8")
+    return record, _with_receipt(body, receipt)

@@ -32,7 +32,7 @@ elsewhere and pass it as ``expected_head``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from nomotic_dsl.runtime.fleet.decision import (
     END_FIELDS,
     encode_record,
     heads_digest,
+    legacy_receipt_of,
     receipt_of,
 )
 
@@ -84,6 +85,37 @@ class BundleIdentity:
         return self.runtime
 
 
+Receipter = Callable[[str, Mapping[str, Any], Sequence[str]], str]
+
+
+def _format_1(previous: str, record: Mapping[str, Any], fields: Sequence[str]) -> str:
+    return legacy_receipt_of(previous, record)
+
+
+# Receipt formats, newest first: a part of a log uses the first whose receipt its first record has.
+RECEIPT_FORMATS: tuple[tuple[int, Receipter], ...] = ((2, receipt_of), (1, _format_1))
+
+
+@dataclass(slots=True)
+class _Part:
+    """The part of a log up to its end record: which receipt format it was written in."""
+
+    receipts: Receipter | None = None
+
+    def receipt(self, previous: str, record: Mapping[str, Any], fields: Sequence[str]) -> str:
+        """The receipt ``record`` must have; the first record of a part fixes the format."""
+        if self.receipts is not None:
+            return self.receipts(previous, record, fields)
+        first = ""
+        for _number, receipts in RECEIPT_FORMATS:
+            receipt = receipts(previous, record, fields)
+            first = first or receipt
+            if receipt == record.get("receipt"):
+                self.receipts = receipts
+                return receipt
+        return first
+
+
 @dataclass(slots=True)
 class _Chain:
     bundle: str
@@ -107,16 +139,18 @@ def verify_log(
     number = 0
     head: str | None = None
     ended = False
+    part = _Part()
     for number, raw in enumerate(lines, start=1):
         record = _parse(raw, number)
         if "end" in record:
             if ended:
                 raise LogError(number, "an end record follows an end record: it was inserted")
-            head = _check_end(record, number, identity, chains, decisions, last_line)
+            head = _check_end(record, number, identity, chains, decisions, last_line, part)
             ends += 1
             ended = True
+            part = _Part()
             continue
-        _check_decision(record, number, identity, chains, last_line, interleaved)
+        _check_decision(record, number, identity, chains, last_line, interleaved, part)
         last_line = max(last_line, record["line"])
         decisions += 1
         errors += record["error"] is not None
@@ -161,6 +195,7 @@ def _check_decision(
     chains: dict[str | None, _Chain],
     last_line: int,
     interleaved: bool,
+    part: _Part,
 ) -> None:
     if set(record) != set(DECISION_FIELDS):
         missing = sorted(set(DECISION_FIELDS) - set(record))
@@ -210,7 +245,7 @@ def _check_decision(
         )
     previous = expected if chain is None else chain.receipt
     try:
-        receipt = receipt_of(previous, record)
+        receipt = part.receipt(previous, record, DECISION_FIELDS)
     except ValueError as exc:
         raise LogError(number, f"the record cannot be put in canonical form: {exc}") from None
     if record["receipt"] != receipt:
@@ -229,6 +264,7 @@ def _check_end(
     chains: dict[str | None, _Chain],
     decisions: int,
     last_line: int,
+    part: _Part,
 ) -> str:
     if set(record) != set(END_FIELDS) or record["end"] is not True:
         raise LogError(number, f"not an end record (expected exactly {', '.join(END_FIELDS)})")
@@ -256,7 +292,7 @@ def _check_end(
             "end record's heads do not match the agents' last decisions: a last decision was "
             "removed or altered",
         )
-    receipt = receipt_of(digest, record)
+    receipt = part.receipt(digest, record, END_FIELDS)
     if record["receipt"] != receipt:
         raise LogError(number, "end record's receipt does not match: the end record was altered")
     return receipt
