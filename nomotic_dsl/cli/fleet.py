@@ -11,7 +11,9 @@ is not the checkpoint's). Stage: CLI shell over ``nomotic_dsl.runtime.fleet``.
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -59,6 +61,7 @@ from nomotic_dsl.runtime.fleet.trace import (
 _EXISTING_FILE = INPUT_FILE
 _PROGRESS_EVERY = 5_000
 _PROGRESS_MIN_BYTES = 1_000_000
+_BATCH_BYTES = 64 * 1024
 _SECONDS = click.FloatRange(min=0, min_open=True)
 
 
@@ -491,7 +494,16 @@ def run_command(
         checkpoint_every=checkpoint_every,
         observations=start_observations,
         progress=_progress(trace, output_format),
+        out=_Output(sys.stdout, batched=not follow and _is_regular_file(stream)),
     ).execute(require_measured, start_line)
+
+
+def _is_regular_file(stream: BinaryIO) -> bool:
+    """True for a file on disk (a finished trace to replay), False for a pipe or a terminal."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _open_trace(trace: str, as_json: bool) -> BinaryIO:
@@ -543,11 +555,12 @@ class _Run:
     checkpoint_every: int | None
     observations: int
     progress: Callable[[int], None] | None
+    out: _Output
 
     def execute(self, require_measured: bool, start_line: int) -> None:
-        out = sys.stdout
+        out = self.out
         problem = None
-        with _stoppable(self.reader):
+        with _stoppable(self.reader), out:
             try:
                 for item in self.reader:
                     if item.data is None:
@@ -582,6 +595,7 @@ class _Run:
     def _checkpoint(self) -> None:
         if self.checkpoint_path is None:
             return
+        self.out.flush()  # a checkpoint never counts a decision not yet written
         document = checkpoint_document(
             self.runtime,
             line=self.reader.line,
@@ -594,25 +608,78 @@ class _Run:
             _problem(str(exc), self.output_format == "json")
 
 
+class _Output:
+    """Standard output of ``nomo run``: decision lines (jsonl) or the text report's lines.
+
+    Live (a pipe, standard input, ``--follow``) every line is written and
+    flushed as soon as it is decided, for whoever reads the log as it grows.
+    Replaying a finished file (``batched``) lines are gathered and written
+    ``_BATCH_BYTES`` at a time: one system call per batch instead of one per
+    line. Either way only whole lines are written, the buffer is flushed
+    before every checkpoint (which so never counts a decision not yet
+    written) and when the run ends, stopped or not.
+    """
+
+    def __init__(self, stream: Any, *, batched: bool) -> None:
+        self.stream = stream
+        self.batched = batched
+        # Straight to the byte buffer when there is one: with --format jsonl nothing
+        # else writes to standard output, so no text waits in front of it.
+        self._binary = getattr(stream, "buffer", None)
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def line(self, data: bytes) -> None:
+        """Write one line (``data`` without its newline)."""
+        if self._binary is None:
+            self.text(data.decode("utf-8") + "\n")
+            return
+        self._pending.append(data + b"\n")
+        self._size += len(data) + 1
+        if not self.batched or self._size >= _BATCH_BYTES:
+            self.flush()
+
+    def text(self, text: str) -> None:
+        """Write text (whole lines) through the text stream, in order with every line before."""
+        self.flush()
+        self.stream.write(text)
+        self.stream.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            assert self._binary is not None
+            self._binary.write(b"".join(self._pending))
+            self._pending.clear()
+            self._size = 0
+        if self._binary is not None:
+            self._binary.flush()
+
+    def __enter__(self) -> _Output:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+
+
 def _emit(
     report: RunReport,
     output_format: str,
-    out: Any,
+    out: _Output,
     record: dict[str, Any],
     encoded: bytes | None = None,
 ) -> None:
     """Count ``record`` in the report and write it; ``encoded`` is its line when already made."""
     lines = report.add(record)
     if output_format == "jsonl":
-        _write_line(out, encode_record(record) if encoded is None else encoded)
+        out.line(encode_record(record) if encoded is None else encoded)
     elif output_format == "text" and lines:
-        out.write("\n".join(lines) + "\n")
-        out.flush()
+        out.text("\n".join(lines) + "\n")
 
 
-def _write_end(output_format: str, out: Any, end: dict[str, Any]) -> None:
+def _write_end(output_format: str, out: _Output, end: dict[str, Any]) -> None:
     if output_format == "jsonl":
-        _write_line(out, encode_record(end))
+        out.line(encode_record(end))
+        out.flush()
 
 
 def _conclude(
@@ -696,7 +763,7 @@ def _run_flink(
 
     as_json = output_format == "json"
     report = RunReport("<stdin>" if trace == "-" else trace)
-    out = sys.stdout
+    out = _Output(sys.stdout, batched=True)  # the job's decisions arrive once it is done
     stream = _open_trace(trace, as_json)
     with tempfile.TemporaryDirectory(prefix="nomo-flink-") as work:
         try:
@@ -716,28 +783,14 @@ def _run_flink(
             _problem(f"{target}: refused: {exc}", as_json)
         try:
             run.run()
-            for _text, record in run.decisions():
-                _emit(report, output_format, out, record)
+            with out:
+                for _text, record in run.decisions():
+                    _emit(report, output_format, out, record)
         except JobFailed as exc:
             _problem(f"the Flink job failed: {exc}", as_json)
     end = run.end()
     _write_end(output_format, out, end)
     _conclude(report, output_format, end, run.unmeasured(), require_measured=require_measured)
-
-
-def _write_line(out: Any, line: bytes) -> None:
-    """Write one line of bytes to a text stream and flush it.
-
-    Straight to the stream's byte buffer when it has one: with --format jsonl
-    nothing else writes to standard output, so no text waits in front of it.
-    """
-    binary = getattr(out, "buffer", None)
-    if binary is None:
-        out.write(line.decode("utf-8") + "\n")
-        out.flush()
-    else:
-        binary.write(line + b"\n")
-        binary.flush()
 
 
 # --- nomo log verify ---------------------------------------------------------------------
