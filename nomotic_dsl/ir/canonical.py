@@ -8,6 +8,10 @@ Both forms here (canonical, and compact in insertion order) are exactly what
 encoder ``json.dumps`` builds on every call, built once, without its check
 for circular references. Whenever that encoder raises (a circular or
 non-JSON value, NaN), ``json.dumps`` itself runs, so errors are its own.
+
+``compact_finite`` is ``compact_text`` as UTF-8 bytes for values whose
+floats are all finite (a decision of the fleet runtime), through orjson,
+about ten times faster, with the same bytes (see its note).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import json
 import json.encoder
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 _DEFAULT = json.JSONEncoder().default
 
@@ -54,6 +60,28 @@ def compact_text(value: Any) -> str:
         except Exception:
             return _dumps(value, sort_keys=False)  # raises json.dumps' own error
     return _dumps(value, sort_keys=False)
+
+
+def compact_finite(value: Any) -> bytes:
+    """``compact_text(value).encode("utf-8")``, for a value none of whose floats is NaN or infinite.
+
+    orjson writes what json writes (key order, separators, escapes, integers,
+    ``-0.0`` and shortest round-trip floats) with one difference: a float of
+    magnitude below 1e-4, which json writes ``1e-05`` and orjson ``0.00001``
+    or ``1e-5``. Output that may hold one (``e-`` or ``0.0000`` anywhere, in
+    a string too) is made again by ``compact_text``, as is anything orjson
+    refuses (integers beyond 64 bits, float subclasses, non-string keys,
+    lone surrogates), so the bytes and the errors are ``compact_text``'s.
+    NaN and infinities are the one thing the caller must rule out: orjson
+    writes them as ``null``, where json refuses them.
+    """
+    try:
+        data = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return compact_text(value).encode("utf-8")
+    if b"e-" in data or b"0.0000" in data:
+        return compact_text(value).encode("utf-8")
+    return data
 
 
 def _dumps(value: Any, *, sort_keys: bool) -> str:

@@ -31,7 +31,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from nomotic_dsl.ir.canonical import canonical_json, compact_text
+from nomotic_dsl.ir.canonical import canonical_json, compact_finite, compact_text
 
 DECISION_FIELDS: tuple[str, ...] = (
     "line",
@@ -82,16 +82,17 @@ def legacy_receipt_of(previous: str, record: Mapping[str, Any]) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + canonical_json(body)).hexdigest()
 
 
-def _chained(previous: bytes, body: str) -> str:
-    return hashlib.sha256(previous + body.encode("utf-8")).hexdigest()
+def _chained(previous: bytes, body: str | bytes) -> str:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return hashlib.sha256(previous + data).hexdigest()
 
 
-def _with_receipt(body: str, receipt: str) -> bytes:
+def _with_receipt(body: bytes, receipt: str) -> bytes:
     """The line: the compact body (which ends with ``}``) with the receipt as its last field.
 
     A receipt is 64 hex digits, which JSON writes as they are.
     """
-    return (body[:-1] + ',"receipt":"' + receipt + '"}').encode("utf-8")
+    return body[:-1] + b',"receipt":"' + receipt.encode("ascii") + b'"}'
 
 
 def chain_sort_key(agent_id: str | None) -> tuple[int, str]:
@@ -144,10 +145,14 @@ def decision_entry(
     scope: Mapping[str, str] | None = None,
     error: str | None = None,
     previous: str,
+    finite: bool = False,
 ) -> tuple[dict[str, Any], bytes]:
     """A decision record in field order, its receipt chained to ``previous``, and its line.
 
-    The line is ``encode_record`` of the record, byte for byte.
+    The line is ``encode_record`` of the record, byte for byte. ``finite``
+    says no float in the record is NaN or infinite (the runtime's decisions:
+    times, scores and thresholds are all checked finite on the way in), which
+    lets the body be encoded by ``compact_finite``.
     """
     record: dict[str, Any] = {
         "line": line,
@@ -169,7 +174,7 @@ def decision_entry(
         "error": error,
     }
     chained = bytes.fromhex(previous)  # first: a bad previous receipt fails as it always did
-    body = compact_text(record)
+    body = compact_finite(record) if finite else compact_text(record).encode("utf-8")
     receipt = _chained(chained, body)
     record["receipt"] = receipt
     return record, _with_receipt(body, receipt)

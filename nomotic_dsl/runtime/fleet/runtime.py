@@ -418,6 +418,7 @@ class FleetRuntime:
             drift_exceedances=[exceedance.to_dict() for exceedance in step.exceedances],
             scope=step.scope,
             previous=chain.receipt,
+            finite=True,  # times, scores and thresholds are checked finite on the way in
         )
         chain.receipt = record["receipt"]
         chain.unmeasured = tuple(
@@ -465,6 +466,7 @@ class FleetRuntime:
             contract=contract,
             error=message,
             previous=chain.receipt,
+            finite=True,  # times, scores and thresholds are checked finite on the way in
         )
         chain.receipt = record["receipt"]
         chain.counts["decisions"] += 1
