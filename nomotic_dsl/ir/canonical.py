@@ -68,8 +68,9 @@ def compact_finite(value: Any) -> bytes:
     orjson writes what json writes (key order, separators, escapes, integers,
     ``-0.0`` and shortest round-trip floats) with one difference: a float of
     magnitude below 1e-4, which json writes ``1e-05`` and orjson ``0.00001``
-    or ``1e-5``. Output that may hold one (``e-`` or ``0.0000`` anywhere, in
-    a string too) is made again by ``compact_text``, as is anything orjson
+    or ``1e-5``. Output that may hold one (``_tiny_number``: a number token
+    with a negative exponent or starting ``0.0000``; a string holding such
+    text only costs the slower path) is made again by ``compact_text``, as is anything orjson
     refuses (integers beyond 64 bits, float subclasses, non-string keys,
     lone surrogates), so the bytes and the errors are ``compact_text``'s.
     NaN and infinities are the one thing the caller must rule out: orjson
@@ -79,9 +80,44 @@ def compact_finite(value: Any) -> bytes:
         data = orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
         return compact_text(value).encode("utf-8")
-    if b"e-" in data or b"0.0000" in data:
+    if _tiny_number(data):
         return compact_text(value).encode("utf-8")
     return data
+
+
+_NUMBER_START = frozenset(b":,[")
+_MANTISSA = frozenset(b"0123456789.")
+
+
+def _tiny_number(data: bytes) -> bool:
+    """Whether compact JSON ``data`` may hold a number orjson writes otherwise than json.
+
+    That is a number token (at the start, or after ``:``, ``,`` or ``[``)
+    with a negative exponent (``1e-7``) or starting ``0.0000``. Found from
+    each ``e-`` and ``0.0000`` in the bytes (rarely more than one, in an id),
+    so a record without one costs two substring searches.
+    """
+    at = data.find(b"e-")
+    while at >= 0:
+        start = at
+        while start > 0 and data[start - 1] in _MANTISSA:
+            start -= 1
+        if start < at and _starts_number(data, start):
+            return True
+        at = data.find(b"e-", at + 2)
+    at = data.find(b"0.0000")
+    while at >= 0:
+        if _starts_number(data, at):
+            return True
+        at = data.find(b"0.0000", at + 6)
+    return False
+
+
+def _starts_number(data: bytes, at: int) -> bool:
+    """Whether a number token starts at ``at`` (or at ``at - 1`` with its minus sign)."""
+    if at > 0 and data[at - 1] == 0x2D:  # "-"
+        at -= 1
+    return at == 0 or data[at - 1] in _NUMBER_START
 
 
 def _dumps(value: Any, *, sort_keys: bool) -> str:
