@@ -27,6 +27,7 @@ from nomotic_dsl.runtime.fleet.drift import DriftWindow
 from nomotic_dsl.runtime.fleet.policy import Policy
 from nomotic_dsl.runtime.governance.drift import overall_drift
 from nomotic_dsl.runtime.governance.records import (
+    NOT_MEASURED,
     RESULT_STATES,
     DriftExceedance,
     result_state,
@@ -52,11 +53,35 @@ class Step:
     # (invariant id, state before or None when the evaluation just started, state now)
     changed: tuple[tuple[str, str | None, str], ...]
     counts: Mapping[str, int]
+    # Ids of the invariants violated after this observation, sorted (a result with nothing
+    # measured is never violated, so these follow from the states), and those not measured.
+    violated: tuple[str, ...]
+    unmeasured: tuple[str, ...]
 
-    @property
-    def violated(self) -> tuple[str, ...]:
-        """Ids of the invariants violated after this observation, sorted."""
-        return tuple(sorted([r.invariant_id for r in self.results if r.status == "violated"]))
+
+@dataclass(frozen=True, slots=True)
+class _States:
+    """What follows from one tuple of states: counts, violated and unmeasured invariants."""
+
+    states: tuple[str, ...]
+    counts: Mapping[str, int]
+    violated: tuple[str, ...]
+    unmeasured: tuple[str, ...]
+
+    @classmethod
+    def of(cls, states: tuple[str, ...], results: tuple[InvariantResult, ...]) -> _States:
+        tally = dict.fromkeys(RESULT_STATES, 0)
+        for state in states:
+            tally[state] += 1
+        ids = [result.invariant_id for result in results]
+        return cls(
+            states=states,
+            counts=MappingProxyType(tally),
+            violated=tuple(
+                sorted([i for i, s in zip(ids, states, strict=True) if s == "violated"])
+            ),
+            unmeasured=tuple([i for i, s in zip(ids, states, strict=True) if s == NOT_MEASURED]),
+        )
 
 
 class AgentEvaluation:
@@ -87,8 +112,8 @@ class AgentEvaluation:
         self.last_timestamp: float | None = None
         self._weights = config.drift_weights
         self._min_drift = config.min_drift_observations
-        # The last states counted and their counts (shared by steps that leave them as they were).
-        self._counts: tuple[tuple[str, ...], Mapping[str, int]] | None = None
+        # What the last states gave (shared by steps that leave them as they were).
+        self._counts: _States | None = None
         # (distribution, threshold) in the standard order, as ``exceedances`` reads them.
         thresholds = policy.thresholds
         self._thresholds = tuple(
@@ -136,15 +161,9 @@ class AgentEvaluation:
                 if before is None or before[index] != state
             )
         self.states = states
-        held = self._counts
-        if held is not None and held[0] == states:
-            counts = held[1]
-        else:
-            tally = dict.fromkeys(RESULT_STATES, 0)
-            for state in states:
-                tally[state] += 1
-            counts = MappingProxyType(tally)
-            self._counts = (states, counts)
+        summary = self._counts
+        if summary is None or summary.states != states:
+            summary = self._counts = _States.of(states, results)
         return Step(
             results=results,
             drift=MappingProxyType(scores),
@@ -158,7 +177,9 @@ class AgentEvaluation:
             ),
             scope=self.policy.scope.outside(observation.action_type, observation.target),
             changed=changed,
-            counts=counts,
+            counts=summary.counts,
+            violated=summary.violated,
+            unmeasured=summary.unmeasured,
         )
 
     def export(self) -> dict[str, Any]:

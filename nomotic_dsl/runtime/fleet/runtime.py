@@ -50,7 +50,7 @@ from nomotic_dsl.runtime.fleet.observation import (
 )
 from nomotic_dsl.runtime.fleet.policy import Policy, make_policy
 from nomotic_dsl.runtime.fleet.routing import Routing
-from nomotic_dsl.runtime.governance.records import NOT_MEASURED, RESULT_STATES, result_state
+from nomotic_dsl.runtime.governance.records import RESULT_STATES
 from nomotic_dsl.runtime.interpreter.state import StateError
 
 FLEET_STATE_FORMAT = "nomotic_dsl.fleet_state"
@@ -421,9 +421,7 @@ class FleetRuntime:
             finite=True,  # times, scores and thresholds are checked finite on the way in
         )
         chain.receipt = record["receipt"]
-        chain.unmeasured = tuple(
-            [result.invariant_id for result in step.results if result_state(result) == NOT_MEASURED]
-        )
+        chain.unmeasured = step.unmeasured
         counts = chain.counts
         counts["decisions"] += 1
         for state, number in step.counts.items():
