@@ -346,6 +346,15 @@ def target_table(report: dict[str, Any]) -> str:
             (f"  4 checks, {peer}", found.get("skipped") or _amount(found["s"], "s"), "", "", "")
         )
     parts = report["targets"]["nomo_run"]
+    rows.append(
+        (
+            "  nomo run against a replay by hand (records, receipts, no evaluation)",
+            "",
+            _amount(parts["records_floor_s"], "s"),
+            f"{parts['vs_records_floor']:.2f}x",
+            "",
+        )
+    )
     for name in ("decision_s", "parse_s", "drift_s", "monitor_s", "record_and_receipt_s"):
         label = name.removesuffix("_s").replace("_", " ")
         rows.append(

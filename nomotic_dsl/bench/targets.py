@@ -288,6 +288,7 @@ def nomo_run(lines: int, judged: bool) -> tuple[Target, dict[str, Any]]:
         if decided != lines:
             raise RuntimeError(f"nomo run wrote {decided} decisions for {lines} lines")
         floor = _parse_only_seconds(trace)
+        records_floor = _records_floor_seconds(trace, folder / "floor.jsonl")
     ratio = wall / floor
     row = Target(
         f"nomo run --format jsonl, {lines:,} lines, end to end",
@@ -300,7 +301,12 @@ def nomo_run(lines: int, judged: bool) -> tuple[Target, dict[str, Any]]:
         ratio <= 6 if judged else None,
         note=f"{lines / wall:,.0f} observations/s",
     )
-    return row, {"observations_per_second": lines / wall, **runtime_parts(min(lines, 20_000))}
+    return row, {
+        "observations_per_second": lines / wall,
+        "records_floor_s": records_floor,
+        "vs_records_floor": wall / records_floor,
+        **runtime_parts(min(lines, 20_000)),
+    }
 
 
 def _parse_only_seconds(trace: Path, repeats: int = 5) -> float:
@@ -314,6 +320,17 @@ def _parse_only_seconds(trace: Path, repeats: int = 5) -> float:
         started = time.perf_counter()
         with trace.open("rb") as stream:
             floors.parse_only(stream)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def _records_floor_seconds(trace: Path, out: Path, repeats: int = 5) -> float:
+    """Median seconds of ``floors.replay_records``: the trace read, a decision line written each."""
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with trace.open("rb") as stream, out.open("wb") as sink:
+            floors.replay_records(stream, sink)
         timings.append(time.perf_counter() - started)
     return statistics.median(timings)
 

@@ -48,6 +48,8 @@ def test_quick_benchmark_writes_a_report(tmp_path: Path) -> None:
     assert rows["memory per agent monitor"]["value"] > 0
     parts = report["targets"]["nomo_run"]
     assert set(parts) >= {"parse_s", "drift_s", "monitor_s", "record_and_receipt_s"}
+    assert parts["records_floor_s"] > 0 and parts["vs_records_floor"] > 0
+    assert "nomo run against a replay by hand" in done.stdout
     for peer in ("regopy", "cedarpy"):
         assert set(report["targets"]["snapshot_four"][peer]) & {"s", "skipped"}
     assert set(report["monitor_s_per_observation"]) == {"10", "100", "1000"}
