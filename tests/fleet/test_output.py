@@ -98,24 +98,10 @@ def test_a_checkpoint_never_counts_a_decision_not_yet_written(
 
     monkeypatch.setattr(fleet_cli, "write_checkpoint", checking)
     monkeypatch.setattr(fleet_cli, "_is_regular_file", lambda stream: True)
-    runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        [
-            "run",
-            str(fleet["bundle"]),
-            "--trust",
-            str(fleet["pub"]),
-            "--trace",
-            str(trace),
-            "--format",
-            "jsonl",
-            "--checkpoint",
-            str(tmp_path / "cp.json"),
-            "--checkpoint-every",
-            "7",
-        ],
-    )
+    bundle, pub, checkpoint = str(fleet["bundle"]), str(fleet["pub"]), str(tmp_path / "cp.json")
+    command = ["run", bundle, "--trust", pub, "--trace", str(trace), "--format", "jsonl"]
+    command += ["--checkpoint", checkpoint, "--checkpoint-every", "7"]
+    result = CliRunner().invoke(cli, command)
     assert result.exit_code in (0, 1), result.output
     assert [count for count, _ in seen][:-1] == list(range(7, 60, 7))
     # Every checkpoint: each decision it counts is already on standard output.
