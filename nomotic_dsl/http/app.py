@@ -8,6 +8,7 @@ API); ``nomo serve`` runs it under uvicorn.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -86,12 +87,36 @@ def create_app(
     return app
 
 
+# The young generation's threshold while serving (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
 def _closing(store: ContractStore) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A lifespan that releases the store's connections when the server stops."""
+    """A lifespan that tunes the garbage collector at start and releases the store at the end."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_gc()
         yield
         store.close()
 
     return lifespan
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector's pauses out of request latency while serving.
+
+    Everything alive at start-up (modules, the app, the standard library's
+    priors) is moved out of the collector's scans (``gc.freeze``): a full
+    collection then walks only what was made since, a few milliseconds instead
+    of the 70-110 ms it took over the whole heap, a pause every request in
+    flight waited for. The young generation is collected every 20,000
+    allocations instead of 700: most request objects die by reference count
+    before any collection, and the collector ran at every request or two.
+    Reference counting frees as before; memory grows by at most the
+    young-generation garbage in cycles (a few MB).
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
