@@ -18,6 +18,7 @@ from fastapi_offline import FastAPIOffline
 from nomotic_dsl._version import __version__
 from nomotic_dsl.http.auth import bearer_check
 from nomotic_dsl.http.errors import install_error_handlers
+from nomotic_dsl.http.fast import FastContractRoutes
 from nomotic_dsl.http.fleet import FleetService, fleet_router
 from nomotic_dsl.http.limits import BodyLimitMiddleware, CompileGate
 from nomotic_dsl.http.routes import contract_router
@@ -45,6 +46,7 @@ def create_app(
     *,
     fleet: FleetRuntime | None = None,
     store: ContractStore | None = None,
+    fast_paths: bool = True,
 ) -> FastAPI:
     """A FastAPI app serving the contract API over the settings' store (SQLite or PostgreSQL).
 
@@ -53,6 +55,8 @@ def create_app(
     answers 409. ``store`` is the store to serve (default: the settings'
     ``db_path``; a PostgreSQL store is reached at its first request, so the
     app starts while its database is down and answers 503 until it is up).
+    ``fast_paths`` False leaves every request to FastAPI (``nomotic_dsl.http.fast``
+    answers well-formed writes and reads the same way, with less work).
     """
     settings = settings or ApiSettings()
     if store is None:
@@ -79,6 +83,13 @@ def create_app(
     app.include_router(contract_router(service, write_check, read_check))
     app.include_router(fleet_router(FleetService(fleet), write_check, read_check))
     install_error_handlers(app)
+    if fast_paths:  # inside the body limit (added first: the last added is the outermost)
+        app.add_middleware(
+            FastContractRoutes,
+            service=service,
+            write_token=settings.write_token,
+            read_token_required=settings.read_token_required,
+        )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

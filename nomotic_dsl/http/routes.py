@@ -121,7 +121,7 @@ def contract_router(
         headers = {"Idempotent-Replayed": "true"} if written.replayed else None
         # The hot paths answer with the contract's own JSON form (the documented
         # ContractBody), skipping a second validation pass in a worker thread.
-        return _contract_response(written.contract, status_code=201, headers=headers)
+        return contract_response(written.contract, status_code=201, headers=headers)
 
     @router.get(
         "/contracts/{agent_id}",
@@ -138,7 +138,7 @@ def contract_router(
         ] = None,
     ) -> Response:
         """The agent's active (latest) contract, or the version asked for."""
-        return _contract_response(await service.contract_async(agent_id, version))
+        return contract_response(await service.contract_async(agent_id, version))
 
     @router.get(
         "/contracts/{agent_id}/history",
@@ -188,7 +188,7 @@ def contract_router(
     return router
 
 
-def _contract_response(
+def contract_response(
     contract: BehavioralContract, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """The contract's JSON form as a response: the bytes ``JSONResponse(contract.to_dict())`` sends."""

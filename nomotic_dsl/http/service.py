@@ -20,6 +20,7 @@ compile may take a while), they run the synchronous form in a worker thread.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -302,8 +303,28 @@ def source_fields(source: str, agent_id: str) -> dict[str, Any]:
 
 
 def completed_spec(body: InvariantSpecBody) -> dict[str, Any]:
-    """A spec dict with the id and description the builder would give when they are absent."""
-    values = body.model_dump()
+    """A spec dict with the id and description the builder would give when they are absent.
+
+    A pure function of the body's fields (all scalars), so each distinct body
+    is completed once (the last ``SPEC_CACHE_SIZE`` kept) and every caller
+    gets a fresh dict. The cache key is the fields' ``repr`` as well as their
+    values, so 0.0 and -0.0 (equal, but completed differently) never share.
+    """
+    items = tuple(body.model_dump().items())
+    return dict(_completed_items(repr(items), items))
+
+
+SPEC_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=SPEC_CACHE_SIZE)
+def _completed_items(
+    spelled: str, items: tuple[tuple[str, Any], ...]
+) -> tuple[tuple[str, Any], ...]:
+    return tuple(_complete_spec(dict(items)).items())
+
+
+def _complete_spec(values: dict[str, Any]) -> dict[str, Any]:
     spec = InvariantSpec.from_dict({**values, "invariant_id": values["invariant_id"] or "-"})
     if not values["invariant_id"]:
         spec = replace(spec, invariant_id=derived_invariant_id(spec))
