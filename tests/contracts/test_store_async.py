@@ -143,3 +143,26 @@ def test_a_network_store_refuses_awaited_writes(local_store: ContractStore) -> N
             asyncio.run(local_store.write_async("x", next_for("x")))
     finally:
         local_store._backend = real
+
+
+def test_row_bodies_decode_once_and_large_ones_every_time() -> None:
+    import json
+
+    from nomotic_dsl.runtime.contracts import backend
+
+    small = backend.encode_contract(contract(3, agent="cached"))
+    large_contract = BehavioralContract(
+        agent_id="large", version=1, authorized_scope={"actions": [f"a{i}" for i in range(3000)]}
+    )
+    large = backend.encode_contract(large_contract)
+    assert len(small) <= backend.DECODED_CACHE_MAX_CHARS < len(large)
+    first, again = backend.decode_contract(small), backend.decode_contract(small)
+    assert first == again == BehavioralContract.from_dict(json.loads(small))
+    before = backend._decoded.cache_info()
+    assert backend.decode_contract(large) == large_contract
+    after = backend._decoded.cache_info()
+    assert (after.hits, after.misses, after.currsize) == (
+        before.hits,
+        before.misses,
+        before.currsize,
+    )
