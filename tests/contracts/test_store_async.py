@@ -166,3 +166,21 @@ def test_row_bodies_decode_once_and_large_ones_every_time() -> None:
         before.misses,
         before.currsize,
     )
+
+
+def test_a_closed_store_still_takes_awaited_and_threaded_writes(tmp_path: Path) -> None:
+    """close() releases connections and the committer; later writes work as they always did."""
+    store = ContractStore(tmp_path / "reopened.sqlite3")
+
+    async def two() -> list[int]:
+        first = await store.write_async("r", next_for("r"))
+        second = await store.write_async("r", next_for("r"))
+        return [first.contract.version, second.contract.version]
+
+    assert asyncio.run(two()) == [1, 2]
+    store.close()
+    assert asyncio.run(asyncio.wait_for(two(), timeout=30)) == [3, 4]
+    assert store.write("r", next_for("r")).contract.version == 5
+    store.close()
+    assert asyncio.run(asyncio.wait_for(two(), timeout=30)) == [6, 7]
+    store.close()

@@ -644,8 +644,12 @@ class _SqliteBackend:
         pass  # the file is opened, and its schema upgraded, when the backend is made
 
     def close(self) -> None:
-        if self._committer is not None:  # lets the queued writes finish first
-            self._committer.shutdown(wait=True)
+        # The committer's queued writes finish first. The store stays usable, as
+        # it always was after close(): a later awaited write starts a new committer.
+        with self._queue_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.shutdown(wait=True)
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is not None:  # this thread's; other threads' close when they end
             connection.close()
@@ -732,8 +736,9 @@ class _SqliteBackend:
                 self._commit(batch)
 
     def _commit(self, batch: list[_Pending]) -> None:
-        connection = self._connection()
+        connection: sqlite3.Connection | None = None
         try:
+            connection = self._connection()
             # IMMEDIATE takes SQLite's write lock before any step reads the latest
             # version, so writers in other processes cannot interleave.
             connection.execute("BEGIN IMMEDIATE")
@@ -748,7 +753,7 @@ class _SqliteBackend:
                 connection.execute("RELEASE step")
             connection.execute("COMMIT")
         except BaseException as exc:
-            if connection.in_transaction:
+            if connection is not None and connection.in_transaction:
                 connection.execute("ROLLBACK")
             for pending in batch:
                 pending.result = None
