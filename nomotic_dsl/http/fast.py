@@ -61,11 +61,14 @@ class FastContractRoutes:
     ) -> None:
         self.app = app
         self.service = service
-        # Only an ASCII token is compared byte for byte here (FastAPI decodes
-        # headers as Latin-1 and compares UTF-8); any other token: no fast path.
+        # Only an ASCII token without surrounding blanks is compared byte for byte
+        # here (FastAPI decodes headers as Latin-1, strips the credentials and
+        # compares UTF-8); with any other token every request goes to FastAPI.
         self._bearer = (
             b"Bearer " + write_token.encode("ascii")
-            if write_token is not None and write_token.isascii()
+            if write_token is not None
+            and write_token.isascii()
+            and write_token == write_token.strip()
             else None
         )
         self._reads_open = not read_token_required

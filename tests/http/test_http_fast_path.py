@@ -208,3 +208,15 @@ def test_completed_specs_are_cached_per_exact_body_and_returned_fresh() -> None:
         {**InvariantSpecBody.model_validate({**base, "threshold": 0.0}).model_dump()}
     )
     assert repr(negative["threshold"]) == "-0.0" and repr(zero["threshold"]) == "0.0"
+
+
+@pytest.mark.parametrize("token", [" padded-token", "tökén-7f3a"])
+def test_tokens_fastapi_reads_differently_never_take_the_fast_path(
+    tmp_path: Path, token: str
+) -> None:
+    recorder = Recorder()
+    service = ContractService(store=ContractStore(tmp_path / "tok.sqlite3"))
+    client = TestClient(FastContractRoutes(recorder, service, token, read_token_required=False))
+    header = ("Bearer " + token).encode("utf-8")
+    client.post("/v1/contracts", content=GOOD, headers={"Authorization": header, **JSON})
+    assert len(recorder.seen) == 1
