@@ -19,6 +19,11 @@ Targets (issue 16), checked against the same run: at 32 clients, at least
 ``TARGET_WRITES_PER_S`` writes/s and p99 under ``TARGET_P99_MS`` ms, with no
 error and nothing lost. Every loop is bounded in requests and in seconds.
 Results go to ``bench/results/load.json``.
+
+``--echo`` runs the writes-only loops against a canned-answer server instead
+(``bench.echo``: no parsing beyond the head, no store), which measures the
+load generator's own latency and throughput floor on this machine; nothing is
+stored or checked, and no target applies.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from typing import Any
 
 import httpx
 
-from bench.server import TOKEN, Server, start_server
+from bench.server import TOKEN, Server, start_echo_server, start_server
 from nomotic_dsl._version import __version__
 from nomotic_dsl.runtime.contracts.backend import is_database_url, redact
 
@@ -451,6 +456,35 @@ def run(
     }
 
 
+def run_echo(
+    budget: Budget, workdir: Path, clients: Sequence[int] = CLIENTS, kind: str = "raw"
+) -> dict[str, Any]:
+    """The writes-only loops against ``bench.echo``: the client's own cost, nothing stored."""
+    load_before = _load_average()
+    server = start_echo_server(workdir)
+    try:
+        rows = []
+        for count in clients:
+            label = f"echo-{count}"
+            tally, _ = asyncio.run(
+                run_scenario(server.base_url, count, "writes", budget, label, kind)
+            )
+            rows.append(summarise(count, "writes", tally))
+    finally:
+        server.stop()
+    return {
+        "python": platform.python_version(),
+        "nomotic_dsl": __version__,
+        "machine": platform.machine(),
+        "budget": {"requests": budget.requests, "seconds": budget.seconds},
+        "client": kind,
+        "echo": True,
+        "load_average_before": load_before,
+        "scenarios": rows,
+        "load_average_after": _load_average(),
+    }
+
+
 def _load_average() -> list[float] | None:
     """The machine's 1/5/15-minute load, which says how shared the cores were."""
     try:
@@ -472,6 +506,13 @@ def render(report: dict[str, Any]) -> str:
             f"{_ms(row['write_p50_ms'])} {_ms(row['write_p99_ms'])} {row['reads_per_s']:>8.1f} "
             f"{_ms(row['read_p50_ms'])} {_ms(row['read_p99_ms'])} {row['errors']:>6}"
         )
+    if report.get("echo"):
+        lines.append(
+            f"against bench.echo (canned answers: the client's own floor); client "
+            f"{report['client']}; load average before {report['load_average_before']}, "
+            f"after {report['load_average_after']}"
+        )
+        return "\n".join(lines)
     store = report["store"]
     lines.append(
         f"store {report['store_backend']} ({report['store_location']}), "
@@ -536,6 +577,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--servers", type=int, default=1, help="servers on the one store (clients spread over them)"
     )
+    parser.add_argument(
+        "--echo",
+        action="store_true",
+        help="writes only, against a canned-answer server: the load generator's own floor",
+    )
     args = parser.parse_args(argv)
     budget = QUICK if args.quick else FULL
     counts = tuple(int(part) for part in args.clients.split(","))
@@ -545,8 +591,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         workdir = stack.enter_context(
             tempfile.TemporaryDirectory(prefix="nomo-load-", dir=_store_dir())
         )
-        db = stack.enter_context(fresh_schema(args.db)) if args.db else None
-        report = run(budget, Path(workdir), counts, args.client, db, args.servers)
+        if args.echo:
+            report = run_echo(budget, Path(workdir), counts, args.client)
+        else:
+            db = stack.enter_context(fresh_schema(args.db)) if args.db else None
+            report = run(budget, Path(workdir), counts, args.client, db, args.servers)
     report["quick"] = args.quick
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -86,6 +86,30 @@ def start_server(
     return server
 
 
+def start_echo_server(workdir: Path) -> Server:
+    """Start ``python -m bench.echo`` (canned answers, no server work) and wait until it listens."""
+    port = free_port()
+    log_path = workdir / f"echo-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.echo", str(port)],
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(process, port, log_path, "")
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"echo server exited early:\n{server.stop()}")
+        try:
+            socket.create_connection((HOST, port), timeout=1.0).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"echo server not listening after {READY_SECONDS} s:\n{server.stop()}")
+
+
 def _wait_until_ready(server: Server) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:

@@ -8,6 +8,7 @@ API); ``nomo serve`` runs it under uvicorn.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -17,6 +18,7 @@ from fastapi_offline import FastAPIOffline
 from nomotic_dsl._version import __version__
 from nomotic_dsl.http.auth import bearer_check
 from nomotic_dsl.http.errors import install_error_handlers
+from nomotic_dsl.http.fast import FastContractRoutes
 from nomotic_dsl.http.fleet import FleetService, fleet_router
 from nomotic_dsl.http.limits import BodyLimitMiddleware, CompileGate
 from nomotic_dsl.http.routes import contract_router
@@ -44,6 +46,7 @@ def create_app(
     *,
     fleet: FleetRuntime | None = None,
     store: ContractStore | None = None,
+    fast_paths: bool = True,
 ) -> FastAPI:
     """A FastAPI app serving the contract API over the settings' store (SQLite or PostgreSQL).
 
@@ -52,6 +55,8 @@ def create_app(
     answers 409. ``store`` is the store to serve (default: the settings'
     ``db_path``; a PostgreSQL store is reached at its first request, so the
     app starts while its database is down and answers 503 until it is up).
+    ``fast_paths`` False leaves every request to FastAPI (``nomotic_dsl.http.fast``
+    answers well-formed writes and reads the same way, with less work).
     """
     settings = settings or ApiSettings()
     if store is None:
@@ -78,6 +83,13 @@ def create_app(
     app.include_router(contract_router(service, write_check, read_check))
     app.include_router(fleet_router(FleetService(fleet), write_check, read_check))
     install_error_handlers(app)
+    if fast_paths:  # inside the body limit (added first: the last added is the outermost)
+        app.add_middleware(
+            FastContractRoutes,
+            service=service,
+            write_token=settings.write_token,
+            read_token_required=settings.read_token_required,
+        )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -86,12 +98,36 @@ def create_app(
     return app
 
 
+# The young generation's threshold while serving (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
 def _closing(store: ContractStore) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A lifespan that releases the store's connections when the server stops."""
+    """A lifespan that tunes the garbage collector at start and releases the store at the end."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_gc()
         yield
         store.close()
 
     return lifespan
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector's pauses out of request latency while serving.
+
+    Everything alive at start-up (modules, the app, the standard library's
+    priors) is moved out of the collector's scans (``gc.freeze``): a full
+    collection then walks only what was made since, a few milliseconds instead
+    of the 70-110 ms it took over the whole heap, a pause every request in
+    flight waited for. The young generation is collected every 20,000
+    allocations instead of 700: most request objects die by reference count
+    before any collection, and the collector ran at every request or two.
+    Reference counting frees as before; memory grows by at most the
+    young-generation garbage in cycles (a few MB).
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)

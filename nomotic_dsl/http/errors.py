@@ -18,7 +18,7 @@ never the request's headers (the bearer token) or body.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -66,12 +66,31 @@ def error_response(
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every failure the documented error JSON."""
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(StoreUnavailable, _store_unavailable)
-    app.add_exception_handler(StoreSchemaError, _store_unavailable)
-    app.add_exception_handler(Exception, _unexpected_error)
+    for exc_class, handler in _handlers().items():
+        app.add_exception_handler(exc_class, handler)
+
+
+ErrorHandler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def error_handler_for(exc: Exception) -> ErrorHandler:
+    """The handler ``install_error_handlers`` registers for ``exc`` (its nearest class)."""
+    handlers = _handlers()
+    for exc_class in type(exc).__mro__:
+        if exc_class in handlers:
+            return handlers[exc_class]
+    return _unexpected_error  # pragma: no cover - Exception is registered
+
+
+def _handlers() -> dict[type[Exception], ErrorHandler]:
+    return {
+        ApiError: _api_error,
+        RequestValidationError: _validation_error,
+        StarletteHTTPException: _http_error,
+        StoreUnavailable: _store_unavailable,
+        StoreSchemaError: _store_unavailable,
+        Exception: _unexpected_error,
+    }
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:

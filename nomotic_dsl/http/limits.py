@@ -20,6 +20,12 @@ request line and headers (uvicorn has none of its own): a connection that has
 not sent a complete request head within ``header_timeout`` seconds of opening,
 or of its previous response, gets a 408 and is closed.
 
+The same protocol sends each response's status line and headers together with
+the first bytes of its body, in one write (uvicorn writes them separately: two
+system calls and two TCP segments, and two wake-ups of the client, per
+response); a head whose body does not follow in the same step of the event
+loop is sent on its own in the next step.
+
 ``CompileGate``: at most ``limit`` compiles of request source at once; one
 more gets a 503 with ``Retry-After`` at once instead of queueing behind them.
 """
@@ -31,7 +37,7 @@ import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -194,6 +200,53 @@ _REQUEST_TIMEOUT_RESPONSE = (
 )
 
 
+class _HeadHoldingTransport:
+    """A connection's transport that holds a response's head until its body's first write.
+
+    Every other call goes to the real transport. The head is recognised by
+    uvicorn's cycle state at the time of the write (response started, not
+    complete, nothing written for it yet); a held head goes out with the next
+    write, at ``close``, or in the event loop's next step, whichever is first.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: H11Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._held: bytes | None = None
+        self._held_for: object = None  # the cycle whose head was held last
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        cycle = self._protocol.cycle
+        if (
+            self._held is None
+            and cycle is not None
+            and cycle.response_started
+            and not cycle.response_complete
+            and cycle is not self._held_for
+        ):
+            self._held = bytes(data)
+            self._held_for = cycle
+            self._protocol.loop.call_soon(self.flush)
+            return
+        if self._held is not None:
+            data, self._held = self._held + bytes(data), None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Send a held head now."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class HeaderTimeoutH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline on each request's line and headers.
 
@@ -210,6 +263,8 @@ class HeaderTimeoutH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # Each response's head and body in one write (flow control keeps the real one).
+        self.transport = cast(asyncio.Transport, _HeadHoldingTransport(transport, self))
         self._arm_head_deadline()
 
     def data_received(self, data: bytes) -> None:

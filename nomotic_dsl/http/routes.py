@@ -97,7 +97,7 @@ def contract_router(
         ),
         summary="Generate and store a contract",
     )
-    def create_contract(
+    async def create_contract(
         request: CreateContractRequest,
         idempotency_key: Annotated[
             str | None,
@@ -117,11 +117,11 @@ def contract_router(
         The next version is allocated atomically unless the body names one; the
         contract is sealed with the server's signing key when one is configured.
         """
-        written = service.create_once(request, idempotency_key)
+        written = await service.create_async(request, idempotency_key)
         headers = {"Idempotent-Replayed": "true"} if written.replayed else None
         # The hot paths answer with the contract's own JSON form (the documented
         # ContractBody), skipping a second validation pass in a worker thread.
-        return _contract_response(written.contract, status_code=201, headers=headers)
+        return contract_response(written.contract, status_code=201, headers=headers)
 
     @router.get(
         "/contracts/{agent_id}",
@@ -130,7 +130,7 @@ def contract_router(
         responses=_responses(read_errors, _NOT_FOUND, _INVALID, _STORE_DOWN),
         summary="Get the active contract",
     )
-    def get_contract(
+    async def get_contract(
         agent_id: AgentId,
         version: Annotated[
             int | None,
@@ -138,7 +138,7 @@ def contract_router(
         ] = None,
     ) -> Response:
         """The agent's active (latest) contract, or the version asked for."""
-        return _contract_response(service.contract(agent_id, version))
+        return contract_response(await service.contract_async(agent_id, version))
 
     @router.get(
         "/contracts/{agent_id}/history",
@@ -188,7 +188,7 @@ def contract_router(
     return router
 
 
-def _contract_response(
+def contract_response(
     contract: BehavioralContract, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """The contract's JSON form as a response: the bytes ``JSONResponse(contract.to_dict())`` sends."""

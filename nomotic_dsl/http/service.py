@@ -8,16 +8,26 @@ Contract generation happens before the store's write lock is taken (it may
 compile source or read archetype files); inside the lock only the version is
 filled in and the seal applied, so concurrent writers wait for microseconds,
 not for a compile.
+
+The write and the get of a contract have coroutine forms (``create_async``,
+``contract_async``) for the routes: on a store that ``serves_event_loop``
+(SQLite, memory) they generate the contract in the event loop and queue the
+write to the store's group commit without a worker thread per request (a
+thread hop per request, on a busy loop, waits for the GIL; that wait was most
+of the write's tail latency); on PostgreSQL, and for request source (whose
+compile may take a while), they run the synchronous form in a worker thread.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
 from nacl.signing import SigningKey
+from starlette.concurrency import run_in_threadpool
 
 from nomotic_dsl.compiler.diagnostics.render import to_json
 from nomotic_dsl.http.errors import ApiError
@@ -108,6 +118,46 @@ class ContractService:
         except IdempotencyConflict as exc:
             raise _key_reused(exc) from None
 
+    async def create_async(
+        self, request: CreateContractRequest, idempotency_key: str | None = None
+    ) -> StoredWrite:
+        """``create_once`` for an event loop: the same answers, status codes and errors.
+
+        The idempotency key is not looked up before the draft: a replay's
+        draft is built again (the same request builds the same contract) and
+        the write's own step, in the store's transaction, finds the key and
+        answers with the first version. Only when the draft is refused is the
+        key looked up first, so a reused key is named as ``create_once`` names
+        it, not the body's problems.
+        """
+        if request.source is not None or not self.store.serves_event_loop:
+            return await run_in_threadpool(self.create_once, request, idempotency_key)
+        agent_id = api_agent_id(request.agent_id)
+        request = request.model_copy(update={"agent_id": agent_id})
+        claim = None
+        if idempotency_key is not None:
+            claim = IdempotencyClaim(idempotency_key, request_fingerprint(request))
+        try:
+            draft = self._draft(request)
+        except ApiError:
+            earlier = self._replay(claim) if claim is not None else None
+            if earlier is not None:
+                return earlier
+            raise
+        try:
+            if request.version is not None:
+                explicit = self._finish(draft, request.version)
+                return await self.store.write_async(agent_id, explicit, idempotency=claim)
+            return await self.store.write_async(
+                agent_id, lambda version: self._finish(draft, version), idempotency=claim
+            )
+        except VersionConflict as exc:
+            raise ApiError(
+                409, str(exc), agent_id=exc.agent_id, version=exc.version, latest=exc.latest
+            ) from None
+        except IdempotencyConflict as exc:
+            raise _key_reused(exc) from None
+
     def _replay(self, claim: IdempotencyClaim) -> StoredWrite | None:
         earlier = self.store.find_idempotent(claim.key)
         if earlier is None:
@@ -144,6 +194,12 @@ class ContractService:
                 version=version,
             )
         return found
+
+    async def contract_async(self, agent_id: str, version: int | None = None) -> BehavioralContract:
+        """``contract`` for an event loop: inline on a local store, else in a worker thread."""
+        if self.store.serves_event_loop:
+            return self.contract(agent_id, version)
+        return await run_in_threadpool(self.contract, agent_id, version)
 
     def history(self, agent_id: str) -> list[BehavioralContract]:
         """Every version, oldest first; 404 for an agent with none."""
@@ -247,8 +303,28 @@ def source_fields(source: str, agent_id: str) -> dict[str, Any]:
 
 
 def completed_spec(body: InvariantSpecBody) -> dict[str, Any]:
-    """A spec dict with the id and description the builder would give when they are absent."""
-    values = body.model_dump()
+    """A spec dict with the id and description the builder would give when they are absent.
+
+    A pure function of the body's fields (all scalars), so each distinct body
+    is completed once (the last ``SPEC_CACHE_SIZE`` kept) and every caller
+    gets a fresh dict. The cache key is the fields' ``repr`` as well as their
+    values, so 0.0 and -0.0 (equal, but completed differently) never share.
+    """
+    items = tuple(body.model_dump().items())
+    return dict(_completed_items(repr(items), items))
+
+
+SPEC_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=SPEC_CACHE_SIZE)
+def _completed_items(
+    spelled: str, items: tuple[tuple[str, Any], ...]
+) -> tuple[tuple[str, Any], ...]:
+    return tuple(_complete_spec(dict(items)).items())
+
+
+def _complete_spec(values: dict[str, Any]) -> dict[str, Any]:
     spec = InvariantSpec.from_dict({**values, "invariant_id": values["invariant_id"] or "-"})
     if not values["invariant_id"]:
         spec = replace(spec, invariant_id=derived_invariant_id(spec))

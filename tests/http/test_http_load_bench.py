@@ -30,3 +30,12 @@ def test_the_quick_load_benchmark_loses_nothing(
     # Timing targets are reported, never asserted here.
     assert set(report["targets"]) >= {"no_errors", "nothing_lost", "integrity_ok"}
     assert "writes/s" in capsys.readouterr().out
+
+
+def test_the_echo_baseline_measures_the_client_alone(tmp_path: Path) -> None:
+    out = tmp_path / "echo.json"
+    report = main(["--quick", "--echo", "--output", str(out)])
+    assert report["echo"] is True and "store" not in report and "targets" not in report
+    rows = report["scenarios"]
+    assert [(row["clients"], row["mode"]) for row in rows] == [(c, "writes") for c in (1, 8, 32)]
+    assert all(row["errors"] == 0 and row["writes"] > 0 for row in rows), rows

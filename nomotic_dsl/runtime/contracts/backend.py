@@ -14,6 +14,7 @@ A location is printed only through ``redact``: a password in a URL (the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -175,6 +176,24 @@ def encode_contract(contract: BehavioralContract) -> str:
     return contract.record_text()
 
 
+# Row bodies up to this length are decoded once each (the last DECODED_CACHE_SIZE kept).
+DECODED_CACHE_MAX_CHARS = 16 * 1024
+DECODED_CACHE_SIZE = 2048
+
+
 def decode_contract(body: str) -> BehavioralContract:
-    """The contract a row body holds."""
+    """The contract a row body holds.
+
+    A contract is immutable and its decoding a pure function of the body's
+    text, so a body read again (the active contract, read by every client)
+    is decoded once: the same text always gives back an equal contract.
+    Large bodies are decoded every time, so the cache stays a few MB.
+    """
+    if len(body) <= DECODED_CACHE_MAX_CHARS:
+        return _decoded(body)
+    return BehavioralContract.from_dict(json.loads(body))
+
+
+@functools.lru_cache(maxsize=DECODED_CACHE_SIZE)
+def _decoded(body: str) -> BehavioralContract:
     return BehavioralContract.from_dict(json.loads(body))

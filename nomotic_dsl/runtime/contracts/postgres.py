@@ -144,6 +144,7 @@ class PostgresBackend:
     """Contracts in one PostgreSQL schema, through a bounded pool of autocommit connections."""
 
     path: Path | None = None
+    local = False  # over the network: called from worker threads, never from an event loop
 
     def __init__(self, url: str, pool: PoolSettings) -> None:
         self.location = redact(url)

@@ -41,14 +41,25 @@ lock, commits every queued step in one transaction (group commit: one fsync
 for many writes, each step in its own savepoint). Writers in other processes
 still meet through SQLite's lock and ``BUSY_TIMEOUT_MS``. Each thread keeps
 its own connection, so a read costs one indexed query.
+
+From an event loop (the HTTP API), ``await store.write_async(...)`` queues the
+same write step without a thread per writer: the writer that finds no leader
+hands the lead to the store's one committer thread, which commits batch after
+batch (the same group commit, the same fsync per batch) until the queue is
+empty, and settles each waiting writer's future once its batch is on disk.
+Threads calling ``write`` and coroutines awaiting ``write_async`` share the
+one queue, so their writes are serialised exactly as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
@@ -87,6 +98,8 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 ContractBuilder = Callable[[int], BehavioralContract]
 Result = TypeVar("Result")
+# Called once a queued step is committed (or failed): its result or error is on the _Pending.
+Settle = Callable[["_Pending"], None]
 
 
 class IdempotencyConflict(ValueError):
@@ -151,6 +164,7 @@ class _Backend(Protocol):
 
     path: Path | None
     location: str  # where, to print: never a password
+    local: bool  # reads are quick local lookups, and writes can be queued: a _QueuingBackend
 
     def connect(self) -> None:
         """Be ready now (connect, create or migrate the schema); a no-op when already ready."""
@@ -173,6 +187,14 @@ class _Backend(Protocol):
     def agents(self) -> list[str]: ...
 
     def find_key(self, key: str) -> IdempotentWrite | None: ...
+
+
+class _QueuingBackend(Protocol):
+    """A backend that can take a write step without a thread waiting for it."""
+
+    def submit(self, step: Callable[[_Transaction], object], settle: Settle) -> None:
+        """Run ``step`` as ``run`` would; ``settle(pending)`` from any thread once it is done."""
+        ...
 
 
 class ContractStore:
@@ -254,37 +276,48 @@ class ContractStore:
         returns the version it produced and stores nothing; with another
         fingerprint it raises IdempotencyConflict.
         """
-        check_agent_id(agent_id)
+        return self._backend.run(_write_step(agent_id, contract, idempotency))
 
-        def step(txn: _Transaction) -> StoredWrite:
-            if idempotency is not None:
-                earlier = _replay(txn, idempotency)
-                if earlier is not None:
-                    return StoredWrite(earlier, replayed=True)
-            latest = txn.latest(agent_id)
-            if isinstance(contract, BehavioralContract):
-                stored = contract
-                check_agent_id(stored.agent_id)
-                if stored.version <= latest:
-                    raise VersionConflict(stored.agent_id, stored.version, latest)
-            else:
-                version = latest + 1
-                stored = contract(version)
-                if stored.agent_id != agent_id or stored.version != version:
-                    raise ValueError(
-                        f"store_next expected agent {agent_id!r} version {version}, "
-                        f"the builder gave agent {stored.agent_id!r} version {stored.version}"
-                    )
-            txn.insert(stored)
-            if idempotency is not None:
-                txn.insert_key(
-                    IdempotentWrite(
-                        idempotency.key, idempotency.fingerprint, stored.agent_id, stored.version
-                    )
-                )
-            return StoredWrite(stored)
+    async def write_async(
+        self,
+        agent_id: str,
+        contract: BehavioralContract | ContractBuilder,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> StoredWrite:
+        """``write`` from an event loop: the step is queued, and awaited, without a thread hop.
 
-        return self._backend.run(step)
+        On disk (SQLite) before it returns, exactly as ``write``: the step joins
+        the group commit's queue and the store's committer thread commits it.
+        Only for stores whose ``serves_event_loop`` is true (TypeError otherwise).
+        """
+        backend = self._backend
+        if not backend.local:
+            raise TypeError(
+                f"contract store {self.location} cannot queue writes from an event loop"
+            )
+        step = _write_step(agent_id, contract, idempotency)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StoredWrite] = loop.create_future()
+
+        def settle(pending: _Pending) -> None:
+            # RuntimeError: the loop has closed, and nobody awaits the write any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle_future, future, pending)
+
+        cast(_QueuingBackend, backend).submit(step, settle)
+        return await future
+
+    @property
+    def serves_event_loop(self) -> bool:
+        """True when reads are local and quick and writes can be awaited (memory, SQLite).
+
+        An event loop may then call the reads directly (one indexed query on a
+        local file, never waiting for a writer in WAL mode) and
+        ``await write_async(...)``; a PostgreSQL store is reached over the
+        network and is called from worker threads instead.
+        """
+        return self._backend.local
 
     def find_idempotent(self, key: str) -> IdempotentWrite | None:
         """What an idempotency key recorded, or None when it was never used."""
@@ -363,6 +396,45 @@ def _lookup_key(agent_id: str) -> str | None:
         return None
 
 
+def _write_step(
+    agent_id: str,
+    contract: BehavioralContract | ContractBuilder,
+    idempotency: IdempotencyClaim | None,
+) -> Callable[[_Transaction], StoredWrite]:
+    """The atomic step of ``ContractStore.write``: replay, or check the version, insert, key."""
+    check_agent_id(agent_id)
+
+    def step(txn: _Transaction) -> StoredWrite:
+        if idempotency is not None:
+            earlier = _replay(txn, idempotency)
+            if earlier is not None:
+                return StoredWrite(earlier, replayed=True)
+        latest = txn.latest(agent_id)
+        if isinstance(contract, BehavioralContract):
+            stored = contract
+            check_agent_id(stored.agent_id)
+            if stored.version <= latest:
+                raise VersionConflict(stored.agent_id, stored.version, latest)
+        else:
+            version = latest + 1
+            stored = contract(version)
+            if stored.agent_id != agent_id or stored.version != version:
+                raise ValueError(
+                    f"store_next expected agent {agent_id!r} version {version}, "
+                    f"the builder gave agent {stored.agent_id!r} version {stored.version}"
+                )
+        txn.insert(stored)
+        if idempotency is not None:
+            txn.insert_key(
+                IdempotentWrite(
+                    idempotency.key, idempotency.fingerprint, stored.agent_id, stored.version
+                )
+            )
+        return StoredWrite(stored)
+
+    return step
+
+
 def _replay(txn: _Transaction, claim: IdempotencyClaim) -> BehavioralContract | None:
     earlier = txn.find_key(claim.key)
     if earlier is None:
@@ -375,11 +447,22 @@ def _replay(txn: _Transaction, claim: IdempotencyClaim) -> BehavioralContract | 
     return stored
 
 
+def _settle_future(future: asyncio.Future[StoredWrite], pending: _Pending) -> None:
+    """In the loop's thread: the awaiting writer gets its step's result or error."""
+    if future.cancelled():
+        return  # the request went away; its write is committed all the same
+    if pending.error is not None:
+        future.set_exception(pending.error)
+    else:
+        future.set_result(cast(StoredWrite, pending.result))
+
+
 class _MemoryBackend:
     """Dicts behind a lock: the same rules as SQLite, for one process."""
 
     path: Path | None = None
     location = "memory"
+    local = True
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -399,6 +482,15 @@ class _MemoryBackend:
             result = step(staged)
             staged.apply()
             return result
+
+    def submit(self, step: Callable[[_Transaction], object], settle: Settle) -> None:
+        pending = _Pending(step, settle)
+        try:
+            pending.result = self.run(step)
+        except Exception as exc:
+            pending.error = exc
+        pending.done = True
+        settle(pending)
 
     def active(self, agent_id: str) -> BehavioralContract | None:
         with self._lock:
@@ -517,6 +609,8 @@ def _write_lock_for(path: Path) -> threading.Lock:
 class _SqliteBackend:
     """One row per version; writes serialised per file, then ``BEGIN IMMEDIATE``; WAL journal."""
 
+    local = True
+
     def __init__(self, path: Path) -> None:
         self.path: Path | None = path
         self.location = str(path)
@@ -526,6 +620,7 @@ class _SqliteBackend:
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._leading = False
+        self._committer: ThreadPoolExecutor | None = None
         connection = self._connection()
         with self._write_lock:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -549,6 +644,12 @@ class _SqliteBackend:
         pass  # the file is opened, and its schema upgraded, when the backend is made
 
     def close(self) -> None:
+        # The committer's queued writes finish first. The store stays usable, as
+        # it always was after close(): a later awaited write starts a new committer.
+        with self._queue_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.shutdown(wait=True)
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is not None:  # this thread's; other threads' close when they end
             connection.close()
@@ -595,15 +696,49 @@ class _SqliteBackend:
                 self._commit(batch)
         finally:
             with self._queue_lock:
-                if self._queue:
-                    self._queue[0].wake.set()  # not done: it leads the next batch
-                else:
+                if not self._queue:
                     self._leading = False
+                elif self._queue[0].settle is None:
+                    self._queue[0].wake.set()  # a thread waiting: it leads the next batch
+                else:
+                    self._hand_to_committer()  # a coroutine waiting: the committer leads
         return cast(Result, pending.outcome())
 
+    def submit(self, step: Callable[[_Transaction], object], settle: Settle) -> None:
+        """Queue ``step`` without waiting; ``settle(pending)`` runs once it is committed.
+
+        The same queue as ``run``: with no leader, the store's committer thread
+        takes the lead and commits batch after batch until the queue is empty.
+        """
+        pending = _Pending(step, settle)
+        with self._queue_lock:
+            self._queue.append(pending)
+            if self._leading:
+                return
+            self._leading = True
+            self._hand_to_committer()
+
+    def _hand_to_committer(self) -> None:
+        """Start the committer on the queue (called holding the queue lock, as leader)."""
+        if self._committer is None:
+            self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nomo-commit")
+        self._committer.submit(self._drain)
+
+    def _drain(self) -> None:
+        """The committer's lead: commit what is queued, batch after batch, until none is left."""
+        while True:
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._leading = False
+                    return
+            with self._write_lock:
+                self._commit(batch)
+
     def _commit(self, batch: list[_Pending]) -> None:
-        connection = self._connection()
+        connection: sqlite3.Connection | None = None
         try:
+            connection = self._connection()
             # IMMEDIATE takes SQLite's write lock before any step reads the latest
             # version, so writers in other processes cannot interleave.
             connection.execute("BEGIN IMMEDIATE")
@@ -618,7 +753,7 @@ class _SqliteBackend:
                 connection.execute("RELEASE step")
             connection.execute("COMMIT")
         except BaseException as exc:
-            if connection.in_transaction:
+            if connection is not None and connection.in_transaction:
                 connection.execute("ROLLBACK")
             for pending in batch:
                 pending.result = None
@@ -628,7 +763,10 @@ class _SqliteBackend:
         finally:
             for pending in batch:
                 pending.done = True
-                pending.wake.set()
+                if pending.settle is None:
+                    pending.wake.set()
+                else:
+                    pending.settle(pending)
 
     def active(self, agent_id: str) -> BehavioralContract | None:
         row = self._connection().execute(_SELECT_ACTIVE, (agent_id,)).fetchone()
@@ -653,12 +791,16 @@ class _SqliteBackend:
 class _Pending:
     """One queued write step and, once its batch is committed, its result or error."""
 
-    __slots__ = ("done", "error", "result", "step", "wake")
+    __slots__ = ("done", "error", "result", "settle", "step", "wake")
 
-    def __init__(self, step: Callable[[_Transaction], object]) -> None:
+    def __init__(
+        self, step: Callable[[_Transaction], object], settle: Settle | None = None
+    ) -> None:
         self.step = step
         self.done = False
-        # Set when the step is committed (done), or when this writer is to lead.
+        # A thread's write: set when the step is committed (done), or when this writer
+        # is to lead. A coroutine's write (``settle``): called once, when it is done.
+        self.settle = settle
         self.wake = threading.Event()
         self.result: object = None
         self.error: BaseException | None = None
