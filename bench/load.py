@@ -439,11 +439,7 @@ def run(
         logs = [server.stop() for server in started]
     log = logs[0] if logs else ""
     return {
-        "python": platform.python_version(),
-        "nomotic_dsl": __version__,
-        "machine": platform.machine(),
-        "budget": {"requests": budget.requests, "seconds": budget.seconds},
-        "client": kind,
+        **_report_head(budget, kind),
         "store_backend": "postgresql" if is_database_url(db_path) else "sqlite",
         "store_location": redact(db_path) if is_database_url(db_path) else "a new file",
         "servers": servers,
@@ -453,6 +449,17 @@ def run(
         "targets": targets(rows, store),
         "server_log_tail": log.splitlines()[-3:],
         "load_average_after": _load_average(),
+    }
+
+
+def _report_head(budget: Budget, kind: str) -> dict[str, Any]:
+    """What every load report starts with: the versions, the machine, the budget, the client."""
+    return {
+        "python": platform.python_version(),
+        "nomotic_dsl": __version__,
+        "machine": platform.machine(),
+        "budget": {"requests": budget.requests, "seconds": budget.seconds},
+        "client": kind,
     }
 
 
@@ -473,11 +480,7 @@ def run_echo(
     finally:
         server.stop()
     return {
-        "python": platform.python_version(),
-        "nomotic_dsl": __version__,
-        "machine": platform.machine(),
-        "budget": {"requests": budget.requests, "seconds": budget.seconds},
-        "client": kind,
+        **_report_head(budget, kind),
         "echo": True,
         "load_average_before": load_before,
         "scenarios": rows,

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -104,19 +105,8 @@ class ContractService:
             if earlier is not None:
                 return earlier
         draft = self._draft(request)
-        try:
-            if request.version is not None:
-                explicit = self._finish(draft, request.version)
-                return self.store.write(agent_id, explicit, idempotency=claim)
-            return self.store.write(
-                agent_id, lambda version: self._finish(draft, version), idempotency=claim
-            )
-        except VersionConflict as exc:
-            raise ApiError(
-                409, str(exc), agent_id=exc.agent_id, version=exc.version, latest=exc.latest
-            ) from None
-        except IdempotencyConflict as exc:
-            raise _key_reused(exc) from None
+        with _conflicts_answered():
+            return self.store.write(agent_id, self._versioned(draft, request), idempotency=claim)
 
     async def create_async(
         self, request: CreateContractRequest, idempotency_key: str | None = None
@@ -144,19 +134,9 @@ class ContractService:
             if earlier is not None:
                 return earlier
             raise
-        try:
-            if request.version is not None:
-                explicit = self._finish(draft, request.version)
-                return await self.store.write_async(agent_id, explicit, idempotency=claim)
-            return await self.store.write_async(
-                agent_id, lambda version: self._finish(draft, version), idempotency=claim
-            )
-        except VersionConflict as exc:
-            raise ApiError(
-                409, str(exc), agent_id=exc.agent_id, version=exc.version, latest=exc.latest
-            ) from None
-        except IdempotencyConflict as exc:
-            raise _key_reused(exc) from None
+        with _conflicts_answered():
+            contents = self._versioned(draft, request)
+            return await self.store.write_async(agent_id, contents, idempotency=claim)
 
     def _replay(self, claim: IdempotencyClaim) -> StoredWrite | None:
         earlier = self.store.find_idempotent(claim.key)
@@ -251,6 +231,14 @@ class ContractService:
         except ContractError as exc:
             raise ApiError(422, "invalid contract", problems=_problems(exc.problems)) from None
 
+    def _versioned(
+        self, draft: BehavioralContract, request: CreateContractRequest
+    ) -> BehavioralContract | Callable[[int], BehavioralContract]:
+        """What the store writes: the contract at the request's version, or one for the next."""
+        if request.version is not None:
+            return self._finish(draft, request.version)
+        return lambda version: self._finish(draft, version)
+
     def _finish(self, draft: BehavioralContract, version: int) -> BehavioralContract:
         """The draft at ``version`` (its id derived again), sealed when the server has a key."""
         # The draft's fields passed every check already: only the version is
@@ -273,6 +261,19 @@ def request_fingerprint(request: CreateContractRequest) -> str:
     """SHA-256 of the request's canonical JSON: equal for the same body however it is laid out."""
     values = request.model_dump(mode="json", exclude_unset=True)
     return hashlib.sha256(canonical_json(values)).hexdigest()
+
+
+@contextmanager
+def _conflicts_answered() -> Iterator[None]:
+    """A version taken meanwhile is a 409; an idempotency key reused for another request, 422."""
+    try:
+        yield
+    except VersionConflict as exc:
+        raise ApiError(
+            409, str(exc), agent_id=exc.agent_id, version=exc.version, latest=exc.latest
+        ) from None
+    except IdempotencyConflict as exc:
+        raise _key_reused(exc) from None
 
 
 def _key_reused(exc: IdempotencyConflict) -> ApiError:
