@@ -115,7 +115,8 @@ def flink_run(
     each checkpoint) between a fifth and nine tenths of the trace, sampled
     from the output folder while the job runs, which leaves start-up out.
     """
-    from nomotic_dsl.flink.local import BundleChecks, prepare
+    from nomotic_dsl.flink.local import prepare
+    from nomotic_dsl.runtime.bundle.loader import BundleChecks
     from nomotic_dsl.runtime.fleet import FleetConfig
     from nomotic_dsl.runtime.fleet.decision import encode_record
 
@@ -186,9 +187,9 @@ class _Sampler(threading.Thread):
 def apart(stuff: Material, sizes: FlinkSizes, work: Path) -> dict[str, float]:
     """Per observation without Flink: the local decision, and a task's decision + stored state."""
     from nomotic_dsl.flink.keeper import AgentKeeper, task_runtime
-    from nomotic_dsl.flink.local import BundleChecks, prepare
+    from nomotic_dsl.flink.local import prepare
     from nomotic_dsl.flink.records import from_payload, from_staged, raw_record
-    from nomotic_dsl.runtime.bundle.loader import load_bundle
+    from nomotic_dsl.runtime.bundle.loader import BundleChecks, load_bundle
     from nomotic_dsl.runtime.fleet import FleetConfig, FleetRuntime
 
     lines = stuff.trace.read_bytes().splitlines()[: sizes.apart]

@@ -34,7 +34,7 @@ from nomotic_dsl.cli.options import (
 )
 from nomotic_dsl.cli.output import FORMAT_OPTION, INPUT_FILE, INPUT_PATH, fail_input, print_json
 from nomotic_dsl.runtime.bundle.errors import BundleError
-from nomotic_dsl.runtime.bundle.loader import load_bundle, verify_bundle
+from nomotic_dsl.runtime.bundle.loader import BundleChecks, load_bundle, verify_bundle
 from nomotic_dsl.runtime.bundle.verify import format_time
 from nomotic_dsl.runtime.fleet.checkpoint import (
     CheckpointError,
@@ -77,16 +77,6 @@ def _problem(message: str, as_json: bool = False) -> NoReturn:
 
 
 # --- building the runtime ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BundleChecks:
-    """What ``nomo run`` pins about a bundle: anti-rollback state, expected agent and name."""
-
-    state_path: Path | None = None
-    init_state: bool = False
-    agent: str | None = None
-    name: str | None = None
 
 
 def build_runtime(
@@ -750,7 +740,6 @@ def _run_flink(
 
     from nomotic_dsl.flink import INSTALL_HINT, available
     from nomotic_dsl.flink.client import JobFailed
-    from nomotic_dsl.flink.local import BundleChecks as FlinkChecks
     from nomotic_dsl.flink.local import prepare
     from nomotic_dsl.flink.spec import JobOptionError, flink_config
 
@@ -771,7 +760,7 @@ def _run_flink(
                 run = prepare(
                     target,
                     list(trusted),
-                    FlinkChecks(checks.state_path, checks.init_state, checks.agent, checks.name),
+                    checks,
                     config,
                     stream,
                     Path(work),

@@ -36,18 +36,9 @@ from nomotic_dsl.flink.spec import (
     verify_for_job,
 )
 from nomotic_dsl.flink.staging import StagedTrace, stage_trace
+from nomotic_dsl.runtime.bundle.loader import BundleChecks
 from nomotic_dsl.runtime.fleet.config import FleetConfig
 from nomotic_dsl.runtime.fleet.routing import Routing
-
-
-@dataclass(frozen=True, slots=True)
-class BundleChecks:
-    """What the client pins about the bundle (as ``nomo run`` does)."""
-
-    state_path: Path | None = None
-    init_state: bool = False
-    agent: str | None = None
-    name: str | None = None
 
 
 @dataclass

@@ -60,6 +60,22 @@ RollbackSource = RollbackState | str | os.PathLike[str]
 
 
 @dataclass(frozen=True, slots=True)
+class BundleChecks:
+    """What a runner pins about a bundle it loads (``nomo run``, the Flink client).
+
+    ``state_path`` is the anti-rollback state file (``load_bundle``'s
+    ``rollback``), ``init_state`` lets a missing one count as empty
+    (``initialise_rollback``), and ``agent`` and ``name`` are the manifest's
+    expected agent id and bundle name (``expect_agent``, ``expect_name``).
+    """
+
+    state_path: Path | None = None
+    init_state: bool = False
+    agent: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LoadedPolicy:
     """One policy of a loaded bundle: its contract and its generated evaluator module."""
 
