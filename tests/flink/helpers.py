@@ -82,18 +82,12 @@ def run(command: list[str], input: bytes | None = None) -> subprocess.CompletedP
     return subprocess.run(command, input=input, capture_output=True, timeout=600, check=False)
 
 
+def run_log(fleet: Fleet, trace: Path, *options: str) -> subprocess.CompletedProcess[bytes]:
+    """``nomo run --format jsonl`` of the fleet's bundle on ``trace``, with ``options``."""
+    command = [*NOMO, "run", str(fleet.bundle), "--trust", str(fleet.pub)]
+    return run([*command, "--trace", str(trace), "--format", "jsonl", *options])
+
+
 def local_log(fleet: Fleet, trace: Path) -> subprocess.CompletedProcess[bytes]:
     """``nomo run --engine local --format jsonl``: the decisions Flink must reproduce."""
-    return run(
-        [
-            *NOMO,
-            "run",
-            str(fleet.bundle),
-            "--trust",
-            str(fleet.pub),
-            "--trace",
-            str(trace),
-            "--format",
-            "jsonl",
-        ]
-    )
+    return run_log(fleet, trace)

@@ -58,6 +58,7 @@ from tests.flink.helpers import (
     local_log,
     make_fleet,
     run,
+    run_log,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -74,23 +75,7 @@ def test_nomo_run_engine_flink_writes_the_local_log_at_parallelism_2(
     trace = tmp_path / "awkward.jsonl"
     trace.write_bytes(awkward_trace())
     local = local_log(fleet, trace)
-    flink = run(
-        [
-            *NOMO,
-            "run",
-            str(fleet.bundle),
-            "--trust",
-            str(fleet.pub),
-            "--trace",
-            str(trace),
-            "--format",
-            "jsonl",
-            "--engine",
-            "flink",
-            "--parallelism",
-            "2",
-        ]
-    )
+    flink = run_log(fleet, trace, "--engine", "flink", "--parallelism", "2")
     assert flink.stdout == local.stdout, flink.stderr.decode()[-3000:]
     assert flink.returncode == local.returncode == 1
     assert len(local.stdout.splitlines()) == 752  # 751 decisions and the end record
