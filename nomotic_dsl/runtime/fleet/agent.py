@@ -88,8 +88,8 @@ class AgentEvaluation:
     """The evaluation state of one agent under one policy."""
 
     __slots__ = (
-        "_counts",
         "_min_drift",
+        "_summary",
         "_thresholds",
         "_weights",
         "drift",
@@ -113,7 +113,7 @@ class AgentEvaluation:
         self._weights = config.drift_weights
         self._min_drift = config.min_drift_observations
         # What the last states gave (shared by steps that leave them as they were).
-        self._counts: _States | None = None
+        self._summary: _States | None = None
         # (distribution, threshold) in the standard order, as ``exceedances`` reads them.
         thresholds = policy.thresholds
         self._thresholds = tuple(
@@ -161,9 +161,9 @@ class AgentEvaluation:
                 if before is None or before[index] != state
             )
         self.states = states
-        summary = self._counts
+        summary = self._summary
         if summary is None or summary.states != states:
-            summary = self._counts = _States.of(states, results)
+            summary = self._summary = _States.of(states, results)
         return Step(
             results=results,
             drift=MappingProxyType(scores),
