@@ -355,6 +355,15 @@ def target_table(report: dict[str, Any]) -> str:
             "",
         )
     )
+    rows.append(
+        (
+            "  nomo run against the whole replay by hand (drift, 8 rules, records, receipts)",
+            "",
+            f"{_amount(parts['by_hand_s'], 's')} ({parts['by_hand_vs_parse_floor']:.2f}x json.loads)",
+            f"{parts['vs_by_hand']:.2f}x",
+            "",
+        )
+    )
     for name in ("decision_s", "parse_s", "drift_s", "monitor_s", "record_and_receipt_s"):
         label = name.removesuffix("_s").replace("_", " ")
         rows.append(

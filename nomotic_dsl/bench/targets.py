@@ -289,6 +289,9 @@ def nomo_run(lines: int, judged: bool) -> tuple[Target, dict[str, Any]]:
             raise RuntimeError(f"nomo run wrote {decided} decisions for {lines} lines")
         floor = _parse_only_seconds(trace)
         records_floor = _records_floor_seconds(trace, folder / "floor.jsonl")
+        known = _support_constants(bundle, trust)
+        by_hand = _by_hand_seconds(trace, folder / "by_hand.jsonl", known)
+        _agree_with_log(folder / "decisions.jsonl", folder / "by_hand.jsonl")
     ratio = wall / floor
     row = Target(
         f"nomo run --format jsonl, {lines:,} lines, end to end",
@@ -305,6 +308,9 @@ def nomo_run(lines: int, judged: bool) -> tuple[Target, dict[str, Any]]:
         "observations_per_second": lines / wall,
         "records_floor_s": records_floor,
         "vs_records_floor": wall / records_floor,
+        "by_hand_s": by_hand,
+        "vs_by_hand": wall / by_hand,
+        "by_hand_vs_parse_floor": by_hand / floor,
         **runtime_parts(min(lines, 20_000)),
     }
 
@@ -333,6 +339,71 @@ def _records_floor_seconds(trace: Path, out: Path, repeats: int = 5) -> float:
             floors.replay_records(stream, sink)
         timings.append(time.perf_counter() - started)
     return statistics.median(timings)
+
+
+def _support_constants(bundle: Path, trust: Path) -> floors.SupportConstants:
+    """What ``floors.run_by_hand`` knows in advance, read from the verified bundle's policy."""
+    from nomotic_dsl.runtime.bundle.loader import load_bundle
+    from nomotic_dsl.runtime.fleet import FleetConfig, FleetRuntime
+    from nomotic_dsl.runtime.governance.drift import active_hours_distribution, normalise
+
+    config = FleetConfig()
+    (policy,) = FleetRuntime.from_bundles([load_bundle(bundle, [trust])], config).policies
+    baseline = policy.baseline
+    assert baseline is not None and baseline.active_hours is not None
+    assert baseline.zone is None  # the floor counts hours of the day in UTC
+    assert policy.scope.actions is not None and policy.scope.targets is not None
+    (term,) = baseline.terms
+    expected = {
+        name: normalise(baseline.expected[name]) for name in ("action", "target", "outcome")
+    }
+    expected["temporal"] = normalise(active_hours_distribution(baseline.active_hours))
+    return floors.SupportConstants(
+        bundle=policy.bundle,
+        contract=policy.identity or {},
+        agent_id=policy.agent_id,
+        expected=expected,
+        weights=dict(config.drift_weights),
+        window=config.drift_window,
+        min_observations=config.min_drift_observations,
+        term=term,
+        actions=policy.scope.actions,
+        targets=policy.scope.targets,
+    )
+
+
+def _by_hand_seconds(
+    trace: Path, out: Path, known: floors.SupportConstants, repeats: int = 5
+) -> float:
+    """Median seconds of ``floors.run_by_hand``: the whole replay of the contract, by hand."""
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with trace.open("rb") as stream, out.open("wb") as sink:
+            floors.run_by_hand(stream, sink, known)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def _agree_with_log(log: Path, by_hand: Path) -> None:
+    """The floor's records equal ``nomo run``'s field for field, but details and receipts.
+
+    So a floor that skipped work (or got a rule wrong) stops the run. The
+    detail sentences are the runtime's alone (the floor writes the state), and
+    the receipts cover the lines, so they differ with the details.
+    """
+    with log.open("rb") as ours, by_hand.open("rb") as floor:
+        for number, (line, hand) in enumerate(zip(ours, floor, strict=False), start=1):
+            record, other = json.loads(line), json.loads(hand)
+            for entry in (*record["changed"], *other["changed"]):
+                entry.pop("detail")
+            record.pop("receipt")
+            other.pop("receipt")
+            if record != other:
+                raise RuntimeError(
+                    f"floors.run_by_hand disagrees with nomo run on line {number}: "
+                    f"{record} != {other}"
+                )
 
 
 def runtime_parts(lines: int) -> dict[str, float]:

@@ -49,7 +49,10 @@ def test_quick_benchmark_writes_a_report(tmp_path: Path) -> None:
     parts = report["targets"]["nomo_run"]
     assert set(parts) >= {"parse_s", "drift_s", "monitor_s", "record_and_receipt_s"}
     assert parts["records_floor_s"] > 0 and parts["vs_records_floor"] > 0
+    assert parts["by_hand_s"] > 0 and parts["vs_by_hand"] > 0
+    assert parts["by_hand_vs_parse_floor"] > 0
     assert "nomo run against a replay by hand" in done.stdout
+    assert "nomo run against the whole replay by hand" in done.stdout
     for peer in ("regopy", "cedarpy"):
         assert set(report["targets"]["snapshot_four"][peer]) & {"s", "skipped"}
     assert set(report["monitor_s_per_observation"]) == {"10", "100", "1000"}
