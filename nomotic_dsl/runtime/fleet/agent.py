@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.fleet.config import FleetConfig
@@ -30,7 +30,6 @@ from nomotic_dsl.runtime.governance.records import (
     NOT_MEASURED,
     RESULT_STATES,
     DriftExceedance,
-    result_state,
 )
 from nomotic_dsl.runtime.interpreter.result import InvariantResult
 from nomotic_dsl.runtime.interpreter.state import Observation, StateError
@@ -41,9 +40,12 @@ DRIFT_COMPUTED = "computed"
 DRIFT_GIVEN = "given"
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What one observation did to an agent's evaluation."""
+class Step(NamedTuple):
+    """What one observation did to an agent's evaluation.
+
+    A named tuple: immutable like a frozen dataclass, and made in a fraction
+    of its time (one is made per observation).
+    """
 
     results: tuple[InvariantResult, ...]
     drift: Mapping[str, float]
@@ -150,7 +152,8 @@ class AgentEvaluation:
         monitor.set_drift(scores or None)
         results = tuple(monitor.observe(observation))
         self.last_timestamp = observation.timestamp
-        states = tuple([result_state(result) for result in results])
+        # result_state of each, inlined (eight calls an observation add up).
+        states = tuple([r.status if r.measured else NOT_MEASURED for r in results])
         before = self.states
         if before is not None and before == states:
             changed: tuple[tuple[str, str | None, str], ...] = ()
@@ -164,22 +167,23 @@ class AgentEvaluation:
         summary = self._summary
         if summary is None or summary.states != states:
             summary = self._summary = _States.of(states, results)
+        exceedances = tuple(
+            [
+                DriftExceedance(name, scores[name], threshold)
+                for name, threshold in self._thresholds
+                if name in scores and scores[name] > threshold
+            ]
+        )
         return Step(
-            results=results,
-            drift=MappingProxyType(scores),
-            drift_source=source,
-            exceedances=tuple(
-                [
-                    DriftExceedance(distribution=name, score=scores[name], threshold=threshold)
-                    for name, threshold in self._thresholds
-                    if name in scores and scores[name] > threshold
-                ]
-            ),
-            scope=self.policy.scope.outside(observation.action_type, observation.target),
-            changed=changed,
-            counts=summary.counts,
-            violated=summary.violated,
-            unmeasured=summary.unmeasured,
+            results,
+            MappingProxyType(scores),
+            source,
+            exceedances,
+            self.policy.scope.outside(observation.action_type, observation.target),
+            changed,
+            summary.counts,
+            summary.violated,
+            summary.unmeasured,
         )
 
     def export(self) -> dict[str, Any]:

@@ -31,6 +31,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from nomotic_dsl.ir.canonical import canonical_json, compact_finite, compact_text
 
 DECISION_FIELDS: tuple[str, ...] = (
@@ -173,8 +175,36 @@ def decision_entry(
         "scope": None if scope is None else dict(scope),
         "error": error,
     }
+    return record, seal(record, previous, finite=finite)
+
+
+def seal(
+    record: dict[str, Any], previous: str, *, finite: bool = False, tiny: bool = True
+) -> bytes:
+    """Chain ``record`` to ``previous``: its receipt joins it as the last field; its line returned.
+
+    ``record`` holds the other fields in ``DECISION_FIELDS`` order. ``finite``
+    as for ``decision_entry``. ``tiny`` False says, further, that no float in
+    the record lies strictly between -1e-4 and 1e-4 (floats orjson writes
+    otherwise than json), so its output needs no search for them: the
+    runtime's own decisions, whose only floats are the time, drift scores and
+    thresholds, say so after looking at those.
+    """
     chained = bytes.fromhex(previous)  # first: a bad previous receipt fails as it always did
-    body = compact_finite(record) if finite else compact_text(record).encode("utf-8")
+    if not finite:
+        body = compact_text(record).encode("utf-8")
+    elif tiny:
+        body = compact_finite(record)
+    else:
+        try:
+            body = orjson.dumps(record)
+        except (TypeError, orjson.JSONEncodeError):
+            body = compact_text(record).encode("utf-8")
     receipt = _chained(chained, body)
     record["receipt"] = receipt
-    return record, _with_receipt(body, receipt)
+    return _with_receipt(body, receipt)
+
+
+def has_tiny(values: Iterable[float]) -> bool:
+    """Whether any of ``values`` lies strictly between -1e-4 and 1e-4 but is not zero."""
+    return any(0.0 < abs(value) < 1e-4 for value in values)

@@ -64,6 +64,9 @@ class Scope:
 
     def outside(self, action: str, target: str) -> dict[str, str] | None:
         """What of an action lies outside the scope: ``{"action": ..., "target": ...}`` or None."""
+        actions, targets = self.actions, self.targets
+        if (actions is None or action in actions) and (targets is None or target in targets):
+            return None  # the common case, without building the dict
         found: dict[str, str] = {}
         if self.actions is not None and action not in self.actions:
             found["action"] = action

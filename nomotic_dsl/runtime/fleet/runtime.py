@@ -40,7 +40,13 @@ from typing import Any
 from nomotic_dsl.ir.canonical import canonical_json
 from nomotic_dsl.runtime.fleet.agent import AgentEvaluation, Step
 from nomotic_dsl.runtime.fleet.config import FleetConfig
-from nomotic_dsl.runtime.fleet.decision import chain_sort_key, decision_entry, end_record
+from nomotic_dsl.runtime.fleet.decision import (
+    chain_sort_key,
+    decision_entry,
+    end_record,
+    has_tiny,
+    seal,
+)
 from nomotic_dsl.runtime.fleet.observation import (
     TraceItem,
     TraceLineError,
@@ -398,28 +404,45 @@ class FleetRuntime:
     ) -> dict[str, Any]:
         self._advance(line)
         chain.seq += 1
-        by_id = {result.invariant_id: result for result in step.results} if step.changed else {}
-        record, self.last_encoded = decision_entry(
-            line=line,
-            agent_id=chain.agent_id,
-            session_id=session_id,
-            timestamp=timestamp,
-            seq=chain.seq,
-            bundle=chain.bundle,
-            contract=policy.identity,
-            violated=step.violated,
-            changed=[
+        if step.changed:
+            by_id = {result.invariant_id: result for result in step.results}
+            changed = [
                 {"invariant": ident, "from": old, "to": new, "detail": by_id[ident].detail}
                 for ident, old, new in step.changed
-            ],
-            counts=step.counts,
-            drift=step.drift,
-            drift_source=step.drift_source,
-            drift_exceedances=[exceedance.to_dict() for exceedance in step.exceedances],
-            scope=step.scope,
-            previous=chain.receipt,
-            finite=True,  # times, scores and thresholds are checked finite on the way in
+            ]
+        else:
+            changed = []
+        drift = dict(step.drift)
+        exceedances = step.exceedances
+        # The record in DECISION_FIELDS order, as decision_entry makes it, built in place.
+        record: dict[str, Any] = {
+            "line": line,
+            "agent_id": chain.agent_id,
+            "session_id": session_id,
+            "timestamp": timestamp,
+            "seq": chain.seq,
+            "bundle": chain.bundle,
+            "contract": policy.identity,  # a new dict on every call
+            "violated": list(step.violated),
+            "changed": changed,
+            "counts": dict(step.counts),
+            "drift": drift,
+            "drift_source": step.drift_source,
+            "drift_exceedances": [exceedance.to_dict() for exceedance in exceedances]
+            if exceedances
+            else [],
+            "scope": None if step.scope is None else dict(step.scope),
+            "error": None,
+        }
+        # Times, scores and thresholds are checked finite on the way in, and they are the
+        # record's only floats: when none is tiny, orjson's bytes are json's as they come.
+        # (Scores are within 0..1, so their minimum rules most records out at once.)
+        tiny = (
+            0.0 < timestamp < 1e-4
+            or (bool(drift) and min(drift.values()) < 1e-4 and has_tiny(drift.values()))
+            or (bool(exceedances) and has_tiny(e.threshold for e in exceedances))
         )
+        self.last_encoded = seal(record, chain.receipt, finite=True, tiny=tiny)
         chain.receipt = record["receipt"]
         chain.unmeasured = step.unmeasured
         counts = chain.counts
