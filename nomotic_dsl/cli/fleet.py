@@ -140,6 +140,9 @@ def build_runtime(
 # --- reporting ---------------------------------------------------------------------------
 
 
+_NONE_EXCEEDED: frozenset[str] = frozenset()
+
+
 @dataclass
 class RunReport:
     """What a run found, for the text and JSON summaries and the exit code.
@@ -198,8 +201,11 @@ class RunReport:
             self._keep(self.scope, {"line": line, "agent_id": agent, "outside": record["scope"]})
             outside = ", ".join(f"{kind} {name!r}" for kind, name in record["scope"].items())
             lines.append(f"{when}  line {line}  {who}out of scope: {outside}")
-        before = self.exceeded.get(agent, frozenset())
-        for entry in record["drift_exceedances"]:
+        exceedances = record["drift_exceedances"]
+        before = self.exceeded.get(agent, _NONE_EXCEEDED)
+        if not exceedances and not before:
+            return lines  # the usual decision: nothing exceeded now or after the last one
+        for entry in exceedances:
             self.exceedances += 1
             if entry["distribution"] not in before:
                 when = when or format_time(record["timestamp"])
@@ -207,7 +213,7 @@ class RunReport:
                     f"{when}  line {line}  {who}drift: {entry['distribution']} "
                     f"{entry['score']:.3g} is above its threshold {entry['threshold']:g}"
                 )
-        self.exceeded[agent] = frozenset(e["distribution"] for e in record["drift_exceedances"])
+        self.exceeded[agent] = frozenset(e["distribution"] for e in exceedances)
         return lines
 
     def _keep(self, items: list[dict[str, Any]], item: dict[str, Any]) -> None:

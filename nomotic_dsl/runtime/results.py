@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
+from typing import NamedTuple
 
 from nomotic_dsl.ir.describe import DetailText
 from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
@@ -33,9 +33,12 @@ Scores = Mapping[str, float]
 _DRIFT_KEYS = frozenset(DRIFT_DISTRIBUTIONS)
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The snapshot fields of a state that unwindowed invariants and drift invariants read."""
+class Snapshot(NamedTuple):
+    """The snapshot fields of a state that unwindowed invariants and drift invariants read.
+
+    A named tuple: immutable, and made in a fraction of a frozen dataclass's
+    time (a monitor makes one whenever its drift scores are set).
+    """
 
     action_distribution: Scores | None = None
     target_distribution: Scores | None = None
