@@ -143,6 +143,7 @@ class DriftWindow:
         "_hours",
         "_outcomes",
         "_overall",
+        "_semantic",
         "_unscored",
         "baseline",
         "seen",
@@ -161,6 +162,8 @@ class DriftWindow:
         # overall_drift's weights of the last names scored: (weights, score names, names
         # weighed, their weights, the weights' sum).
         self._overall: _Weighing | None = None
+        # (exact total, count, semantic score) of the fidelities last scored.
+        self._semantic: tuple[int, int, float] = (0, 0, 0.0)
         # Normalised again, as js_divergence normalises both its arguments.
         self._hours = (
             _Divergence(normalise(active_hours_distribution(baseline.active_hours)))
@@ -187,10 +190,13 @@ class DriftWindow:
             hour,
             semantic_fidelities(observation, self.baseline.terms) if observation.semantic else (),
         )
-        self._add(entry)
+        entries = self._entries
         self.seen += 1
-        if len(self._entries) > self.size:
-            self._remove(self._entries.popleft())
+        if len(entries) < self.size:
+            self._add(entry)
+        else:  # full: the oldest makes way, and only what differs between the two moves
+            self._replace(entries.popleft(), entry)
+            entries.append(entry)
         self._unscored += 1
         if self._unscored >= _CHANGED_LIMIT:
             self._forget_changes()
@@ -215,6 +221,38 @@ class DriftWindow:
             self._hours.add(_HOUR_NAMES[entry[3]])
         for value in entry[4]:
             self._fidelity.add(value)
+
+    def _replace(self, old: Entry, new: Entry) -> None:
+        """``_remove(old)`` then ``_add(new)`` (without the entries deque), skipping equal parts.
+
+        An action, target, outcome or hour the two share leaves its counts as
+        they are (one added, one removed), so it is not touched and its
+        divergence has nothing to recompute.
+        """
+        actions, targets, outcomes = self._divergences
+        if old[0] != new[0]:
+            actions.remove(old[0])
+            actions.add(new[0])
+        if old[1] != new[1]:
+            targets.remove(old[1])
+            targets.add(new[1])
+        if old[2] != new[2]:
+            if old[2] is not None:
+                outcomes.remove(old[2])
+                self._outcomes -= 1
+            if new[2] is not None:
+                outcomes.add(new[2])
+                self._outcomes += 1
+        hours = self._hours
+        if hours is not None and old[3] != new[3]:
+            hours.remove(_HOUR_NAMES[old[3]])  # type: ignore[index]
+            hours.add(_HOUR_NAMES[new[3]])  # type: ignore[index]
+        if old[4] != new[4]:
+            fidelity = self._fidelity
+            for value in old[4]:
+                fidelity.remove(value)
+            for value in new[4]:
+                fidelity.add(value)
 
     def _remove(self, entry: Entry) -> None:
         actions, targets, outcomes = self._divergences
@@ -244,8 +282,16 @@ class DriftWindow:
         ):
             if score is not None:
                 scores[name] = score
-        if self._fidelity.count:
-            scores["semantic"] = semantic_score(self._fidelity.mean())
+        fidelity = self._fidelity
+        if fidelity.count:
+            held = self._semantic
+            if held[0] != fidelity.total or held[1] != fidelity.count:  # the sum moved
+                held = self._semantic = (
+                    fidelity.total,
+                    fidelity.count,
+                    semantic_score(fidelity.mean()),
+                )
+            scores["semantic"] = held[2]
         overall = self._overall_drift(scores, weights)
         if overall is not None:
             scores["overall"] = overall
