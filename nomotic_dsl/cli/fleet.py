@@ -169,6 +169,14 @@ class RunReport:
         self.observations += 1
         agent = record["agent_id"]
         self.agents.add(agent)
+        if (
+            not record["changed"]
+            and record["error"] is None
+            and record["scope"] is None
+            and not record["drift_exceedances"]
+            and not self.exceeded.get(agent)
+        ):
+            return []  # most decisions: nothing began, nothing to count or keep
         line = record["line"]
         who = "" if agent is None else f"{agent}  "
         if record["error"] is not None:
