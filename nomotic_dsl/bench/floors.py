@@ -201,6 +201,39 @@ _DRIFT = {
 }
 
 
+class _ChainedLog:
+    """Decision lines by hand: one ``orjson.dumps`` each, SHA-256 chained, written 64 KiB at a time."""
+
+    __slots__ = ("_out", "_pending", "_previous", "_size", "count")
+
+    def __init__(self, bundle: str, out: Any) -> None:
+        self._out = out
+        self._previous = bytes.fromhex(bundle)
+        self._pending: list[bytes] = []
+        self._size = 0
+        self.count = 0
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Chain ``record`` (fields in order, no receipt) and queue its line."""
+        body = orjson.dumps(record)
+        receipt = hashlib.sha256(self._previous + body).hexdigest()
+        self._previous = bytes.fromhex(receipt)
+        encoded = body[:-1] + b',"receipt":"' + receipt.encode("ascii") + b'"}\n'
+        self._pending.append(encoded)
+        self._size += len(encoded)
+        if self._size >= 65_536:
+            self._out.write(b"".join(self._pending))
+            self._pending.clear()
+            self._size = 0
+        self.count += 1
+
+    def close(self) -> int:
+        """Write what is queued; the number of lines written."""
+        self._out.write(b"".join(self._pending))
+        self._pending.clear()
+        return self.count
+
+
 def replay_records(lines: Iterable[bytes], out: Any) -> int:
     """Read a trace and write a receipt-chained decision line per observation, evaluating nothing.
 
@@ -211,9 +244,7 @@ def replay_records(lines: Iterable[bytes], out: Any) -> int:
     ``out`` 64 KiB at a time. No validation, no routing, no drift or
     invariant: what any decision log of this form costs in Python.
     """
-    previous = bytes.fromhex(_BUNDLE)
-    pending: list[bytes] = []
-    size = count = 0
+    log = _ChainedLog(_BUNDLE, out)
     for number, line in enumerate(lines, start=1):
         item = json.loads(line)
         record = {
@@ -233,19 +264,8 @@ def replay_records(lines: Iterable[bytes], out: Any) -> int:
             "scope": None,
             "error": None,
         }
-        body = orjson.dumps(record)
-        receipt = hashlib.sha256(previous + body).hexdigest()
-        previous = bytes.fromhex(receipt)
-        encoded = body[:-1] + b',"receipt":"' + receipt.encode("ascii") + b'"}\n'
-        pending.append(encoded)
-        size += len(encoded)
-        if size >= 65_536:
-            out.write(b"".join(pending))
-            pending.clear()
-            size = 0
-        count += 1
-    out.write(b"".join(pending))
-    return count
+        log.append(record)
+    return log.close()
 
 
 @dataclass(frozen=True)
@@ -367,9 +387,7 @@ def run_by_hand(lines: Iterable[bytes], out: Any, known: SupportConstants) -> in
     counts: dict[str, int] = {}
     thresholds = (("action", 0.2), ("target", 0.25), ("overall", 0.3))
     before: list[str] | None = None
-    previous = bytes.fromhex(known.bundle)
-    pending: list[bytes] = []
-    size = count = 0
+    log = _ChainedLog(known.bundle, out)
     for number, line in enumerate(lines, start=1):
         item = json.loads(line)
         timestamp = item["timestamp"]
@@ -500,19 +518,8 @@ def run_by_hand(lines: Iterable[bytes], out: Any, known: SupportConstants) -> in
             "scope": outside_scope or None,
             "error": None,
         }
-        body = orjson.dumps(record)
-        receipt = hashlib.sha256(previous + body).hexdigest()
-        previous = bytes.fromhex(receipt)
-        encoded = body[:-1] + b',"receipt":"' + receipt.encode("ascii") + b'"}\n'
-        pending.append(encoded)
-        size += len(encoded)
-        if size >= 65_536:
-            out.write(b"".join(pending))
-            pending.clear()
-            size = 0
-        count += 1
-    out.write(b"".join(pending))
-    return count
+        log.append(record)
+    return log.close()
 
 
 _HOURS = tuple(str(hour) for hour in range(24))
