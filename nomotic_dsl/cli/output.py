@@ -21,6 +21,8 @@ from typing import Any, NoReturn
 
 import click
 
+from nomotic_dsl.ir.canonical import has_lone_surrogate
+
 EXIT_OK = 0
 EXIT_INPUT = 1
 EXIT_MISUSE = 2
@@ -105,10 +107,16 @@ def read_json_file(path: Path, what: str) -> Any:
     """Read a JSON file; a missing, undecodable or malformed file is an input problem (exit 1)."""
     text = read_text_file(path, what)
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         fail_input(f"{path}:{exc.lineno}:{exc.colno}: {what} is not valid JSON: {exc.msg}")
     except RecursionError:
         fail_input(f"{path}: {what} is nested too deeply")
     except ValueError as exc:  # an integer of more digits than Python converts
         fail_input(f"{path}: {what} holds a number that cannot be read: {exc}")
+    if has_lone_surrogate(value):
+        fail_input(
+            f"{path}: {what} holds a string with a lone surrogate (a \\ud800-\\udfff escape "
+            "without its pair), which is not Unicode text"
+        )
+    return value

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from nomotic_dsl.ir.canonical import has_lone_surrogate
 
 # Agent ids travel in URL paths, so a slash or a control character would make
 # an id that no GET can reach.
@@ -32,9 +34,30 @@ JsonNumber = float | Literal["inf", "-inf"] | None
 
 
 class _Body(BaseModel):
-    """Request bodies: unknown keys refused, no coercion (``false`` is not 0), finite numbers."""
+    """Request bodies: unknown keys refused, no coercion (``false`` is not 0), finite numbers.
+
+    And text that is Unicode: JSON can spell a lone surrogate (``"\\ud800"``),
+    which no UTF-8 form holds, so a body with one anywhere (a key, a name in a
+    distribution or scope) is refused here rather than failing later when the
+    contract is hashed or stored. Policy source (``source``) is the exception:
+    the compiler reads any text and reports such a character as a diagnostic
+    with its line and column.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unicode_text(cls, data: Any) -> Any:
+        checked = data
+        if isinstance(data, dict) and "source" in data:
+            checked = {key: value for key, value in data.items() if key != "source"}
+        if has_lone_surrogate(checked):
+            raise ValueError(
+                "a string holds a lone surrogate (a \\ud800-\\udfff escape without its "
+                "pair), which is not Unicode text"
+            )
+        return data
 
 
 class InvariantSpecBody(_Body):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import json.encoder
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -134,3 +135,27 @@ def canonical_json(value: Any) -> bytes:
 def canonical_digest(value: Any) -> str:
     """SHA-256 hex digest of the canonical form."""
     return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string (key or value) with a lone surrogate.
+
+    JSON text may spell one (``"\\ud800"``) and json decodes it, but no UTF-8
+    form (and so no line, digest or response) can hold it. Walks without
+    recursion, so any depth the decoder accepted is safe.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

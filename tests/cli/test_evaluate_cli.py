@@ -115,3 +115,12 @@ def test_a_state_file_that_is_not_utf8_is_a_clear_error(specs: str, tmp_path: Pa
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr
     assert f"cannot read state {state}: not UTF-8 text (byte 0xff at offset 24)" in completed.stderr
+
+
+def test_a_lone_surrogate_in_a_state_is_an_input_problem(specs: str, tmp_path: Path) -> None:
+    # json.dumps writes the surrogate as the escape "\ud800", which json.loads reads back.
+    action = {"timestamp": 1.0, "action_type": "re\ud800ad", "target": "tickets"}
+    state = write(tmp_path, "state.json", {"actions": [action]})
+    result = run("evaluate", specs, state)
+    assert result.exit_code == 1, result.output
+    assert "holds a string with a lone surrogate" in result.output

@@ -128,6 +128,40 @@ def test_bodies_that_are_not_utf8_are_422(client: TestClient, encoding: str, pat
     assert client.get("/v1/contracts/b\u00f6t").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/contracts", {**BODY, "expected_action_distribution": {"re\ud800ad": 1.0}}),
+        ("/v1/contracts", {**BODY, "authorized_scope": {"actions": ["re\ud800ad"]}}),
+        ("/v1/contracts", {**BODY, "semantic_anchors": [{"term": "t\udfff"}]}),
+        ("/v1/contracts", {**BODY, "certificate_id": "c\ud800"}),
+        ("/v1/contracts", {**BODY, "agent_id": "b\ud800t"}),
+        ("/v1/evaluate", {"agent_id": "bot", "state": {"action_distribution": {"\ud800": 1}}}),
+    ],
+)
+def test_a_lone_surrogate_in_a_body_is_422_not_500(
+    client: TestClient, path: str, body: dict[str, Any]
+) -> None:
+    # json.dumps spells the surrogate as an escape, as a hostile client would; it used to
+    # reach the contract's canonical JSON and fail there as a 500.
+    assert _post(client, BODY).status_code == 201  # "bot" exists, for /v1/evaluate
+    raw = json.dumps(body).encode()
+    answer = client.post(path, content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert "lone surrogate" in answer.json()["error"]
+
+
+def test_a_lone_surrogate_in_policy_source_is_a_diagnostic(client: TestClient) -> None:
+    # The compiler reads any text: the character is reported where it is.
+    raw = json.dumps({"source": "invariant a\ud800: rate < 1 over 1m\n"}).encode()
+    answer = client.post(
+        "/v1/check", content=raw, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
+    (diagnostic,) = answer.json()["diagnostics"]
+    assert "U+D800" in diagnostic["message"] and diagnostic["line"] == 1
+
+
 def test_a_utf8_body_with_a_bom_is_still_utf8(client: TestClient) -> None:
     raw = b"\xef\xbb\xbf" + json.dumps(BODY).encode()
     answer = client.post(

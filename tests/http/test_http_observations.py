@@ -230,3 +230,23 @@ def test_serve_refuses_a_bundle_it_cannot_verify(tmp_path: Path, bundle: tuple[P
         check=False,
     )
     assert done.returncode == 1 and "refused" in done.stderr
+
+
+@pytest.mark.parametrize("media", ["application/json", "application/x-ndjson"])
+def test_a_lone_surrogate_gets_an_error_decision_not_a_500(
+    fleet_client: TestClient, media: str
+) -> None:
+    # JSON can spell "\ud800"; no UTF-8 text can hold it. Before, the decision could not be
+    # encoded and the request failed half done (500), its agent's chain counted one more.
+    bad = '{"timestamp": 100.0, "agent_id": "support-bot", "action_type": "re\\ud800ad", '
+    bad += '"target": "tickets"}'
+    good = json.dumps(obs(101.0, "support-bot"))
+    body = f"[{bad}, {good}]" if media == "application/json" else f"{bad}\n{good}\n"
+    headers = {**AUTH, "Content-Type": media}
+    response = fleet_client.post("/v1/observations", content=body.encode(), headers=headers)
+    assert response.status_code == 200, response.text
+    first, second = response.json()["decisions"]
+    assert "lone surrogate" in first["error"]
+    assert first["timestamp"] == 100.0 and first["agent_id"] is None
+    assert second["error"] is None and second["agent_id"] == "support-bot"
+    assert second["seq"] == 1  # the refused line joined no agent's chain

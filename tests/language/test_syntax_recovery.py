@@ -206,6 +206,29 @@ def test_invisible_characters_are_named_by_code_point(char: str, name: str) -> N
     assert diagnostic.line == 1
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'contract "bot" {\n    description "x\ud800"\n    invariant a: rate < 1 over 1m\n}\n',
+        "invariant a: rate < 1 over 1m  # \udfff\n",
+        "invariant a\ud83d: rate < 1 over 1m\n",
+    ],
+)
+def test_a_lone_surrogate_anywhere_is_refused_where_it_stands(text: str) -> None:
+    # Only text decoded from JSON can hold one; in a string it used to reach the
+    # contract's canonical JSON and fail there (a 500 from POST /v1/check).
+    result = compile_source(text, "policy.nomo")
+    (diagnostic,) = result.diagnostics
+    assert diagnostic.code == "NMO108" and "lone surrogate" in diagnostic.message
+    assert not result.ok and not result.contracts and not result.invariants
+    line = next(
+        n
+        for n, row in enumerate(text.splitlines(), 1)
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in row)
+    )
+    assert diagnostic.line == line
+
+
 def test_control_characters_in_strings_are_refused() -> None:
     assert ("NMO105", "\x00") in diagnostics_of('invariant x "a\x00b": drift action < 0.2')
     assert_clean('invariant x "a\tb": drift action < 0.2')

@@ -4,12 +4,14 @@ Input: a ``SourceFile``. Output: ``ParseOutcome`` (the module of every
 statement that parsed, or None when the text cannot be read at all, and the
 diagnostics). Stage: text -> AST. Every syntax error of the file is reported
 (the driver recovers at statement boundaries), up to ``MAX_SYNTAX_ERRORS``;
-builder problems are all reported. A file over the size limits is refused
-before it is parsed.
+builder problems are all reported. A file over the size limits, or text
+holding a lone surrogate (which only text decoded from JSON can: a file is
+UTF-8), is refused before it is parsed.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from nomotic_dsl.compiler import ast
@@ -32,9 +34,9 @@ class ParseOutcome:
 
 def parse_module(source: SourceFile) -> ParseOutcome:
     """Parse and build one file's AST, never raising for bad input."""
-    too_large = _size_problem(source)
-    if too_large is not None:
-        return ParseOutcome(None, (too_large,))
+    refused = _size_problem(source) or _surrogate_problem(source)
+    if refused is not None:
+        return ParseOutcome(None, (refused,))
     parsed = parse_text(nomo_parser(), source.text)
     syntax = [problem_diagnostic(problem, source) for problem in parsed.problems]
     if parsed.tree is None:
@@ -69,3 +71,27 @@ def _size_problem(source: SourceFile) -> Diagnostic | None:
             "split the policy into files that import each other",
         )
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_problem(source: SourceFile) -> Diagnostic | None:
+    """The first lone surrogate of the text: not a character, and no file, digest or id can hold it.
+
+    Text from a JSON request or an editor can spell one (``"\\ud800"``); left
+    in a string literal it would reach the contract's canonical JSON, which is
+    UTF-8. Refused where it is, before anything else is read.
+    """
+    found = _SURROGATE.search(source.text)
+    if found is None:
+        return None
+    return make_diagnostic(
+        source,
+        "NMO108",
+        Span(found.start(), found.end()),
+        f"a lone surrogate (U+{ord(found.group()):04X}) here: not a character, so the text "
+        "cannot be read",
+        "the text was decoded from JSON with an unpaired \\ud800-\\udfff escape; send the "
+        "character itself, or the escape of both halves of its pair",
+    )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nomotic_dsl.ir.agent_id import AgentIdError, check_agent_id
-from nomotic_dsl.ir.canonical import canonical_json
+from nomotic_dsl.ir.canonical import canonical_json, has_lone_surrogate
 from nomotic_dsl.runtime.bundle.errors import BundleError
 
 FORMAT_VERSION = "nomo-bundle/2"
@@ -70,7 +70,6 @@ MAX_JSON_DEPTH = 64
 _MAX_MEMBER_ENTRIES = 1024
 _MAX_MEMBER_NAME = 512
 _MAX_SHORT_TEXT = 128
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def policy_member(index: int, file: str) -> str:
@@ -242,7 +241,7 @@ def load_json_member(content: bytes, name: str) -> Any:
         raise BundleError(f"{name} nests too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and the int digit limit
         raise BundleError(f"{name} is not valid JSON: {exc}") from None
-    if _has_surrogate(value):
+    if has_lone_surrogate(value):
         raise BundleError(f"{name} holds a string with a lone surrogate (not valid Unicode)")
     return value
 
@@ -267,21 +266,6 @@ def json_text_depth(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return deepest
-
-
-def _has_surrogate(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _check_metadata(data: Mapping[str, Any]) -> None:

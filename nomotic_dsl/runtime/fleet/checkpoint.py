@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nomotic_dsl.ir.canonical import has_lone_surrogate
 from nomotic_dsl.runtime.fleet.runtime import FleetRuntime, StateMismatch
 
 CHECKPOINT_FORMAT = "nomotic_dsl.fleet_checkpoint"
@@ -92,6 +93,10 @@ def read_checkpoint(
         document = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CheckpointError(f"checkpoint {source} is not valid JSON: {exc}") from None
+    if has_lone_surrogate(document):  # no decision or checkpoint written later could hold it
+        raise CheckpointError(
+            f"checkpoint {source} holds a string with a lone surrogate (not Unicode text)"
+        )
     check_document(document, str(source))
     return dict(document)
 

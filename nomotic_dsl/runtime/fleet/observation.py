@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from nomotic_dsl.ir.canonical import has_lone_surrogate
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation, StateError
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -70,7 +71,7 @@ def parse_line(line: str | bytes) -> TraceItem:
         raise TraceLineError(f"line is {size} bytes, more than the {MAX_LINE_BYTES} allowed")
     data = _compact_value(raw)
     if data is not None:
-        return parse_item(data)
+        return _item(data)  # orjson refuses lone surrogates: nothing more to check
     try:
         text = line.decode("utf-8") if isinstance(line, bytes) else line
         # json.loads refuses a byte-order mark with its own message; the decoder would not.
@@ -85,7 +86,24 @@ def parse_line(line: str | bytes) -> TraceItem:
 
 
 def parse_item(data: Any) -> TraceItem:
-    """A decoded JSON value as a trace item; TraceLineError naming the bad field."""
+    """A decoded JSON value as a trace item; TraceLineError naming the bad field.
+
+    A string holding a lone surrogate (JSON can spell ``"\\ud800"``; no UTF-8
+    text can hold it) is refused before anything else is read: such a name
+    could be neither logged nor hashed. Its error names only the time.
+    """
+    if has_lone_surrogate(data):
+        timestamp = data.get("timestamp") if isinstance(data, Mapping) else None
+        raise TraceLineError(
+            "observation: a string holds a lone surrogate (a \\ud800-\\udfff escape "
+            "without its pair), which is not Unicode text",
+            timestamp=_readable({"timestamp": timestamp})["timestamp"],
+        )
+    return _item(data)
+
+
+def _item(data: Any) -> TraceItem:
+    """``parse_item`` of a value known to hold no lone surrogate."""
     if not isinstance(data, Mapping):
         raise TraceLineError(f"observation: expected an object, got {_kind(data)}")
     agent_id = data.get("agent_id")
