@@ -9,9 +9,10 @@ serialisation.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from nomotic_dsl.ir.problems import Problem, key_path
 
@@ -88,9 +89,23 @@ def json_problems(value: Any, where: str) -> list[Problem]:
     return [Problem(where, f"{type(value).__name__} is not a JSON value")]
 
 
-def is_number(value: Any) -> bool:
-    """A finite int or float, but not a bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """A finite int or float, but not a bool, that a float can hold.
+
+    An int beyond the float range (JSON allows any number of digits) is not:
+    ``float()`` of it, and ``math.isfinite``, raise OverflowError. Ints and
+    floats compare exactly, so the bound is checked without converting.
+    """
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and -_FLOAT_MAX <= value <= _FLOAT_MAX
+    )
+
+
+_FLOAT_MAX = sys.float_info.max
 
 
 def number_map(value: Any, where: str) -> tuple[Mapping[str, float], list[Problem]]:

@@ -9,11 +9,12 @@ prior never loads the parser.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from nomotic_dsl.ir.frozen import is_number
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
@@ -68,7 +69,7 @@ class ArchetypePrior:
             raise ValueError("prior: 'name' must be a non-empty string")
         hours = data.get("active_hours")
         rate = data.get("baseline_rate")
-        if rate is not None and not (_is_number(rate) and rate > 0):
+        if rate is not None and not (is_number(rate) and rate > 0):
             raise ValueError(f"prior {name!r}: baseline_rate must be a positive number or null")
         return cls(
             name=name,
@@ -83,7 +84,7 @@ class ArchetypePrior:
 def _shares(data: Mapping[str, Any], key: str, name: str) -> Mapping[str, float]:
     value = data.get(key) or {}
     if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and _is_number(v) for k, v in value.items()
+        isinstance(k, str) and is_number(v) for k, v in value.items()
     ):
         raise ValueError(f"prior {name!r}: {key} must map names to numbers")
     return MappingProxyType({k: float(v) for k, v in value.items()})
@@ -100,7 +101,3 @@ def _active_hours(value: Any, name: str) -> ActiveHours:
     if zone is not None and not isinstance(zone, str):
         raise ValueError(f"prior {name!r}: active_hours zone must be a string or null")
     return ActiveHours(start, end, zone)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

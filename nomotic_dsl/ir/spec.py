@@ -10,13 +10,13 @@ the seed can express has exactly the seed's nine keys.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nomotic_dsl.ir.frozen import is_number
 from nomotic_dsl.ir.problems import Problem
 
 # Version of the InvariantSpec dict format: bumped when a field changes meaning.
@@ -164,18 +164,18 @@ class InvariantSpec:
             problems.append(
                 Problem("operator", f"{self.operator!r} is not one of {', '.join(OPERATORS)}")
             )
-        if not _is_finite_number(self.threshold):
+        if not is_number(self.threshold):
             problems.append(Problem("threshold", f"{self.threshold!r} must be a finite number"))
         if self.operator == "between":
             if self.threshold_upper is None:
                 problems.append(
                     Problem("threshold_upper", "operator 'between' needs an upper bound")
                 )
-            elif not _is_finite_number(self.threshold_upper):
+            elif not is_number(self.threshold_upper):
                 problems.append(
                     Problem("threshold_upper", f"{self.threshold_upper!r} must be a finite number")
                 )
-            elif _is_finite_number(self.threshold) and self.threshold_upper <= self.threshold:
+            elif is_number(self.threshold) and self.threshold_upper <= self.threshold:
                 problems.append(
                     Problem(
                         "threshold_upper",
@@ -197,7 +197,7 @@ class InvariantSpec:
                 Problem("window", f"{self.window!r} must be a whole number of actions, at least 1")
             )
         if self.window_seconds is not None and (
-            not _is_finite_number(self.window_seconds) or self.window_seconds <= 0
+            not is_number(self.window_seconds) or self.window_seconds <= 0
         ):
             problems.append(
                 Problem("window_seconds", f"{self.window_seconds!r} must be a positive number")
@@ -401,13 +401,13 @@ def _metric_problems(type_: str, metric: Any) -> list[str]:
     return []
 
 
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _as_float(value: Any) -> Any:
-    """Make ints float so dicts round-trip; leave anything else for validate()."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """Make ints float so dicts round-trip; leave anything else for validate().
+
+    An int past the float range stays an int, and validate() refuses it as not
+    a finite number (``float()`` of it would raise OverflowError).
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and is_number(value):
         return float(value)
     return value
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from nomotic_dsl.ir.frozen import is_number
 from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime.fleet.config import FleetConfig
 from nomotic_dsl.runtime.fleet.drift import DriftWindow
@@ -228,8 +229,8 @@ class AgentEvaluation:
             )
         evaluation.states = None if states is None else tuple(states)
         last = data["last_timestamp"]
-        if last is not None and (isinstance(last, bool) or not isinstance(last, int | float)):
-            raise StateError(f"{where}.last_timestamp: expected a number or null")
+        if last is not None and not is_number(last):  # an int past the float range included
+            raise StateError(f"{where}.last_timestamp: expected a finite number or null")
         evaluation.last_timestamp = None if last is None else float(last)
         if (evaluation.states is None) != (evaluation.last_timestamp is None):
             raise StateError(f"{where}: states and last_timestamp must both be set or both null")

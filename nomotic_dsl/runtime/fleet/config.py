@@ -9,12 +9,12 @@ checkpoint records ``decision_fields()`` and a resumed run must use the same.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from nomotic_dsl.ir.frozen import is_number
 from nomotic_dsl.ir.prior import ArchetypePrior
 from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 from nomotic_dsl.runtime import priors as archetypes
@@ -66,14 +66,14 @@ class FleetConfig:
         ]
         for name in ("agent_idle_seconds", "session_idle_seconds"):
             value = getattr(self, name)
-            if value is not None and not (_is_number(value) and value > 0):
+            if value is not None and not (is_number(value) and value > 0):
                 problems.append(f"{name} must be a positive number of seconds or None")
         if self.max_agents is not None and not _is_count(self.max_agents):
             problems.append("max_agents must be a whole number, at least 1, or None")
         unknown = sorted(set(self.drift_weights) - set(DRIFT_DISTRIBUTIONS))
         if unknown:
             problems.append(f"drift_weights: unknown distribution(s) {', '.join(unknown)}")
-        if any(not _is_number(weight) or weight < 0 for weight in self.drift_weights.values()):
+        if any(not is_number(weight) or weight < 0 for weight in self.drift_weights.values()):
             problems.append("drift_weights must be finite numbers, not negative")
         if problems:
             raise ValueError("invalid runtime config: " + "; ".join(problems))
@@ -98,7 +98,3 @@ class FleetConfig:
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

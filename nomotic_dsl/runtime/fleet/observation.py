@@ -18,7 +18,6 @@ duplicate keys, lines over ``MAX_LINE_BYTES`` and invalid values are refused.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -27,6 +26,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from nomotic_dsl.ir.canonical import has_lone_surrogate
+from nomotic_dsl.ir.frozen import is_number
 from nomotic_dsl.runtime.interpreter.state import BehavioralState, Observation, StateError
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -160,11 +160,7 @@ def _readable(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "agent_id": agent_id if agent_id_problem(agent_id) is None else None,
         "session_id": session_id if isinstance(session_id, str) and session_id else None,
-        "timestamp": float(timestamp)
-        if isinstance(timestamp, int | float)
-        and not isinstance(timestamp, bool)
-        and math.isfinite(timestamp)
-        else None,
+        "timestamp": float(timestamp) if is_number(timestamp) else None,
     }
 
 

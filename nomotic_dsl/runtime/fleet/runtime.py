@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nomotic_dsl.ir.canonical import canonical_json
+from nomotic_dsl.ir.frozen import is_number
 from nomotic_dsl.runtime.fleet.agent import AgentEvaluation, Step
 from nomotic_dsl.runtime.fleet.config import FleetConfig
 from nomotic_dsl.runtime.fleet.decision import (
@@ -744,8 +745,8 @@ def _whole(value: Any, where: str) -> int:
 def _optional_number(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StateError(f"{where}: expected a number or null")
+    if not is_number(value):  # an int past the float range included
+        raise StateError(f"{where}: expected a finite number or null")
     return float(value)
 
 

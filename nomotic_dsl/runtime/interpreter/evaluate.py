@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nomotic_dsl.ir.describe import DetailText, detail_text
+from nomotic_dsl.ir.frozen import is_number
 from nomotic_dsl.ir.spec import INVARIANT_TYPES, InvariantSpec, parse_specs
 from nomotic_dsl.runtime.interpreter.detail import UNMEASURED_BASES, render_detail
 from nomotic_dsl.runtime.interpreter.judge import STATUSES, judge, status_of
@@ -139,12 +140,7 @@ class CompiledInvariants:
 
 def check_idle_seconds(seconds: float | None) -> None:
     """``session_idle_seconds`` is None or a positive number of seconds; ValueError if not."""
-    if seconds is not None and (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-        or not math.isfinite(seconds)
-        or seconds <= 0
-    ):
+    if seconds is not None and (not is_number(seconds) or seconds <= 0):
         raise ValueError(
             f"session_idle_seconds: {seconds!r} must be a positive number of seconds, or None"
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from nomotic_dsl.ir.frozen import is_number
 from nomotic_dsl.ir.spec import DRIFT_DISTRIBUTIONS
 
 # Timestamps are Unix seconds from 1970 up to the last day datetime can show in
@@ -294,15 +295,17 @@ def check_drift_keys(scores: Mapping[str, float], where: str = "drift") -> None:
 
 
 def _check_timestamp(value: Any, name: str) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 <= value <= MAX_TIMESTAMP
-    ):
+    if not is_number(value) or not 0 <= value <= MAX_TIMESTAMP:
         raise StateError(
-            f"{name}: {value!r} is not a Unix time in seconds (0 to {MAX_TIMESTAMP:.0f})"
+            f"{name}: {_shown(value)} is not a Unix time in seconds (0 to {MAX_TIMESTAMP:.0f})"
         )
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, a whole number of more than 30 digits shortened to its size."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a number of {len(str(abs(value)))} digits"
+    return repr(value)
 
 
 def _check_name(value: Any, name: str) -> None:
@@ -323,12 +326,8 @@ def _check_scores(value: Any, name: str, *, unit_interval: bool) -> Mapping[str,
     for key, score in value.items():
         if not isinstance(key, str) or not key:
             raise StateError(f"{name}: keys must be non-empty strings, got {key!r}")
-        if (
-            isinstance(score, bool)
-            or not isinstance(score, int | float)
-            or not math.isfinite(score)
-        ):
-            raise StateError(f"{name}[{key!r}]: {score!r} is not a finite number")
+        if not is_number(score):  # an int past the float range included
+            raise StateError(f"{name}[{key!r}]: {_shown(score)} is not a finite number")
         if score < 0 or (unit_interval and score > 1):
             bound = "between 0 and 1" if unit_interval else "at least 0"
             raise StateError(f"{name}[{key!r}]: {score!r} must be {bound}")
