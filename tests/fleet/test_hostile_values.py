@@ -96,3 +96,30 @@ def test_nomo_evaluate_reports_a_huge_threshold_or_time_as_input(tmp_path: Path)
     )
     result = CliRunner().invoke(cli, ["evaluate", str(specs), str(state)])
     assert result.exit_code == 1 and "a number of 401 digits is not a Unix time" in result.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (b'"timestamp":11.0', b'"timestamp":1e999', "inf is not a finite number"),
+        (b'"agent_id":"alpha"', b'"agent_id":"al\\ud800pha"', "lone surrogate"),
+        (b'"seq":1,', b'"seq":' + str(HUGE).encode() + b",", "decisions are missing"),
+    ],
+)
+def test_log_verify_names_a_tampered_line_it_cannot_write_again(
+    old: bytes, new: bytes, message: str
+) -> None:
+    # nomo log verify exists to examine logs that may have been tampered with; these
+    # lines used to raise (UnicodeEncodeError, ValueError) instead of being named.
+    from nomotic_dsl.runtime.fleet.log import BundleIdentity, LogError, verify_log
+
+    runtime = fleet_runtime()
+    item = {"timestamp": 11.0, "agent_id": "alpha", "action_type": "read", "target": "tickets"}
+    records = [runtime.process_line(json.dumps(item)), runtime.end_record()]
+    log = [encode_record(record) + b"\n" for record in records]
+    identity = BundleIdentity(runtime.digest, {agent: runtime.digest for agent in runtime.agents})
+    assert verify_log(log, identity).decisions == 1
+    assert old in log[0]
+    with pytest.raises(LogError, match=message) as found:
+        verify_log([log[0].replace(old, new), log[1]], identity)
+    assert found.value.line == 1

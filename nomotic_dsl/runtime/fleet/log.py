@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nomotic_dsl.ir.canonical import has_lone_surrogate
+from nomotic_dsl.ir.frozen import json_problems
 from nomotic_dsl.runtime.fleet.decision import (
     DECISION_FIELDS,
     END_FIELDS,
@@ -179,6 +181,13 @@ def _parse(raw: bytes, number: int) -> dict[str, Any]:
         raise LogError(number, f"not a JSON record: {exc}") from None
     if not isinstance(record, dict):
         raise LogError(number, "not a JSON object")
+    # What no line the runtime writes can hold (and so what cannot be written again to
+    # compare): a number past the float range (1e999 reads as infinity), a lone surrogate.
+    unwritable = json_problems(record, "line")
+    if unwritable:
+        raise LogError(number, f"not a record the runtime writes: {unwritable[0].message}")
+    if has_lone_surrogate(record):
+        raise LogError(number, "not a record the runtime writes: a string holds a lone surrogate")
     expected = tuple(END_FIELDS if "end" in record else DECISION_FIELDS)
     body = raw[:-1] if raw.endswith(b"\n") else raw
     if set(record) == set(expected) and body != encode_record({k: record[k] for k in expected}):
