@@ -93,7 +93,8 @@ def report_command(
         f"wrote {output}: {collected.observations} observations, "
         f"{agents} agent{'' if agents == 1 else 's'}, "
         f"{len(collected.incidents)} violations, "
-        f"{sum(a.scope_count for a in collected.agents.values())} out of scope"
+        f"{sum(a.scope_count for a in collected.agents.values())} out of scope, "
+        f"{collected.refused_count} refused line{'' if collected.refused_count == 1 else 's'}"
     )
 
 

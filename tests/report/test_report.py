@@ -79,7 +79,8 @@ def fleet_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     assert result.returncode == 0, result.stderr
     assert (
-        result.stdout == f"wrote {out}: 742 observations, 3 agents, 3 violations, 40 out of scope\n"
+        result.stdout
+        == f"wrote {out}: 742 observations, 3 agents, 3 violations, 40 out of scope, 2 refused lines\n"
     )
     return out.read_text(encoding="utf-8")
 
@@ -199,3 +200,14 @@ def test_the_same_replay_writes_the_same_page(tmp_path: Path) -> None:
         )
         pages.append(out.read_bytes())
     assert pages[0] == pages[1]
+
+
+def test_the_summary_line_counts_refused_lines(tmp_path: Path) -> None:
+    # A page written from a trace whose lines were refused says so on the console too.
+    trace = tmp_path / "trace.jsonl"
+    good = '{"timestamp": 1712577605.0, "agent_id": "support-bot", "action_type": "read", "target": "tickets"}'
+    trace.write_text(good + "\n{not json\n" + '{"timestamp": 1e999}\n', encoding="utf-8")
+    out = tmp_path / "report.html"
+    result = nomo("report", str(FLEET / "policy.nomo"), "--trace", str(trace), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(", 2 refused lines\n"), result.stdout
