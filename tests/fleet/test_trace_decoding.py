@@ -67,6 +67,8 @@ MUTATIONS = [
     lambda raw: raw.replace(b"reply", b"\xff"),
     lambda raw: raw.rstrip(b"}\n") + b"} x",
     lambda raw: b"[" + raw + b"]",
+    # Nested deeper than orjson writes (it reads 1,024 levels, writes 254).
+    lambda raw: raw.replace(b"{", b'{"deep":' + b"[" * 300 + b"]" * 300 + b",", 1),
 ]
 
 
@@ -110,6 +112,7 @@ def test_the_fast_path_takes_compact_lines_and_leaves_the_rest() -> None:
         b'{"timestamp":1E0,"action_type":"read","target":"tickets"}',
         b'{"timestamp":NaN,"action_type":"read","target":"tickets"}',
         b"[1,2]",
+        b'{"a":' + b"[" * 300 + b"]" * 300 + b"}",
     ):
         assert observation._compact_value(other) is None, other
     with pytest.raises(TraceLineError, match="appears more than once"):

@@ -167,8 +167,9 @@ def _readable(data: Mapping[str, Any]) -> dict[str, Any]:
 def _compact_value(raw: bytes) -> Any:
     """The object a line holds when orjson writes it back byte for byte; None otherwise.
 
-    The fast path of decoding, for lines written compactly (as ``nomo run``'s
-    own tools and most JSON writers do). Bytes that orjson decodes and writes
+    The fast path of decoding, for lines written compactly (as orjson,
+    JavaScript's ``JSON.stringify`` and ``json.dumps`` with compact separators
+    and ``ensure_ascii=False`` write them). Bytes that orjson decodes and writes
     again unchanged hold no duplicate key (the value written back would have
     lost one member, and so bytes), no escape orjson would not write, no
     constant beyond JSON and no number orjson writes otherwise, so the value is
@@ -178,9 +179,9 @@ def _compact_value(raw: bytes) -> Any:
     """
     try:
         value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if value.__class__ is not dict or orjson.dumps(value) != raw.strip(b" \t\r\n"):
+        if value.__class__ is not dict or orjson.dumps(value) != raw.strip(b" \t\r\n"):
+            return None
+    except (orjson.JSONDecodeError, TypeError):  # TypeError: deeper than orjson writes
         return None
     return value
 
