@@ -123,3 +123,29 @@ def test_log_verify_names_a_tampered_line_it_cannot_write_again(
     with pytest.raises(LogError, match=message) as found:
         verify_log([log[0].replace(old, new), log[1]], identity)
     assert found.value.line == 1
+
+
+def test_a_decision_whose_line_cannot_be_made_moves_no_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Defence in depth: should encoding ever fail, the log's numbers (line, decisions,
+    # the agent's seq and receipt) stay where the last written line left them, so the log
+    # still verifies. (The agent's evaluation has taken the observation by then.)
+    from nomotic_dsl.runtime.fleet import runtime as runtime_module
+
+    runtime = fleet_runtime()
+    item = {"timestamp": 11.0, "agent_id": "alpha", "action_type": "read", "target": "tickets"}
+    first = runtime.process_line(json.dumps(item), 1)
+    before = runtime.export_state()
+
+    def failing(*args: object, **kwargs: object) -> bytes:
+        raise ValueError("cannot encode")
+
+    monkeypatch.setattr(runtime_module, "seal", failing)
+    with pytest.raises(ValueError, match="cannot encode"):
+        runtime.process_line(json.dumps({**item, "timestamp": 12.0}), 2)
+    after = runtime.export_state()
+    assert (after["line"], after["decisions"]) == (before["line"], before["decisions"])
+    (chain,) = after["chains"]
+    assert (chain["seq"], chain["receipt"]) == (1, first["receipt"])
+    assert chain["counts"]["decisions"] == 1

@@ -388,11 +388,17 @@ class FleetRuntime:
             chain.evaluation = None
             del self._held[key]
 
-    def _advance(self, line: int) -> None:
+    def _check_line(self, line: int) -> None:
         if line <= self.line:
             raise ValueError(f"line {line} comes after line {self.line}: lines must increase")
+
+    def _commit(self, line: int, chain: Chain, record: Mapping[str, Any]) -> None:
+        """Count a decision whose line is made: only then do the log's numbers move."""
         self.line = line
         self.decisions += 1
+        chain.seq = record["seq"]
+        chain.receipt = record["receipt"]
+        chain.counts["decisions"] += 1
 
     def _decide(
         self,
@@ -403,8 +409,7 @@ class FleetRuntime:
         timestamp: float,
         step: Step,
     ) -> dict[str, Any]:
-        self._advance(line)
-        chain.seq += 1
+        self._check_line(line)
         if step.changed:
             by_id = {result.invariant_id: result for result in step.results}
             changed = [
@@ -421,7 +426,7 @@ class FleetRuntime:
             "agent_id": chain.agent_id,
             "session_id": session_id,
             "timestamp": timestamp,
-            "seq": chain.seq,
+            "seq": chain.seq + 1,
             "bundle": chain.bundle,
             "contract": policy.identity,  # a new dict on every call
             "violated": list(step.violated),
@@ -444,10 +449,9 @@ class FleetRuntime:
             or (bool(exceedances) and has_tiny(e.threshold for e in exceedances))
         )
         self.last_encoded = seal(record, chain.receipt, finite=True, tiny=tiny)
-        chain.receipt = record["receipt"]
+        self._commit(line, chain, record)
         chain.unmeasured = step.unmeasured
         counts = chain.counts
-        counts["decisions"] += 1
         for state, number in step.counts.items():
             counts[state] += number
         counts["drift_exceedances"] += len(step.exceedances)
@@ -465,7 +469,7 @@ class FleetRuntime:
         chain: Chain | None = None,
         contract: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        self._advance(line)
+        self._check_line(line)
         self.last_step = None
         if chain is None:
             chain = self._chain(agent_id, None)
@@ -477,21 +481,19 @@ class FleetRuntime:
                 )
                 chain = self._chain(None, None)
                 assert chain is not None  # the agent-less chain is never refused
-        chain.seq += 1
         record, self.last_encoded = decision_entry(
             line=line,
             agent_id=chain.agent_id,
             session_id=session_id,
             timestamp=timestamp,
-            seq=chain.seq,
+            seq=chain.seq + 1,
             bundle=chain.bundle,
             contract=contract,
             error=message,
             previous=chain.receipt,
             finite=True,  # times, scores and thresholds are checked finite on the way in
         )
-        chain.receipt = record["receipt"]
-        chain.counts["decisions"] += 1
+        self._commit(line, chain, record)
         chain.counts["errors"] += 1
         return record
 
