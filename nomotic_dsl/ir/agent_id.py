@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from nomotic_dsl.ir.canonical import LONE_SURROGATE
+
 MAX_AGENT_ID_LENGTH = 200
 
 # Categories that never belong in a name a person reads: control, format
@@ -94,12 +96,12 @@ def check_agent_id(value: object) -> str:
 
 
 def _refuse_surrogates(value: str) -> None:
-    for index, char in enumerate(value):
-        if 0xD800 <= ord(char) <= 0xDFFF:
-            raise AgentIdError(
-                f"an agent id must not contain a lone surrogate (U+{ord(char):04X} "
-                f"at position {index})"
-            )
+    found = LONE_SURROGATE.search(value)
+    if found is not None:
+        raise AgentIdError(
+            f"an agent id must not contain a lone surrogate (U+{ord(found.group()):04X} "
+            f"at position {found.start()})"
+        )
 
 
 def _char_problem(char: str) -> str:

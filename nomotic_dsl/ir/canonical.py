@@ -137,7 +137,8 @@ def canonical_digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# A lone surrogate: a code point no UTF-8 text can hold (JSON can spell one as "\\ud800").
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def has_lone_surrogate(value: Any) -> bool:
@@ -151,7 +152,7 @@ def has_lone_surrogate(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            if LONE_SURROGATE.search(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())

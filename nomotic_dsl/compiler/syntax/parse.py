@@ -11,7 +11,6 @@ UTF-8), is refused before it is parsed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from nomotic_dsl.compiler import ast
@@ -22,6 +21,7 @@ from nomotic_dsl.compiler.syntax.ast_builder import build_module
 from nomotic_dsl.compiler.syntax.parse_errors import problem_diagnostic
 from nomotic_dsl.compiler.syntax.parser import nomo_parser
 from nomotic_dsl.compiler.syntax.recovery import parse_text
+from nomotic_dsl.ir.canonical import LONE_SURROGATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +73,6 @@ def _size_problem(source: SourceFile) -> Diagnostic | None:
     return None
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _surrogate_problem(source: SourceFile) -> Diagnostic | None:
     """The first lone surrogate of the text: not a character, and no file, digest or id can hold it.
 
@@ -83,7 +80,7 @@ def _surrogate_problem(source: SourceFile) -> Diagnostic | None:
     in a string literal it would reach the contract's canonical JSON, which is
     UTF-8. Refused where it is, before anything else is read.
     """
-    found = _SURROGATE.search(source.text)
+    found = LONE_SURROGATE.search(source.text)
     if found is None:
         return None
     return make_diagnostic(
