@@ -19,9 +19,10 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 from nacl.signing import SigningKey
 
@@ -288,9 +289,11 @@ def nomo_run(lines: int, judged: bool) -> tuple[Target, dict[str, Any]]:
         if decided != lines:
             raise RuntimeError(f"nomo run wrote {decided} decisions for {lines} lines")
         floor = _parse_only_seconds(trace)
-        records_floor = _records_floor_seconds(trace, folder / "floor.jsonl")
+        records_floor = _replay_seconds(trace, folder / "floor.jsonl", floors.replay_records)
         known = _support_constants(bundle, trust)
-        by_hand = _by_hand_seconds(trace, folder / "by_hand.jsonl", known)
+        by_hand = _replay_seconds(
+            trace, folder / "by_hand.jsonl", partial(floors.run_by_hand, known=known)
+        )
         _agree_with_log(folder / "decisions.jsonl", folder / "by_hand.jsonl")
     ratio = wall / floor
     row = Target(
@@ -330,13 +333,19 @@ def _parse_only_seconds(trace: Path, repeats: int = 5) -> float:
     return statistics.median(timings)
 
 
-def _records_floor_seconds(trace: Path, out: Path, repeats: int = 5) -> float:
-    """Median seconds of ``floors.replay_records``: the trace read, a decision line written each."""
+def _replay_seconds(
+    trace: Path, out: Path, replay: Callable[[BinaryIO, BinaryIO], object], repeats: int = 5
+) -> float:
+    """Median seconds of a replay written by hand: the trace read, a decision line written each.
+
+    ``replay`` is ``floors.replay_records`` (evaluating nothing) or
+    ``floors.run_by_hand`` with its constants (the whole contract).
+    """
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
         with trace.open("rb") as stream, out.open("wb") as sink:
-            floors.replay_records(stream, sink)
+            replay(stream, sink)
         timings.append(time.perf_counter() - started)
     return statistics.median(timings)
 
@@ -370,19 +379,6 @@ def _support_constants(bundle: Path, trust: Path) -> floors.SupportConstants:
         actions=policy.scope.actions,
         targets=policy.scope.targets,
     )
-
-
-def _by_hand_seconds(
-    trace: Path, out: Path, known: floors.SupportConstants, repeats: int = 5
-) -> float:
-    """Median seconds of ``floors.run_by_hand``: the whole replay of the contract, by hand."""
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        with trace.open("rb") as stream, out.open("wb") as sink:
-            floors.run_by_hand(stream, sink, known)
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
 
 
 def _agree_with_log(log: Path, by_hand: Path) -> None:

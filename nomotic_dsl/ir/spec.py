@@ -407,7 +407,7 @@ def _as_float(value: Any) -> Any:
     An int past the float range stays an int, and validate() refuses it as not
     a finite number (``float()`` of it would raise OverflowError).
     """
-    if isinstance(value, int) and not isinstance(value, bool) and is_number(value):
+    if isinstance(value, int) and is_number(value):  # is_number: not a bool
         return float(value)
     return value
 

@@ -93,11 +93,10 @@ def parse_item(data: Any) -> TraceItem:
     could be neither logged nor hashed. Its error names only the time.
     """
     if has_lone_surrogate(data):
-        timestamp = data.get("timestamp") if isinstance(data, Mapping) else None
         raise TraceLineError(
             "observation: a string holds a lone surrogate (a \\ud800-\\udfff escape "
             "without its pair), which is not Unicode text",
-            timestamp=_readable({"timestamp": timestamp})["timestamp"],
+            timestamp=_time_of(data.get("timestamp")) if isinstance(data, Mapping) else None,
         )
     return _item(data)
 
@@ -156,12 +155,16 @@ def _readable(data: Mapping[str, Any]) -> dict[str, Any]:
     """The agent, session and time of a line, where they are valid, for its error decision."""
     agent_id = data.get("agent_id")
     session_id = data.get("session_id")
-    timestamp = data.get("timestamp")
     return {
         "agent_id": agent_id if agent_id_problem(agent_id) is None else None,
         "session_id": session_id if isinstance(session_id, str) and session_id else None,
-        "timestamp": float(timestamp) if is_number(timestamp) else None,
+        "timestamp": _time_of(data.get("timestamp")),
     }
+
+
+def _time_of(timestamp: Any) -> float | None:
+    """A line's time as its error decision names it: the number, when it is one."""
+    return float(timestamp) if is_number(timestamp) else None
 
 
 def _compact_value(raw: bytes) -> Any:

@@ -68,11 +68,11 @@ class Scope:
         if (actions is None or action in actions) and (targets is None or target in targets):
             return None  # the common case, without building the dict
         found: dict[str, str] = {}
-        if self.actions is not None and action not in self.actions:
+        if actions is not None and action not in actions:
             found["action"] = action
-        if self.targets is not None and target not in self.targets:
+        if targets is not None and target not in targets:
             found["target"] = target
-        return found or None
+        return found  # not empty: one of the two is outside
 
 
 @dataclass(frozen=True, slots=True)
